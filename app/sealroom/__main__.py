@@ -1,0 +1,5 @@
+"""Entry point for ``python -m sealroom``."""
+
+from sealroom.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""Load a ceremony script: schema validation, references and order checks, all before any HSM call."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sealroom.ceremony.script import ACTION_PARAMS, ActionStep, Script
+from sealroom.ceremony.source import (
+    FieldPath,
+    Finding,
+    Position,
+    SourceDocument,
+    SourceFormatError,
+    format_path,
+    read_source,
+)
+from sealroom.errors import ScriptError
+
+
+@dataclass(frozen=True)
+class LoadedScript:
+    """A validated script and the identity of the file it came from."""
+
+    script: Script
+    path: Path
+    text: str
+    sha256: str
+
+
+def lint_findings(path: Path) -> tuple[SourceDocument | None, Script | None, list[Finding]]:
+    """Every finding for the script at ``path``; the document and model when they could be built."""
+    try:
+        doc = read_source(path)
+    except SourceFormatError as exc:
+        return None, None, [exc.finding]
+    if not isinstance(doc.data, dict):
+        return doc, None, [doc.finding((), "SR-SCHEMA", "a ceremony script must be a mapping")]
+    try:
+        script = Script.model_validate(doc.data)
+    except ValidationError as exc:
+        return doc, None, sorted(_schema_findings(doc, exc), key=_order)
+    findings = sorted(_reference_findings(doc, script), key=_order)
+    return doc, script, findings
+
+
+def load_script(path: Path) -> LoadedScript:
+    """Load and fully validate a script; raise ScriptError listing every finding."""
+    doc, script, findings = lint_findings(path)
+    if findings or doc is None or script is None:
+        lines = tuple(str(f) for f in findings)
+        first = lines[0] if lines else f"{path}: the script could not be loaded"
+        more = f" (and {len(lines) - 1} more finding(s); run 'sealroom lint')" if len(lines) > 1 else ""
+        raise ScriptError(f"The ceremony script is not valid: {first}{more}", lines)
+    raw = doc.text.encode("utf-8")
+    return LoadedScript(script, path, doc.text, hashlib.sha256(raw).hexdigest())
+
+
+def _order(finding: Finding) -> tuple[int, int]:
+    return (finding.position.line, finding.position.column)
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown field; check its spelling against docs/script-reference.md",
+    "missing": "required field is missing",
+}
+
+
+def _schema_findings(doc: SourceDocument, exc: ValidationError) -> Iterator[Finding]:
+    seen: set[tuple[FieldPath, str]] = set()
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        path = doc.existing_prefix(loc)
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            path = doc.existing_prefix(loc)
+            where = format_path(path)
+            message = f"{where}: {_MESSAGES[kind]}"
+        elif kind == "missing":
+            field = loc[-1]
+            where = format_path((*path, field) if isinstance(field, str | int) else path)
+            message = f"{where}: {_MESSAGES[kind]}"
+        else:
+            where = format_path(path)
+            value = _value_at(doc.data, path)
+            shown = f" (found {value!r})" if isinstance(value, str | int | float | bool) else ""
+            message = f"{where}: {error['msg']}{shown}"
+        key = (path, message)
+        if key not in seen:
+            seen.add(key)
+            yield doc.finding(path, "SR-SCHEMA", message)
+
+
+def _value_at(data: Any, path: FieldPath) -> Any:
+    node = data
+    for elem in path:
+        node = node[elem]
+    return node
+
+
+def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding]:
+    def at(path: FieldPath, rule: str, message: str) -> Finding:
+        return doc.finding(path, rule, f"{format_path(path)}: {message}")
+
+    sections: dict[str, Sequence[Any]] = {
+        "roles": script.roles,
+        "participants": script.participants,
+        "materials": script.materials,
+        "keys": script.keys,
+        "certificates": script.certificates,
+        "steps": script.steps,
+    }
+    for section, items in sections.items():
+        yield from _duplicates(at, section, (item.id for item in items))
+
+    role_ids = {r.id for r in script.roles}
+    for index, participant in enumerate(script.participants):
+        for r_index, role in enumerate(participant.roles):
+            if role not in role_ids:
+                yield at(("participants", index, "roles", r_index), "SR-REF-ROLE", _unknown("role", role, role_ids))
+
+    material_ids = {m.id for m in script.materials}
+    if script.hsm.material not in material_ids:
+        yield at(("hsm", "material"), "SR-REF-MATERIAL", _unknown("material", script.hsm.material, material_ids))
+    elif script.material(script.hsm.material).kind != "hsm":
+        yield at(("hsm", "material"), "SR-REF-MATERIAL", f"material {script.hsm.material!r} is not of kind 'hsm'")
+
+    key_ids = {k.id for k in script.keys}
+    for index, cert in enumerate(script.certificates):
+        if cert.key not in key_ids:
+            yield at(("certificates", index, "key"), "SR-REF-KEY", _unknown("key", cert.key, key_ids))
+        elif "certificate-signing" not in script.key(cert.key).purpose:
+            yield at(
+                ("certificates", index, "key"),
+                "SR-KEY-PURPOSE",
+                f"key {cert.key!r} is not declared for certificate-signing (EV-KEY-PURPOSE)",
+            )
+        if cert.not_after <= cert.not_before:
+            yield at(("certificates", index, "not_after"), "SR-VALIDITY", "must be later than not_before")
+
+    outputs = [c.output for c in script.certificates]
+    yield from _duplicates(at, "certificates", outputs, field="output")
+
+    for index, step in enumerate(script.steps):
+        roles = [("performer", step.performer)] + [
+            (f"witnesses[{w}]", role) for w, role in enumerate(step.witnesses)
+        ]
+        for field, role in roles:
+            path: FieldPath = ("steps", index, "performer") if field == "performer" else (
+                "steps", index, "witnesses", int(field[10:-1]))
+            if role not in role_ids:
+                yield at(path, "SR-REF-ROLE", _unknown("role", role, role_ids))
+            elif not script.holders_of(role):
+                yield at(path, "SR-QUORUM", f"no participant holds the role {role!r}")
+        if isinstance(step, ActionStep):
+            yield from _action_findings(at, script, index, step)
+
+    yield from _order_findings(at, script)
+
+
+def _duplicates(at: Any, section: str, ids: Iterable[str], field: str = "id") -> Iterator[Finding]:
+    seen: set[str] = set()
+    for index, item_id in enumerate(ids):
+        if item_id in seen:
+            yield at((section, index, field), "SR-DUPLICATE", f"{item_id!r} is used twice in {section}")
+        seen.add(item_id)
+
+
+def _unknown(what: str, value: str, known: set[str]) -> str:
+    listed = ", ".join(sorted(known)) or "none are defined"
+    return f"unknown {what} {value!r} (defined: {listed})"
+
+
+def _action_findings(at: Any, script: Script, index: int, step: ActionStep) -> Iterator[Finding]:
+    wanted = ACTION_PARAMS[step.action]
+    for name in step.params:
+        if name not in wanted:
+            allowed = ", ".join(wanted) or "none"
+            yield at(("steps", index, "params", name), "SR-ACTION-PARAM",
+                     f"action {step.action!r} takes no parameter {name!r} (takes: {allowed})")
+    for name, section in wanted.items():
+        if name not in step.params:
+            yield at(("steps", index, "params"), "SR-ACTION-PARAM",
+                     f"action {step.action!r} needs the parameter {name!r}")
+            continue
+        known = {item.id for item in getattr(script, section)}
+        if step.params[name] not in known:
+            yield at(("steps", index, "params", name), "SR-REF-" + section[:-1].upper()[:11],
+                     _unknown(section[:-1], step.params[name], known))
+
+
+def _order_findings(at: Any, script: Script) -> Iterator[Finding]:
+    """Simulate the script's actions and report any that could not run at their place."""
+    if script.steps[0].kind != "attendance":
+        yield at(("steps", 0, "kind"), "SR-ORDER", "the first step must record attendance (EV-ATTEND)")
+    logged_in = False
+    generated: set[str] = set()
+    issued: set[str] = set()
+    for index, step in enumerate(script.steps):
+        if not isinstance(step, ActionStep):
+            continue
+        where = ("steps", index, "action")
+        if step.action == "hsm-login":
+            if logged_in:
+                yield at(where, "SR-ORDER", "the HSM is already logged in here")
+            logged_in = True
+        elif step.action == "hsm-logout":
+            if not logged_in:
+                yield at(where, "SR-ORDER", "the HSM is not logged in here")
+            logged_in = False
+        elif step.action == "generate-key":
+            key = step.params.get("key", "")
+            if not logged_in:
+                yield at(where, "SR-ORDER", "generate-key needs an earlier hsm-login step")
+            if key in generated:
+                yield at(where, "SR-ORDER", f"key {key!r} is generated twice")
+            generated.add(key)
+        elif step.action == "sign-root-certificate":
+            cert_id = step.params.get("certificate", "")
+            cert = next((c for c in script.certificates if c.id == cert_id), None)
+            if not logged_in:
+                yield at(where, "SR-ORDER", "signing needs an earlier hsm-login step")
+            if cert is not None and cert.key not in generated:
+                yield at(where, "SR-ORDER", f"key {cert.key!r} is not generated before this step")
+            issued.add(cert_id)
+        elif step.action == "show-qr":
+            cert_id = step.params.get("certificate", "")
+            if cert_id not in issued:
+                yield at(where, "SR-ORDER", f"certificate {cert_id!r} is not issued before this step")
+    if logged_in:
+        last = len(script.steps) - 1
+        yield at(("steps", last), "SR-ORDER", "the HSM is still logged in when the ceremony ends; add an hsm-logout step")
+
+
+__all__ = ["Finding", "LoadedScript", "Position", "lint_findings", "load_script"]

@@ -1,0 +1,293 @@
+"""The ports the engine owns: small Protocols that adapters (HSM, PKI, journal, ...) implement."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol
+
+from sealroom.ceremony.script import (
+    AttendanceStep,
+    CertificateSpec,
+    KeySpec,
+    Script,
+    StepBase,
+)
+
+# JSON values that may enter the journal. Never put a PIN, a share word or key material here.
+Json = None | bool | int | str | Sequence["Json"] | Mapping[str, "Json"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Records that cross the ports (plain frozen values; adapters build them, the engine journals them)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """Identity of the PKCS#11 token and module used (EV-DEVICE)."""
+
+    library: str
+    library_description: str
+    library_version: str
+    slot_id: int
+    slot_description: str
+    label: str
+    manufacturer: str
+    model: str
+    serial: str
+    hardware_version: str
+    firmware_version: str
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """Inventory record of a key pair generated in the token (EV-KEY-*)."""
+
+    key_id: str
+    """The script's id of the key (not the CKA_ID)."""
+    label: str
+    cka_id_hex: str
+    algorithm: str
+    """One of the script's key algorithms, e.g. ``rsa-4096`` or ``ec-p384``."""
+    key_type: Literal["RSA", "EC"]
+    size_bits: int
+    curve: str | None
+    public_exponent: int | None
+    spki_der: bytes
+    attributes: Mapping[str, bool]
+    """The private key's boolean attributes as read back after generation, e.g. SENSITIVE."""
+    mechanism: str
+    """The PKCS#11 key-pair generation mechanism used, e.g. ``CKM_RSA_PKCS_KEY_PAIR_GEN``."""
+
+
+class SigningKey(Protocol):
+    """A private key that stays inside the token and can sign a message."""
+
+    @property
+    def record(self) -> KeyRecord: ...
+
+    def sign(self, message: bytes, hash_name: Literal["sha256", "sha384", "sha512"]) -> bytes:
+        """Sign ``message``: RSA PKCS#1 v1.5 over ``hash_name``, or ECDSA as a DER signature."""
+        ...
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate signed in the HSM and verified after signing (EV-ARTIFACTS)."""
+
+    certificate_id: str
+    der: bytes
+    pem: str
+    subject: str
+    issuer: str
+    serial_hex: str
+    not_before: datetime
+    not_after: datetime
+    signature_algorithm: str
+    spki_sha256_hex: str
+    checks: tuple[str, ...]
+    """The verifications that passed after signing, in words, e.g. 'signature verifies with the key'."""
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """A document handed to a printer (or written to file in a rehearsal)."""
+
+    printer: str
+    job: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class JournalHead:
+    """Position of the journal after an append: sequence number and SHA-256 of that entry."""
+
+    seq: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A participant acting in one role, as performer or witness of a step."""
+
+    participant: str
+    role: str
+    capacity: Literal["performer", "witness", "present"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Adapter ports
+
+
+class Hsm(Protocol):
+    """The PKCS#11 token. Every call is serialised by the adapter; secrets never leave it."""
+
+    def token_info(self) -> TokenInfo: ...
+
+    def login(self, pin: str) -> None:
+        """Log the user in; raise PinError for a wrong PIN (the PIN never appears in it)."""
+        ...
+
+    def logout(self) -> None: ...
+
+    def generate_key(self, spec: KeySpec) -> SigningKey:
+        """Generate ``spec`` inside the token, read back and check its attributes, return it."""
+        ...
+
+    def random_bytes(self, count: int) -> bytes:
+        """Bytes from the token's random number generator."""
+        ...
+
+
+class CertificateIssuer(Protocol):
+    """Builds certificates from the script's profiles and signs them with a key in the HSM."""
+
+    def issue_root(
+        self, spec: CertificateSpec, key: SigningKey, serial: int
+    ) -> IssuedCertificate: ...
+
+
+class ArtifactStore(Protocol):
+    """Where the ceremony's outputs are written, once: an existing file is never overwritten."""
+
+    def write_once(self, name: str, data: bytes) -> str:
+        """Write ``data`` under ``name``; raise OutputExistsError if it exists; return its path."""
+        ...
+
+    def require_absent(self, name: str) -> None:
+        """Raise OutputExistsError if ``name`` already exists (checked before any HSM work)."""
+        ...
+
+
+class Journal(Protocol):
+    """The append-only, hash-chained ceremony journal."""
+
+    def append(
+        self,
+        event: str,
+        data: Mapping[str, Json],
+        *,
+        step: str | None = None,
+        actors: Sequence[Actor] = (),
+    ) -> JournalHead:
+        """Append one entry and make it durable (fsync) before returning."""
+        ...
+
+    @property
+    def head(self) -> JournalHead: ...
+
+
+class ReportRenderer(Protocol):
+    """Renders the ceremony report from the journal alone."""
+
+    def render_report(self) -> bytes:
+        """The PDF bytes of the ceremony report for the journal as it stands now."""
+        ...
+
+
+class Printer(Protocol):
+    def print_document(self, title: str, pdf: bytes) -> PrintJob: ...
+
+
+class QrEncoder(Protocol):
+    """Turns a payload into QR frames in the documented alphanumeric frame format."""
+
+    def frames(self, payload: bytes, payload_type: str) -> list[str]: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+# ---------------------------------------------------------------------------------------------
+# The operator port: how the engine asks the people in the room (TUI or rehearsal answers file)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A labelled value shown to participants, e.g. a fingerprint in hex and in PGP words."""
+
+    label: str
+    value: str
+    words: str | None = None
+
+
+@dataclass(frozen=True)
+class StepView:
+    """What the operator needs to present one step."""
+
+    index: int
+    total: int
+    step: StepBase
+    performer_candidates: tuple[str, ...]
+    """Participant ids who are present and hold the performer role."""
+    witness_candidates: Mapping[str, tuple[str, ...]]
+    """For each witness role: the participant ids present who hold it (excluding none)."""
+    facts: tuple[Fact, ...] = ()
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """Who performed a step and who witnessed it (one participant per witness role)."""
+
+    performer: str
+    witnesses: Mapping[str, str]
+    """witness role id -> participant id."""
+    matches: bool = True
+    """For a witness check: did what was seen match what was expected."""
+    observed: str | None = None
+    """For a witness check that did not match: what was seen instead."""
+
+
+@dataclass(frozen=True)
+class Attendance:
+    """The participants present at the opening; the ceremony proceeds with these."""
+
+    present: tuple[str, ...]
+    performer: str
+    witnesses: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of an automated action, shown to the room before moving on."""
+
+    headline: str
+    facts: tuple[Fact, ...] = ()
+
+
+class Operator(Protocol):
+    """Answers the engine's questions. Methods block until the people in the room answer."""
+
+    def ceremony_started(self, script: Script, script_sha256: str, rehearsal: bool) -> None: ...
+
+    def attendance(self, view: StepView, script: Script) -> Attendance: ...
+
+    def acknowledge(self, view: StepView) -> Acknowledgement:
+        """Acknowledge a manual or witness-check step, or authorise an action before it runs."""
+        ...
+
+    def secret(self, view: StepView, prompt: str, attempt: int, attempts_left: int) -> str:
+        """A secret typed by the performer (a PIN). It is used once and never stored."""
+        ...
+
+    def working(self, view: StepView, message: str) -> AbstractContextManager[None]:
+        """Show that long work (e.g. key generation) is under way until the context exits."""
+        ...
+
+    def outcome(self, view: StepView, outcome: Outcome) -> None:
+        """Show an action's result; return when the room has seen it."""
+        ...
+
+    def show_qr(self, view: StepView, title: str, frames: Sequence[str], facts: Sequence[Fact]) -> None:
+        """Show QR frames (animated if more than one) with the payload's facts until dismissed."""
+        ...
+
+    def ceremony_finished(self, summary: Outcome) -> None: ...
+
+    def ceremony_failed(self, reason: str) -> None: ...
