@@ -85,6 +85,16 @@ def _schema_findings(doc: SourceDocument, exc: ValidationError) -> Iterator[Find
             field = loc[-1]
             where = format_path((*path, field) if isinstance(field, str | int) else path)
             message = f"{where}: {_MESSAGES[kind]}"
+        elif kind == "literal_error":
+            where = format_path(path)
+            value = _value_at(doc.data, path)
+            expected = str(error.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
+            message = f"{where}: {value!r} is not allowed here; use one of: {expected}"
+        elif kind == "union_tag_invalid":
+            where = format_path(path)
+            expected = str(error.get("ctx", {}).get("expected_tags", ""))
+            tag = error.get("ctx", {}).get("tag", "")
+            message = f"{where}: unknown step kind {tag!r}; use one of: {expected}"
         else:
             where = format_path(path)
             value = _value_at(doc.data, path)

@@ -1,0 +1,67 @@
+# Sealroom: every set-up step lives here, so a fresh Debian 12 machine needs only `make demo` or `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := python3 python3-venv python3-dev gcc softhsm2 libzbar0 poppler-utils openssl opensc tmux
+# Commands (or libraries) whose presence tells us the apt packages are installed.
+NEEDED := softhsm2-util pdftotext pdftoppm openssl pkcs11-tool tmux gcc
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEMO_DIR := .demo
+SCRIPT ?= ceremony_scripts/root-key-generation.yaml
+
+.PHONY: help setup system-deps demo test lint typecheck contracts pytest bench printouts clean
+
+help:
+	@echo "make demo   - install what is missing, make a throwaway SoftHSM2 token, start the TUI (rehearsal)"
+	@echo "make test   - the whole gate: format, lint, types, import contracts, tests"
+	@echo "make bench  - benchmarks (ratios measured side by side)"
+
+system-deps:
+	@missing=""; for c in $(NEEDED); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	[ -e /usr/lib/softhsm/libsofthsm2.so ] || missing="$$missing libsofthsm2"; \
+	ldconfig -p 2>/dev/null | grep -q libzbar.so.0 || missing="$$missing libzbar0"; \
+	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing system packages (missing:$$missing)"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+$(VENV)/.installed: pyproject.toml | system-deps
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+setup: system-deps $(VENV)/.installed
+
+demo: setup
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	$(BIN)/sealroom run $(SCRIPT) --rehearsal --out $(DEMO_DIR)/run
+
+lint: setup
+	$(BIN)/ruff format --check app tests
+	$(BIN)/ruff check app tests
+
+typecheck: setup
+	$(BIN)/mypy --strict app/sealroom
+
+contracts: setup
+	$(BIN)/lint-imports
+
+pytest: setup
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test: lint typecheck contracts pytest
+
+bench: setup
+	$(BIN)/python -m benchmarks.run
+
+printouts: setup
+	$(BIN)/python -m benchmarks.printouts
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) out .mypy_cache .ruff_cache .pytest_cache

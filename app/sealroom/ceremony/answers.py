@@ -1,0 +1,181 @@
+"""Rehearsal answers: a file that answers every question the engine asks, for unattended runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from sealroom.ceremony.ports import (
+    Acknowledgement,
+    Attendance,
+    Fact,
+    Outcome,
+    StepView,
+)
+from sealroom.ceremony.script import Identifier, Script
+from sealroom.ceremony.source import (
+    Finding,
+    SourceDocument,
+    SourceFormatError,
+    format_path,
+    read_source,
+)
+from sealroom.errors import AnswersError
+
+Pin = Annotated[str, StringConstraints(min_length=4, max_length=255)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class TokenAnswers(_Strict):
+    """The PINs the throwaway rehearsal token is initialised with (rehearsal only)."""
+
+    user_pin: Pin
+    so_pin: Pin
+
+
+class StepAnswer(_Strict):
+    performer: Identifier
+    witnesses: dict[Identifier, Identifier] = Field(default_factory=dict)
+    present: tuple[Identifier, ...] | None = None
+    matches: bool = True
+    observed: str | None = None
+    pins: tuple[Pin, ...] | None = None
+
+
+class AnswersModel(_Strict):
+    sealroom_answers: int = Field(alias="sealroom-answers")
+    token: TokenAnswers
+    steps: dict[Identifier, StepAnswer]
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+
+@dataclass(frozen=True)
+class RehearsalAnswers:
+    """A validated answers file: where it is, the token PINs, and one answer per step."""
+
+    path: Path
+    doc: SourceDocument
+    model: AnswersModel
+
+    @property
+    def token(self) -> TokenAnswers:
+        return self.model.token
+
+
+def default_answers_path(script_path: Path) -> Path:
+    """``ceremony_scripts/<name>.answers.yaml`` next to ``ceremony_scripts/<name>.yaml``."""
+    return script_path.with_name(f"{script_path.stem}.answers.yaml")
+
+
+def load_answers(path: Path, script: Script) -> RehearsalAnswers:
+    """Load and check an answers file against ``script``; errors name file:line and field."""
+    try:
+        doc = read_source(path)
+    except SourceFormatError as exc:
+        raise AnswersError(f"The answers file cannot be used: {exc.finding}") from exc
+    if not isinstance(doc.data, dict):
+        raise AnswersError(f"{path}:1:1: the answers file must be a mapping")
+    try:
+        model = AnswersModel.model_validate(doc.data)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        where = doc.existing_prefix(tuple(error["loc"]))
+        field = format_path(tuple(str(x) if not isinstance(x, int) else x for x in error["loc"]))
+        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+        raise AnswersError(
+            f"The answers file is not valid: {doc.finding(where, 'SR-ANSWERS', f'{field}: {message}')}"
+        ) from exc
+    if model.sealroom_answers != 1:
+        finding = doc.finding(("sealroom-answers",), "SR-ANSWERS", "only version 1 is supported")
+        raise AnswersError(f"The answers file is not valid: {finding}")
+    step_ids = {s.id for s in script.steps}
+    for step_id in model.steps:
+        if step_id not in step_ids:
+            finding = doc.finding(
+                ("steps", step_id), "SR-ANSWERS", f"steps.{step_id}: no step with this id in the script"
+            )
+            raise AnswersError(f"The answers file is not valid: {finding}")
+    return RehearsalAnswers(path, doc, model)
+
+
+class AnswersOperator:
+    """The Operator port answered from a rehearsal answers file; progress is printed as lines."""
+
+    def __init__(self, answers: RehearsalAnswers, emit: Callable[[str], None]) -> None:
+        self.answers = answers
+        self.emit = emit
+
+    def _answer(self, view: StepView) -> StepAnswer:
+        answer = self.answers.model.steps.get(view.step.id)
+        if answer is None:
+            where = self.answers.doc.position(("steps",))
+            raise AnswersError(
+                f"{self.answers.path}:{where.line}: the answers file has no answer for step "
+                f"{view.step.id!r} ({view.step.title})"
+            )
+        return answer
+
+    def _finding(self, view: StepView, field: str, message: str) -> AnswersError:
+        finding: Finding = self.answers.doc.finding(
+            ("steps", view.step.id, field), "SR-ANSWERS", f"steps.{view.step.id}.{field}: {message}"
+        )
+        return AnswersError(f"The answers file cannot answer this step: {finding}")
+
+    def ceremony_started(self, script: Script, script_sha256: str, rehearsal: bool) -> None:
+        mode = "rehearsal" if rehearsal else "production"
+        self.emit(f"opened {script.ceremony.id} ({mode}), script SHA-256 {script_sha256}")
+
+    def attendance(self, view: StepView, script: Script) -> Attendance:
+        answer = self._answer(view)
+        if answer.present is None:
+            raise self._finding(view, "present", "the attendance step needs the list 'present'")
+        self.emit(f"step {view.index + 1}/{view.total}: {view.step.title}")
+        return Attendance(answer.present, answer.performer, answer.witnesses)
+
+    def acknowledge(self, view: StepView) -> Acknowledgement:
+        answer = self._answer(view)
+        self.emit(f"step {view.index + 1}/{view.total}: {view.step.title}")
+        return Acknowledgement(answer.performer, answer.witnesses, answer.matches, answer.observed)
+
+    def secret(self, view: StepView, prompt: str, attempt: int, attempts_left: int) -> str:
+        answer = self._answer(view)
+        pins = answer.pins or (self.answers.token.user_pin,)
+        if attempt > len(pins):
+            raise self._finding(view, "pins", f"no PIN given for attempt {attempt}")
+        return pins[attempt - 1]
+
+    def working(self, view: StepView, message: str) -> AbstractContextManager[None]:
+        self.emit(f"  {message} ...")
+        return nullcontext()
+
+    def outcome(self, view: StepView, outcome: Outcome) -> None:
+        self.emit(f"  {outcome.headline}")
+        self._facts(outcome.facts)
+
+    def show_qr(self, view: StepView, title: str, frames: Sequence[str], facts: Sequence[Fact]) -> None:
+        self.emit(f"  QR shown: {title} ({len(frames)} frame(s))")
+        self._facts(facts)
+
+    def ceremony_finished(self, summary: Outcome) -> None:
+        self.emit(summary.headline)
+        self._facts(summary.facts)
+
+    def ceremony_failed(self, reason: str) -> None:
+        self.emit(f"ceremony stopped: {reason}")
+
+    def _facts(self, facts: Sequence[Fact]) -> None:
+        for fact in facts:
+            self.emit(f"    {fact.label}: {fact.value}")
+            if fact.words:
+                self.emit(f"    {'':{len(fact.label)}}  {fact.words}")
+
+

@@ -1,0 +1,78 @@
+"""Who may act and witness: attendance and acknowledgement checks shared by the engine and the UI."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from sealroom.ceremony.ports import Acknowledgement, Attendance
+from sealroom.ceremony.script import Script, StepBase
+
+
+def required_roles(script: Script) -> tuple[str, ...]:
+    """Every role that performs or witnesses some step, in first-use order."""
+    roles: list[str] = []
+    for step in script.steps:
+        for role in (step.performer, *step.witnesses):
+            if role not in roles:
+                roles.append(role)
+    return tuple(roles)
+
+
+def attendance_problem(script: Script, attendance: Attendance) -> str | None:
+    """Why this attendance cannot open the ceremony, or None if it can."""
+    known = {p.id for p in script.participants}
+    for pid in attendance.present:
+        if pid not in known:
+            return f"{pid!r} is not a participant in this script"
+    if len(set(attendance.present)) != len(attendance.present):
+        return "a participant is listed as present twice"
+    present = set(attendance.present)
+    for role in required_roles(script):
+        if not any(p.id in present for p in script.holders_of(role)):
+            name = script.role(role).name
+            return f"nobody present holds the role {name!r}; the ceremony cannot proceed without it"
+    return None
+
+
+def candidates(script: Script, present: Sequence[str], role: str) -> tuple[str, ...]:
+    """Participants present who hold ``role``, in script order."""
+    return tuple(p.id for p in script.holders_of(role) if p.id in present)
+
+
+def acknowledgement_problem(
+    script: Script, step: StepBase, present: Sequence[str], ack: Acknowledgement
+) -> str | None:
+    """Why this acknowledgement is not acceptable for ``step``, or None if it is.
+
+    The performer must be present and hold the performer role; every witness role needs one
+    present holder of it; nobody may witness their own act or fill two places (multi-person
+    control, EV-TRUSTED).
+    """
+    return _actors_problem(script, step, present, ack.performer, ack.witnesses)
+
+
+def _actors_problem(
+    script: Script,
+    step: StepBase,
+    present: Sequence[str],
+    performer: str,
+    witnesses: Mapping[str, str],
+) -> str | None:
+    if performer not in candidates(script, present, step.performer):
+        role = script.role(step.performer).name
+        return f"{performer!r} is not present as a {role} and cannot perform this step"
+    for role in witnesses:
+        if role not in step.witnesses:
+            return f"this step is not witnessed by the role {role!r}"
+    people = [performer]
+    for role in step.witnesses:
+        if role not in witnesses:
+            return f"a {script.role(role).name} must witness this step"
+        witness = witnesses[role]
+        if witness not in candidates(script, present, role):
+            return f"{witness!r} is not present as a {script.role(role).name}"
+        if witness in people:
+            name = script.participant(witness).name
+            return f"{name} cannot both perform and witness, or witness twice, in one step"
+        people.append(witness)
+    return None

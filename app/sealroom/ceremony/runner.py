@@ -1,0 +1,538 @@
+"""The ceremony runner: a state machine that walks the script's steps in order through the ports."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
+
+from sealroom import __version__
+from sealroom.ceremony.fingerprint import Fingerprint, sha256_fingerprint
+from sealroom.ceremony.loader import LoadedScript
+from sealroom.ceremony.ports import (
+    Acknowledgement,
+    Actor,
+    ArtifactStore,
+    Attendance,
+    CertificateIssuer,
+    Clock,
+    Fact,
+    Hsm,
+    IssuedCertificate,
+    Journal,
+    Json,
+    Operator,
+    Outcome,
+    Printer,
+    QrEncoder,
+    ReportRenderer,
+    SigningKey,
+    StepView,
+)
+from sealroom.ceremony.quorum import (
+    acknowledgement_problem,
+    attendance_problem,
+    candidates,
+)
+from sealroom.ceremony.script import (
+    AcknowledgeStep,
+    ActionStep,
+    AttendanceStep,
+    Script,
+    StepBase,
+    WitnessCheckStep,
+    utc_text,
+)
+from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout, SealroomError
+
+SERIAL_BYTES = 16  # 127 random bits after clearing the sign bit (RFC 5280: positive, <= 20 octets)
+
+
+class StepStatus(Enum):
+    """Where a step stands: only the first step that is not done is enabled."""
+
+    PENDING = "pending"
+    ENABLED = "enabled"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """The real (or fake) implementations of every port the runner acts through."""
+
+    hsm: Hsm
+    issuer: CertificateIssuer
+    journal: Journal
+    store: ArtifactStore
+    report: ReportRenderer
+    printer: Printer
+    qr: QrEncoder
+    clock: Clock
+    material_hsm_serial: str | None = None
+
+
+@dataclass(frozen=True)
+class CeremonyResult:
+    """What the ceremony produced; ``completed`` is true only if every step was done."""
+
+    completed: bool
+    steps_done: int
+    outputs: Mapping[str, str] = field(default_factory=dict)
+    reason: str | None = None
+
+
+def fingerprint_json(fpr: Fingerprint) -> dict[str, str]:
+    return {"hex": fpr.hex, "words": fpr.words}
+
+
+class Runner:
+    """Runs one ceremony. The same object runs under the TUI and unattended (rehearsal)."""
+
+    def __init__(self, loaded: LoadedScript, adapters: Adapters, *, rehearsal: bool) -> None:
+        self.loaded = loaded
+        self.script: Script = loaded.script
+        self.ports = adapters
+        self.rehearsal = rehearsal
+        self.statuses: list[StepStatus] = [StepStatus.PENDING for _ in self.script.steps]
+        self.present: tuple[str, ...] = ()
+        self.keys: dict[str, SigningKey] = {}
+        self.certificates: dict[str, IssuedCertificate] = {}
+        self.outputs: dict[str, str] = {}
+        self.logged_in = False
+        self.opened = False
+        self.closed = False
+
+    # ------------------------------------------------------------------ driving
+
+    def run(self, operator: Operator) -> CeremonyResult:
+        """Open, perform every step in order, close. Aborts are journaled, then re-raised."""
+        current: str | None = None
+        try:
+            self.open()
+            operator.ceremony_started(self.script, self.loaded.sha256, self.rehearsal)
+            while (index := self.enabled_index()) is not None:
+                current = self.script.steps[index].id
+                self.perform(index, operator)
+            result = self.close()
+        except SealroomError as exc:
+            self.abort(str(exc), current)
+            operator.ceremony_failed(str(exc))
+            raise
+        operator.ceremony_finished(
+            Outcome(
+                "The ceremony is complete.",
+                tuple(Fact(name, path) for name, path in sorted(self.outputs.items())),
+            )
+        )
+        return result
+
+    def enabled_index(self) -> int | None:
+        """The index of the step that may be performed now, or None when all are done."""
+        for index, status in enumerate(self.statuses):
+            if status is not StepStatus.DONE:
+                return index
+        return None
+
+    def open(self) -> None:
+        """Check outputs are free, then journal the opening and the token's identity."""
+        if self.opened:
+            raise CeremonyError("The ceremony is already open.")
+        for cert in self.script.certificates:
+            self.ports.store.require_absent(cert.output)
+        script = self.script
+        self._journal(
+            "ceremony.opened",
+            {
+                "ceremony_id": script.ceremony.id,
+                "ceremony_type": script.ceremony.type,
+                "title": script.ceremony.title,
+                "script_name": self.loaded.path.name,
+                "script_sha256": self.loaded.sha256,
+                "script_words": sha256_fingerprint(self.loaded.text.encode()).words,
+                "script_text": self.loaded.text,
+                "script": script.model_dump(mode="json"),
+                "rehearsal": self.rehearsal,
+                "software": {"name": "sealroom", "version": __version__},
+            },
+        )
+        token = self.ports.hsm.token_info()
+        material = script.material(script.hsm.material)
+        self._journal(
+            "token.identified",
+            {
+                "material": material.id,
+                "declared_serial": material.serial,
+                "token": {
+                    "library": token.library,
+                    "library_description": token.library_description,
+                    "library_version": token.library_version,
+                    "slot_id": token.slot_id,
+                    "slot_description": token.slot_description,
+                    "label": token.label,
+                    "manufacturer": token.manufacturer,
+                    "model": token.model,
+                    "serial": token.serial,
+                    "hardware_version": token.hardware_version,
+                    "firmware_version": token.firmware_version,
+                    "flags": list(token.flags),
+                },
+            },
+        )
+        self.opened = True
+        self.statuses[0] = StepStatus.ENABLED
+
+    def perform(self, index: int, operator: Operator) -> None:
+        """Perform step ``index``; it must be the enabled one."""
+        if not self.opened or self.closed:
+            raise CeremonyError("The ceremony is not open.")
+        if index != self.enabled_index():
+            step = self.script.steps[index]
+            raise CeremonyError(
+                f"Step {index + 1} ({step.title}) is not enabled: the steps before it are not done."
+            )
+        step = self.script.steps[index]
+        view = self.view(index)
+        if isinstance(step, AttendanceStep):
+            self._attendance(step, view, operator)
+        elif isinstance(step, AcknowledgeStep | WitnessCheckStep):
+            self._manual(step, view, operator)
+        elif isinstance(step, ActionStep):
+            self._action(step, view, operator)
+        self.statuses[index] = StepStatus.DONE
+        following = self.enabled_index()
+        if following is not None:
+            self.statuses[following] = StepStatus.ENABLED
+
+    def view(self, index: int) -> StepView:
+        step = self.script.steps[index]
+        present = self.present or tuple(p.id for p in self.script.participants)
+        return StepView(
+            index=index,
+            total=len(self.script.steps),
+            step=step,
+            performer_candidates=candidates(self.script, present, step.performer),
+            witness_candidates={r: candidates(self.script, present, r) for r in step.witnesses},
+            facts=self._facts() if isinstance(step, WitnessCheckStep) else (),
+        )
+
+    def close(self) -> CeremonyResult:
+        if self.logged_in:
+            raise CeremonyError("The HSM is still logged in; the ceremony cannot close.")
+        done = sum(1 for s in self.statuses if s is StepStatus.DONE)
+        self._journal("ceremony.closed", {"result": "completed", "steps_completed": done})
+        self.closed = True
+        return CeremonyResult(True, done, dict(self.outputs))
+
+    def abort(self, reason: str, step: str | None) -> None:
+        """Journal an abort (if the journal was opened) and log out of the HSM."""
+        if self.logged_in:
+            try:
+                self.ports.hsm.logout()
+                self.logged_in = False
+            except SealroomError:
+                pass
+        if self.opened and not self.closed:
+            self._journal("ceremony.aborted", {"reason": reason}, step=step)
+            self.closed = True
+
+    # ------------------------------------------------------------------ steps
+
+    def _attendance(self, step: AttendanceStep, view: StepView, operator: Operator) -> None:
+        answer: Attendance = operator.attendance(view, self.script)
+        problem = attendance_problem(self.script, answer)
+        if problem is None:
+            ack = Acknowledgement(answer.performer, answer.witnesses)
+            problem = acknowledgement_problem(self.script, step, answer.present, ack)
+        if problem:
+            raise CeremonyError(f"Step {view.index + 1} ({step.title}): {problem}.")
+        self.present = tuple(p.id for p in self.script.participants if p.id in answer.present)
+        absent = [p.id for p in self.script.participants if p.id not in answer.present]
+        actors = [
+            Actor(pid, role, "present")
+            for pid in self.present
+            for role in self.script.participant(pid).roles
+        ]
+        actors += self._actors(step, ack)
+        self._journal(
+            "attendance.recorded",
+            {"present": list(self.present), "absent": absent},
+            step=step.id,
+            actors=actors,
+        )
+        self._completed(step, ack, {})
+
+    def _manual(
+        self, step: AcknowledgeStep | WitnessCheckStep, view: StepView, operator: Operator
+    ) -> None:
+        ack = self._ask(view, operator)
+        data: dict[str, Json] = {}
+        if isinstance(step, WitnessCheckStep):
+            data = {"matches": ack.matches, "observed": ack.observed}
+            if not ack.matches:
+                self._completed(step, ack, data)
+                seen = f": observed {ack.observed!r}" if ack.observed else ""
+                raise CeremonyAborted(
+                    f"Step {view.index + 1} ({step.title}): the witnesses saw a mismatch{seen}; "
+                    f"expected {step.compare.expected!r}. The ceremony is stopped."
+                )
+        self._completed(step, ack, data)
+
+    def _ask(self, view: StepView, operator: Operator) -> Acknowledgement:
+        ack = operator.acknowledge(view)
+        problem = acknowledgement_problem(self.script, view.step, self.present, ack)
+        if problem:
+            raise CeremonyError(f"Step {view.index + 1} ({view.step.title}): {problem}.")
+        return ack
+
+    def _action(self, step: ActionStep, view: StepView, operator: Operator) -> None:
+        ack = self._ask(view, operator)
+        handlers: dict[str, Callable[[ActionStep, StepView, Operator, Acknowledgement], None]] = {
+            "hsm-login": self._hsm_login,
+            "generate-key": self._generate_key,
+            "sign-root-certificate": self._sign_root,
+            "show-qr": self._show_qr,
+            "hsm-logout": self._hsm_logout,
+            "print-report": self._print_report,
+        }
+        handlers[step.action](step, view, operator, ack)
+        self._completed(step, ack, {"action": step.action})
+
+    def _hsm_login(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        limit = self.script.hsm.max_pin_attempts
+        actors = self._actors(step, ack)
+        for attempt in range(1, limit + 1):
+            pin = operator.secret(view, "HSM user PIN", attempt, limit - attempt + 1)
+            try:
+                self.ports.hsm.login(pin)
+            except PinLockout:
+                self._journal(
+                    "hsm.login-failed",
+                    {"attempt": attempt, "attempts_left": 0},
+                    step=step.id,
+                    actors=actors,
+                )
+                raise
+            except PinError:
+                left = limit - attempt
+                self._journal(
+                    "hsm.login-failed",
+                    {"attempt": attempt, "attempts_left": left},
+                    step=step.id,
+                    actors=actors,
+                )
+                continue
+            finally:
+                del pin
+            self.logged_in = True
+            self._journal("hsm.login", {"attempts": attempt}, step=step.id, actors=actors)
+            operator.outcome(view, Outcome("The HSM is activated."))
+            return
+        raise CeremonyAborted(
+            f"Step {view.index + 1} ({step.title}): the HSM refused the PIN {limit} times; "
+            "the ceremony is stopped."
+        )
+
+    def _generate_key(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        spec = self.script.key(step.params["key"])
+        with operator.working(view, f"Generating the {spec.algorithm} key pair in the HSM"):
+            key = self.ports.hsm.generate_key(spec)
+        record = key.record
+        fpr = sha256_fingerprint(record.spki_der)
+        self.keys[spec.id] = key
+        self._journal(
+            "key.generated",
+            {
+                "key_id": spec.id,
+                "label": record.label,
+                "cka_id": record.cka_id_hex,
+                "algorithm": record.algorithm,
+                "key_type": record.key_type,
+                "size_bits": record.size_bits,
+                "curve": record.curve,
+                "public_exponent": record.public_exponent,
+                "spki_der_b64": base64.b64encode(record.spki_der).decode("ascii"),
+                "fingerprint": fingerprint_json(fpr),
+                "attributes": dict(record.attributes),
+                "mechanism": record.mechanism,
+                "token_serial": self.ports.hsm.token_info().serial,
+                "generated_at": utc_text(self.ports.clock.now()),
+            },
+            step=step.id,
+            actors=self._actors(step, ack),
+        )
+        operator.outcome(
+            view,
+            Outcome(
+                f"Key pair {record.label} generated inside the HSM.",
+                (
+                    Fact("Algorithm", record.algorithm),
+                    Fact("CKA_ID", record.cka_id_hex),
+                    Fact("Public key SHA-256", fpr.grouped(), fpr.words),
+                ),
+            ),
+        )
+
+    def _sign_root(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        spec = self.script.certificate(step.params["certificate"])
+        key = self.keys.get(spec.key)
+        if key is None:
+            raise CeremonyError(f"Step {view.index + 1}: key {spec.key!r} was not generated.")
+        with operator.working(view, "Signing the root certificate in the HSM"):
+            serial = self._serial()
+            issued = self.ports.issuer.issue_root(spec, key, serial)
+        path = self.ports.store.write_once(spec.output, issued.pem.encode("ascii"))
+        self.certificates[spec.id] = issued
+        self.outputs[spec.output] = path
+        cert_fpr = sha256_fingerprint(issued.der)
+        key_fpr = sha256_fingerprint(key.record.spki_der)
+        self._journal(
+            "certificate.issued",
+            {
+                "certificate_id": spec.id,
+                "key_id": spec.key,
+                "output": spec.output,
+                "pem": issued.pem,
+                "sha256": cert_fpr.hex,
+                "fingerprint": fingerprint_json(key_fpr),
+                "subject": issued.subject,
+                "issuer": issued.issuer,
+                "serial": issued.serial_hex,
+                "not_before": utc_text(issued.not_before),
+                "not_after": utc_text(issued.not_after),
+                "signature_algorithm": issued.signature_algorithm,
+                "checks": list(issued.checks),
+            },
+            step=step.id,
+            actors=self._actors(step, ack),
+        )
+        operator.outcome(
+            view,
+            Outcome(
+                f"Root certificate issued and verified: {issued.subject}",
+                (
+                    Fact("Serial", issued.serial_hex),
+                    Fact("Certificate SHA-256", cert_fpr.grouped(), cert_fpr.words),
+                    Fact("Public key SHA-256", key_fpr.grouped(), key_fpr.words),
+                    *(Fact("Check", check) for check in issued.checks),
+                ),
+            ),
+        )
+
+    def _serial(self) -> int:
+        while True:
+            raw = bytearray(self.ports.hsm.random_bytes(SERIAL_BYTES))
+            raw[0] &= 0x7F
+            serial = int.from_bytes(raw, "big")
+            if serial >= 1 << 64:
+                return serial
+
+    def _show_qr(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        cert_id = step.params["certificate"]
+        issued = self.certificates.get(cert_id)
+        if issued is None:
+            raise CeremonyError(f"Step {view.index + 1}: certificate {cert_id!r} was not issued.")
+        frames = self.ports.qr.frames(issued.der, "CRT")
+        fpr = sha256_fingerprint(issued.der)
+        operator.show_qr(
+            view,
+            f"Certificate: {issued.subject}",
+            frames,
+            (Fact("Certificate SHA-256", fpr.grouped(), fpr.words),),
+        )
+        self._journal(
+            "qr.shown",
+            {"certificate_id": cert_id, "frames": len(frames), "payload_sha256": fpr.hex},
+            step=step.id,
+            actors=self._actors(step, ack),
+        )
+
+    def _hsm_logout(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        self.ports.hsm.logout()
+        self.logged_in = False
+        self._journal("hsm.logout", {}, step=step.id, actors=self._actors(step, ack))
+        operator.outcome(view, Outcome("The HSM is logged out."))
+
+    def _print_report(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        covers = self.ports.journal.head
+        with operator.working(view, "Rendering the ceremony report from the journal"):
+            pdf = self.ports.report.render_report()
+            job = self.ports.printer.print_document(
+                f"{self.script.ceremony.id} ceremony report", pdf
+            )
+        digest = hashlib.sha256(pdf).hexdigest()
+        if job.printer == "file":
+            self.outputs["report"] = job.destination
+        self._journal(
+            "report.printed",
+            {
+                "sha256": digest,
+                "covers_through": covers.seq,
+                "printer": job.printer,
+                "job": job.job,
+                "destination": job.destination,
+            },
+            step=step.id,
+            actors=self._actors(step, ack),
+        )
+        fpr = sha256_fingerprint(pdf)
+        operator.outcome(
+            view,
+            Outcome(
+                f"Report printed ({job.printer}: {job.destination}). Every participant signs it.",
+                (
+                    Fact("Report SHA-256", fpr.grouped(), fpr.words),
+                    Fact("Covers journal entries", f"1 to {covers.seq}"),
+                ),
+            ),
+        )
+
+    # ------------------------------------------------------------------ helpers
+
+    def _facts(self) -> tuple[Fact, ...]:
+        facts: list[Fact] = []
+        for key in self.keys.values():
+            fpr = sha256_fingerprint(key.record.spki_der)
+            facts.append(Fact(f"Public key {key.record.label} SHA-256", fpr.grouped(), fpr.words))
+        for cert in self.certificates.values():
+            fpr = sha256_fingerprint(cert.der)
+            facts.append(Fact(f"Certificate {cert.certificate_id} SHA-256", fpr.grouped(), fpr.words))
+        return tuple(facts)
+
+    def _actors(self, step: StepBase, ack: Acknowledgement) -> list[Actor]:
+        actors = [Actor(ack.performer, step.performer, "performer")]
+        actors += [Actor(ack.witnesses[role], role, "witness") for role in step.witnesses]
+        return actors
+
+    def _completed(self, step: StepBase, ack: Acknowledgement, extra: Mapping[str, Json]) -> None:
+        data: dict[str, Json] = {"kind": step.kind if hasattr(step, "kind") else "step"}
+        data["title"] = step.title
+        data.update(extra)
+        self._journal("step.completed", data, step=step.id, actors=self._actors(step, ack))
+
+    def _journal(
+        self,
+        event: str,
+        data: Mapping[str, Json],
+        *,
+        step: str | None = None,
+        actors: Sequence[Actor] = (),
+    ) -> None:
+        self.ports.journal.append(event, data, step=step, actors=actors)
+
+
+Capacity = Literal["performer", "witness", "present"]

@@ -1,0 +1,267 @@
+"""Composition root: argument parsing, exit codes, and wiring of the real adapters to the engine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sealroom import __version__
+from sealroom.ceremony.answers import (
+    AnswersOperator,
+    RehearsalAnswers,
+    default_answers_path,
+    load_answers,
+)
+from sealroom.ceremony.loader import LoadedScript, lint_findings, load_script
+from sealroom.ceremony.runner import Runner
+from sealroom.errors import SealroomError
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_UNUSABLE = 2
+EXIT_INTERNAL = 3
+
+JOURNAL_NAME = "journal.jsonl"
+REPORT_NAME = "report.pdf"
+TOKEN_DIR_NAME = "softhsm"
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+# ---------------------------------------------------------------------------------------------- lint
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    worst = EXIT_OK
+    for name in args.scripts:
+        _doc, _script, findings = lint_findings(Path(name))
+        for finding in findings:
+            _out(str(finding))
+        if any(f.rule in {"SR-READ", "SR-YAML"} for f in findings):
+            worst = max(worst, EXIT_UNUSABLE)
+        elif findings:
+            worst = max(worst, EXIT_FINDINGS)
+        else:
+            _out(f"{name}: ok")
+    return worst
+
+
+# ---------------------------------------------------------------------------------- verify-journal
+
+
+def cmd_verify_journal(args: argparse.Namespace) -> int:
+    from sealroom.journal.verify import verify_journal
+
+    path = Path(args.journal)
+    if not path.is_file():
+        _err(f"sealroom: {path}: no such journal file")
+        return EXIT_UNUSABLE
+    result = verify_journal(path)
+    if result.ok:
+        _out(f"{path}: {result.entries} entries, chain intact, head SHA-256 {result.head_sha256}")
+        return EXIT_OK
+    _out(f"{path}: NOT VALID: {result.first_problem}")
+    return EXIT_FINDINGS
+
+
+# ------------------------------------------------------------------------------ ceremony wiring
+
+
+@dataclass(frozen=True)
+class CeremonySetup:
+    """Everything a ceremony run needs: the script, its answers (rehearsal) and the output folder."""
+
+    loaded: LoadedScript
+    out_dir: Path
+    rehearsal: bool
+    answers: RehearsalAnswers | None
+    module: str | None = None
+    token: str | None = None
+    printer: str | None = None
+
+
+def _prepare_out_dir(loaded: LoadedScript, out_dir: Path, rehearsal: bool) -> None:
+    """Refuse, before anything is created, an output folder that already holds evidence."""
+    names = [JOURNAL_NAME, REPORT_NAME, *(c.output for c in loaded.script.certificates)]
+    if rehearsal:
+        names.append(TOKEN_DIR_NAME)
+    for name in names:
+        if (out_dir / name).exists():
+            raise SealroomError(
+                f"{out_dir / name} already exists; Sealroom never overwrites ceremony evidence. "
+                "Choose a new --out folder."
+            )
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SealroomError(f"Cannot create the output folder {out_dir}: {exc.strerror}.") from exc
+
+
+@contextmanager
+def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
+    """Build a Runner wired to the real adapters; closes the HSM and journal afterwards."""
+    _prepare_out_dir(setup.loaded, setup.out_dir, setup.rehearsal)
+    script = setup.loaded.script
+    if setup.rehearsal:
+        from sealroom.hsm.softhsm import SOFTHSM_MODULE, create_rehearsal_token
+
+        assert setup.answers is not None  # noqa: S101 - guaranteed by the callers
+        token = create_rehearsal_token(
+            setup.out_dir / TOKEN_DIR_NAME,
+            script.hsm.token_label,
+            setup.answers.token.user_pin,
+            setup.answers.token.so_pin,
+        )
+        # Must be set before the PKCS#11 library is first loaded in this process.
+        os.environ["SOFTHSM2_CONF"] = str(token.conf_path)
+        module, token_ref = SOFTHSM_MODULE, script.hsm.token_label
+    else:
+        if not setup.module or not setup.token:
+            raise SealroomError("A production ceremony needs --module PATH and --token LABEL|URI.")
+        module, token_ref = setup.module, setup.token
+
+    from sealroom.ceremony.clock import SystemClock
+    from sealroom.hsm.token import Pkcs11Hsm
+    from sealroom.journal.store import JournalWriter
+    from sealroom.outputs import OutputFolder
+    from sealroom.pki.root import RootCertificateIssuer
+    from sealroom.report.ceremony_report import JournalReportRenderer
+    from sealroom.report.printing import CupsPrinter, FilePrinter
+    from sealroom.transfer.frames import FrameEncoder
+
+    from sealroom.ceremony.runner import Adapters
+
+    clock = SystemClock()
+    journal_path = setup.out_dir / JOURNAL_NAME
+    with ExitStack() as stack:
+        hsm = stack.enter_context(
+            Pkcs11Hsm.open(module, token_ref, max_pin_attempts=script.hsm.max_pin_attempts)
+        )
+        journal = stack.enter_context(JournalWriter.create(journal_path, clock))
+        printer = (
+            FilePrinter(setup.out_dir, REPORT_NAME)
+            if setup.rehearsal
+            else CupsPrinter(setup.printer)
+        )
+        adapters = Adapters(
+            hsm=hsm,
+            issuer=RootCertificateIssuer(),
+            journal=journal,
+            store=OutputFolder(setup.out_dir),
+            report=JournalReportRenderer(journal_path),
+            printer=printer,
+            qr=FrameEncoder(),
+            clock=clock,
+        )
+        yield Runner(setup.loaded, adapters, rehearsal=setup.rehearsal)
+
+
+def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySetup:
+    script_path = Path(args.script)
+    loaded = load_script(script_path)
+    answers = None
+    if rehearsal:
+        answers_path = Path(args.answers) if args.answers else default_answers_path(script_path)
+        answers = load_answers(answers_path, loaded.script)
+    return CeremonySetup(
+        loaded=loaded,
+        out_dir=Path(args.out),
+        rehearsal=rehearsal,
+        answers=answers,
+        module=getattr(args, "module", None),
+        token=getattr(args, "token", None),
+        printer=getattr(args, "printer", None),
+    )
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    setup = _setup_from_args(args, rehearsal=True)
+    assert setup.answers is not None  # noqa: S101 - rehearsal always loads answers
+    operator = AnswersOperator(setup.answers, _out)
+    with ceremony_runner(setup) as runner:
+        result = runner.run(operator)
+    _out(f"rehearsal complete: {result.steps_done} steps; outputs in {setup.out_dir}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    setup = _setup_from_args(args, rehearsal=args.rehearsal)
+    from sealroom.ui.app import run_ceremony_tui
+
+    pin_hint = setup.answers.token.user_pin if setup.answers is not None else None
+    with ceremony_runner(setup) as runner:
+        result = run_ceremony_tui(runner, rehearsal_pin=pin_hint)
+    if result is None or not result.completed:
+        reason = result.reason if result is not None and result.reason else "it was not completed"
+        _err(f"sealroom: the ceremony ended early: {reason}. The journal is in {setup.out_dir}.")
+        return EXIT_FINDINGS
+    _out(f"ceremony complete: {result.steps_done} steps; outputs in {setup.out_dir}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sealroom", description="Air-gapped workstation for root CA key ceremonies."
+    )
+    parser.add_argument("--version", action="version", version=f"sealroom {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    lint = sub.add_parser("lint", help="check ceremony scripts (exit 0 clean, 1 findings, 2 unusable)")
+    lint.add_argument("scripts", nargs="+", metavar="SCRIPT")
+    lint.set_defaults(func=cmd_lint)
+
+    rehearse = sub.add_parser("rehearse", help="run a ceremony unattended on a throwaway SoftHSM2 token")
+    rehearse.add_argument("script", metavar="SCRIPT")
+    rehearse.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
+    rehearse.add_argument("--answers", metavar="FILE", help="answers file (default: next to SCRIPT)")
+    rehearse.set_defaults(func=cmd_rehearse)
+
+    run = sub.add_parser("run", help="run a ceremony in the full-screen terminal UI")
+    run.add_argument("script", metavar="SCRIPT")
+    run.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
+    run.add_argument("--rehearsal", action="store_true", help="use a throwaway SoftHSM2 token")
+    run.add_argument("--answers", metavar="FILE", help="rehearsal answers file (token PINs)")
+    run.add_argument("--module", metavar="PATH", help="PKCS#11 module (production)")
+    run.add_argument("--token", metavar="LABEL|URI", help="token label or pkcs11: URI (production)")
+    run.add_argument("--printer", metavar="NAME", help="CUPS printer (production)")
+    run.set_defaults(func=cmd_run)
+
+    verify = sub.add_parser("verify-journal", help="check a journal's hash chain")
+    verify.add_argument("journal", metavar="FILE")
+    verify.set_defaults(func=cmd_verify_journal)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SealroomError as exc:
+        _err(f"sealroom: {exc.message}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("sealroom: interrupted; everything journaled so far is kept.")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the operator never sees a traceback
+        _err(
+            f"sealroom: internal error ({type(exc).__name__}). Everything journaled so far is "
+            "kept. Please report this with the journal file."
+        )
+        return EXIT_INTERNAL

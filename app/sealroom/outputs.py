@@ -1,0 +1,52 @@
+"""A write-once output folder: ceremony evidence is created, made durable, and never overwritten."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from sealroom.errors import OutputExistsError, SealroomError
+
+
+class OutputFolder:
+    """The ArtifactStore port over a directory on disk."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def _path(self, name: str) -> Path:
+        if not name or "/" in name or name in {".", ".."}:
+            raise SealroomError(f"{name!r} is not a plain file name for an output.")
+        return self.directory / name
+
+    def require_absent(self, name: str) -> None:
+        path = self._path(name)
+        if path.exists():
+            raise OutputExistsError(
+                f"{path} already exists; Sealroom never overwrites ceremony evidence. "
+                "Move it away or choose a new output folder."
+            )
+
+    def write_once(self, name: str, data: bytes) -> str:
+        path = self._path(name)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError as exc:
+            raise OutputExistsError(
+                f"{path} already exists; Sealroom never overwrites ceremony evidence."
+            ) from exc
+        except OSError as exc:
+            raise SealroomError(f"Cannot create {path}: {exc.strerror}.") from exc
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            dir_fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            raise SealroomError(f"Cannot write {path}: {exc.strerror}.") from exc
+        return str(path)
