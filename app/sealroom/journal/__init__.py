@@ -1,0 +1,1 @@
+"""The tamper-evident ceremony journal: canonical entries, hash chain, store, verification."""
