@@ -28,7 +28,7 @@ EXIT_INTERNAL = 3
 
 JOURNAL_NAME = "journal.jsonl"
 REPORT_NAME = "report.pdf"
-TOKEN_DIR_NAME = "softhsm"
+TOKEN_DIR_NAME = "softhsm"  # noqa: S105 - a folder name, not a secret
 
 
 def _out(text: str) -> None:
@@ -41,7 +41,7 @@ def _err(text: str) -> None:
     sys.stderr.flush()
 
 
-# ---------------------------------------------------------------------------------------------- lint
+# ----------------------------------------------------------------------------------------- lint
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
@@ -82,7 +82,7 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
 
 @dataclass(frozen=True)
 class CeremonySetup:
-    """Everything a ceremony run needs: the script, its answers (rehearsal) and the output folder."""
+    """Everything a ceremony run needs: script, answers (rehearsal) and output folder."""
 
     loaded: LoadedScript
     out_dir: Path
@@ -134,6 +134,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
         module, token_ref = setup.module, setup.token
 
     from sealroom.ceremony.clock import SystemClock
+    from sealroom.ceremony.runner import Adapters
     from sealroom.hsm.token import Pkcs11Hsm
     from sealroom.journal.store import JournalWriter
     from sealroom.outputs import OutputFolder
@@ -141,8 +142,6 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
     from sealroom.report.ceremony_report import JournalReportRenderer
     from sealroom.report.printing import CupsPrinter, FilePrinter
     from sealroom.transfer.frames import FrameEncoder
-
-    from sealroom.ceremony.runner import Adapters
 
     clock = SystemClock()
     journal_path = setup.out_dir / JOURNAL_NAME
@@ -222,14 +221,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sealroom {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    lint = sub.add_parser("lint", help="check ceremony scripts (exit 0 clean, 1 findings, 2 unusable)")
+    lint = sub.add_parser(
+        "lint", help="check ceremony scripts (exit 0 clean, 1 findings, 2 unusable)"
+    )
     lint.add_argument("scripts", nargs="+", metavar="SCRIPT")
     lint.set_defaults(func=cmd_lint)
 
-    rehearse = sub.add_parser("rehearse", help="run a ceremony unattended on a throwaway SoftHSM2 token")
+    rehearse = sub.add_parser(
+        "rehearse", help="run a ceremony unattended on a throwaway SoftHSM2 token"
+    )
     rehearse.add_argument("script", metavar="SCRIPT")
     rehearse.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
-    rehearse.add_argument("--answers", metavar="FILE", help="answers file (default: next to SCRIPT)")
+    rehearse.add_argument(
+        "--answers", metavar="FILE", help="answers file (default: next to SCRIPT)"
+    )
     rehearse.set_defaults(func=cmd_rehearse)
 
     run = sub.add_parser("run", help="run a ceremony in the full-screen terminal UI")
@@ -259,7 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("sealroom: interrupted; everything journaled so far is kept.")
         return 130
-    except Exception as exc:  # noqa: BLE001 - the operator never sees a traceback
+    except Exception as exc:
         _err(
             f"sealroom: internal error ({type(exc).__name__}). Everything journaled so far is "
             "kept. Please report this with the journal file."

@@ -91,9 +91,8 @@ def load_answers(path: Path, script: Script) -> RehearsalAnswers:
         where = doc.existing_prefix(tuple(error["loc"]))
         field = format_path(tuple(str(x) if not isinstance(x, int) else x for x in error["loc"]))
         message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-        raise AnswersError(
-            f"The answers file is not valid: {doc.finding(where, 'SR-ANSWERS', f'{field}: {message}')}"
-        ) from exc
+        finding = doc.finding(where, "SR-ANSWERS", f"{field}: {message}")
+        raise AnswersError(f"The answers file is not valid: {finding}") from exc
     if model.sealroom_answers != 1:
         finding = doc.finding(("sealroom-answers",), "SR-ANSWERS", "only version 1 is supported")
         raise AnswersError(f"The answers file is not valid: {finding}")
@@ -101,7 +100,9 @@ def load_answers(path: Path, script: Script) -> RehearsalAnswers:
     for step_id in model.steps:
         if step_id not in step_ids:
             finding = doc.finding(
-                ("steps", step_id), "SR-ANSWERS", f"steps.{step_id}: no step with this id in the script"
+                ("steps", step_id),
+                "SR-ANSWERS",
+                f"steps.{step_id}: no step with this id in the script",
             )
             raise AnswersError(f"The answers file is not valid: {finding}")
     return RehearsalAnswers(path, doc, model)
@@ -161,7 +162,9 @@ class AnswersOperator:
         self.emit(f"  {outcome.headline}")
         self._facts(outcome.facts)
 
-    def show_qr(self, view: StepView, title: str, frames: Sequence[str], facts: Sequence[Fact]) -> None:
+    def show_qr(
+        self, view: StepView, title: str, frames: Sequence[str], facts: Sequence[Fact]
+    ) -> None:
         self.emit(f"  QR shown: {title} ({len(frames)} frame(s))")
         self._facts(facts)
 
@@ -177,5 +180,3 @@ class AnswersOperator:
             self.emit(f"    {fact.label}: {fact.value}")
             if fact.words:
                 self.emit(f"    {'':{len(fact.label)}}  {fact.words}")
-
-

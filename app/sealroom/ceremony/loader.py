@@ -1,4 +1,4 @@
-"""Load a ceremony script: schema validation, references and order checks, all before any HSM call."""
+"""Load a ceremony script: schema, reference and order checks, all before any HSM call."""
 
 from __future__ import annotations
 
@@ -55,7 +55,11 @@ def load_script(path: Path) -> LoadedScript:
     if findings or doc is None or script is None:
         lines = tuple(str(f) for f in findings)
         first = lines[0] if lines else f"{path}: the script could not be loaded"
-        more = f" (and {len(lines) - 1} more finding(s); run 'sealroom lint')" if len(lines) > 1 else ""
+        more = (
+            f" (and {len(lines) - 1} more finding(s); run 'sealroom lint')"
+            if len(lines) > 1
+            else ""
+        )
         raise ScriptError(f"The ceremony script is not valid: {first}{more}", lines)
     raw = doc.text.encode("utf-8")
     return LoadedScript(script, path, doc.text, hashlib.sha256(raw).hexdigest())
@@ -132,18 +136,32 @@ def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding
     for index, participant in enumerate(script.participants):
         for r_index, role in enumerate(participant.roles):
             if role not in role_ids:
-                yield at(("participants", index, "roles", r_index), "SR-REF-ROLE", _unknown("role", role, role_ids))
+                yield at(
+                    ("participants", index, "roles", r_index),
+                    "SR-REF-ROLE",
+                    _unknown("role", role, role_ids),
+                )
 
     material_ids = {m.id for m in script.materials}
     if script.hsm.material not in material_ids:
-        yield at(("hsm", "material"), "SR-REF-MATERIAL", _unknown("material", script.hsm.material, material_ids))
+        yield at(
+            ("hsm", "material"),
+            "SR-REF-MATERIAL",
+            _unknown("material", script.hsm.material, material_ids),
+        )
     elif script.material(script.hsm.material).kind != "hsm":
-        yield at(("hsm", "material"), "SR-REF-MATERIAL", f"material {script.hsm.material!r} is not of kind 'hsm'")
+        yield at(
+            ("hsm", "material"),
+            "SR-REF-MATERIAL",
+            f"material {script.hsm.material!r} is not of kind 'hsm'",
+        )
 
     key_ids = {k.id for k in script.keys}
     for index, cert in enumerate(script.certificates):
         if cert.key not in key_ids:
-            yield at(("certificates", index, "key"), "SR-REF-KEY", _unknown("key", cert.key, key_ids))
+            yield at(
+                ("certificates", index, "key"), "SR-REF-KEY", _unknown("key", cert.key, key_ids)
+            )
         elif "certificate-signing" not in script.key(cert.key).purpose:
             yield at(
                 ("certificates", index, "key"),
@@ -151,7 +169,9 @@ def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding
                 f"key {cert.key!r} is not declared for certificate-signing (EV-KEY-PURPOSE)",
             )
         if cert.not_after <= cert.not_before:
-            yield at(("certificates", index, "not_after"), "SR-VALIDITY", "must be later than not_before")
+            yield at(
+                ("certificates", index, "not_after"), "SR-VALIDITY", "must be later than not_before"
+            )
 
     outputs = [c.output for c in script.certificates]
     yield from _duplicates(at, "certificates", outputs, field="output")
@@ -161,8 +181,11 @@ def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding
             (f"witnesses[{w}]", role) for w, role in enumerate(step.witnesses)
         ]
         for field, role in roles:
-            path: FieldPath = ("steps", index, "performer") if field == "performer" else (
-                "steps", index, "witnesses", int(field[10:-1]))
+            path: FieldPath = (
+                ("steps", index, "performer")
+                if field == "performer"
+                else ("steps", index, "witnesses", int(field[10:-1]))
+            )
             if role not in role_ids:
                 yield at(path, "SR-REF-ROLE", _unknown("role", role, role_ids))
             elif not script.holders_of(role):
@@ -177,7 +200,9 @@ def _duplicates(at: Any, section: str, ids: Iterable[str], field: str = "id") ->
     seen: set[str] = set()
     for index, item_id in enumerate(ids):
         if item_id in seen:
-            yield at((section, index, field), "SR-DUPLICATE", f"{item_id!r} is used twice in {section}")
+            yield at(
+                (section, index, field), "SR-DUPLICATE", f"{item_id!r} is used twice in {section}"
+            )
         seen.add(item_id)
 
 
@@ -191,23 +216,34 @@ def _action_findings(at: Any, script: Script, index: int, step: ActionStep) -> I
     for name in step.params:
         if name not in wanted:
             allowed = ", ".join(wanted) or "none"
-            yield at(("steps", index, "params", name), "SR-ACTION-PARAM",
-                     f"action {step.action!r} takes no parameter {name!r} (takes: {allowed})")
+            yield at(
+                ("steps", index, "params", name),
+                "SR-ACTION-PARAM",
+                f"action {step.action!r} takes no parameter {name!r} (takes: {allowed})",
+            )
     for name, section in wanted.items():
         if name not in step.params:
-            yield at(("steps", index, "params"), "SR-ACTION-PARAM",
-                     f"action {step.action!r} needs the parameter {name!r}")
+            yield at(
+                ("steps", index, "params"),
+                "SR-ACTION-PARAM",
+                f"action {step.action!r} needs the parameter {name!r}",
+            )
             continue
         known = {item.id for item in getattr(script, section)}
         if step.params[name] not in known:
-            yield at(("steps", index, "params", name), "SR-REF-" + section[:-1].upper()[:11],
-                     _unknown(section[:-1], step.params[name], known))
+            yield at(
+                ("steps", index, "params", name),
+                "SR-REF-" + section[:-1].upper()[:11],
+                _unknown(section[:-1], step.params[name], known),
+            )
 
 
 def _order_findings(at: Any, script: Script) -> Iterator[Finding]:
     """Simulate the script's actions and report any that could not run at their place."""
     if script.steps[0].kind != "attendance":
-        yield at(("steps", 0, "kind"), "SR-ORDER", "the first step must record attendance (EV-ATTEND)")
+        yield at(
+            ("steps", 0, "kind"), "SR-ORDER", "the first step must record attendance (EV-ATTEND)"
+        )
     logged_in = False
     generated: set[str] = set()
     issued: set[str] = set()
@@ -241,10 +277,16 @@ def _order_findings(at: Any, script: Script) -> Iterator[Finding]:
         elif step.action == "show-qr":
             cert_id = step.params.get("certificate", "")
             if cert_id not in issued:
-                yield at(where, "SR-ORDER", f"certificate {cert_id!r} is not issued before this step")
+                yield at(
+                    where, "SR-ORDER", f"certificate {cert_id!r} is not issued before this step"
+                )
     if logged_in:
         last = len(script.steps) - 1
-        yield at(("steps", last), "SR-ORDER", "the HSM is still logged in when the ceremony ends; add an hsm-logout step")
+        yield at(
+            ("steps", last),
+            "SR-ORDER",
+            "the HSM is still logged in when the ceremony ends; add an hsm-logout step",
+        )
 
 
 __all__ = ["Finding", "LoadedScript", "Position", "lint_findings", "load_script"]

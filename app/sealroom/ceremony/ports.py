@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from sealroom.ceremony.script import (
-    AttendanceStep,
     CertificateSpec,
     KeySpec,
     Script,
@@ -89,7 +88,7 @@ class IssuedCertificate:
     signature_algorithm: str
     spki_sha256_hex: str
     checks: tuple[str, ...]
-    """The verifications that passed after signing, in words, e.g. 'signature verifies with the key'."""
+    """The verifications that passed after signing, in words."""
 
 
 @dataclass(frozen=True)
@@ -284,7 +283,9 @@ class Operator(Protocol):
         """Show an action's result; return when the room has seen it."""
         ...
 
-    def show_qr(self, view: StepView, title: str, frames: Sequence[str], facts: Sequence[Fact]) -> None:
+    def show_qr(
+        self, view: StepView, title: str, frames: Sequence[str], facts: Sequence[Fact]
+    ) -> None:
         """Show QR frames (animated if more than one) with the payload's facts until dismissed."""
         ...
 

@@ -1,4 +1,4 @@
-"""Who may act and witness: attendance and acknowledgement checks shared by the engine and the UI."""
+"""Who may act and witness: attendance and acknowledgement checks for the engine and the UI."""
 
 from __future__ import annotations
 

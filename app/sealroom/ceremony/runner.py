@@ -510,7 +510,9 @@ class Runner:
             facts.append(Fact(f"Public key {key.record.label} SHA-256", fpr.grouped(), fpr.words))
         for cert in self.certificates.values():
             fpr = sha256_fingerprint(cert.der)
-            facts.append(Fact(f"Certificate {cert.certificate_id} SHA-256", fpr.grouped(), fpr.words))
+            facts.append(
+                Fact(f"Certificate {cert.certificate_id} SHA-256", fpr.grouped(), fpr.words)
+            )
         return tuple(facts)
 
     def _actors(self, step: StepBase, ack: Acknowledgement) -> list[Actor]:

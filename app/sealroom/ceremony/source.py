@@ -30,7 +30,9 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.position.line}:{self.position.column}: {self.rule} {self.message}"
+        return (
+            f"{self.file}:{self.position.line}:{self.position.column}: {self.rule} {self.message}"
+        )
 
 
 def format_path(path: FieldPath) -> str:
@@ -67,10 +69,9 @@ class SourceDocument:
         node: Any = self.data
         path: list[PathElem] = []
         for elem in loc:
-            if isinstance(node, dict) and isinstance(elem, str) and elem in node:
-                node = node[elem]
-                path.append(elem)
-            elif isinstance(node, list) and isinstance(elem, int) and 0 <= elem < len(node):
+            in_map = isinstance(node, dict) and isinstance(elem, str) and elem in node
+            in_list = isinstance(node, list) and isinstance(elem, int) and 0 <= elem < len(node)
+            if in_map or in_list:
                 node = node[elem]
                 path.append(elem)
         return tuple(path)
@@ -132,11 +133,11 @@ def read_source(path: Path, display_name: str | None = None) -> SourceDocument:
         mark = exc.problem_mark or exc.context_mark
         pos = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
-        raise SourceFormatError(Finding(name, pos, "SR-YAML", f"not valid YAML: {problem}")) from exc
-    except yaml.YAMLError as exc:
         raise SourceFormatError(
-            Finding(name, Position(1, 1), "SR-YAML", "not valid YAML")
+            Finding(name, pos, "SR-YAML", f"not valid YAML: {problem}")
         ) from exc
+    except yaml.YAMLError as exc:
+        raise SourceFormatError(Finding(name, Position(1, 1), "SR-YAML", "not valid YAML")) from exc
     return SourceDocument(name, text, data, marks)
 
 

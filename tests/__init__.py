@@ -1,0 +1,1 @@
+"""Sealroom's tests."""

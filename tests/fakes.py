@@ -1,0 +1,343 @@
+"""In-memory fakes of the engine's ports, for unit and UI tests (no SoftHSM, no files)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+from sealroom.ceremony.loader import LoadedScript, load_script
+from sealroom.ceremony.ports import (
+    Acknowledgement,
+    Actor,
+    Attendance,
+    Fact,
+    IssuedCertificate,
+    JournalHead,
+    Json,
+    KeyRecord,
+    Outcome,
+    PrintJob,
+    StepView,
+    TokenInfo,
+)
+from sealroom.ceremony.runner import Adapters, Runner
+from sealroom.ceremony.script import CertificateSpec, KeySpec, Script
+from sealroom.errors import HsmError, OutputExistsError, PinError, PinLockout
+
+ROOT_SCRIPT = (
+    Path(__file__).resolve().parent.parent / "ceremony_scripts" / "root-key-generation.yaml"
+)
+HASHES = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+
+
+class FixedClock:
+    """A clock that advances one second per reading, from a fixed start."""
+
+    def __init__(self, start: datetime = datetime(2027, 1, 15, 9, 0, tzinfo=UTC)) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        self.current += timedelta(seconds=1)
+        return self.current
+
+
+@dataclass
+class SoftwareKey:
+    """A SigningKey backed by an in-memory key (stands in for a key in the token)."""
+
+    record: KeyRecord
+    private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+    def sign(self, message: bytes, hash_name: Literal["sha256", "sha384", "sha512"]) -> bytes:
+        if isinstance(self.private, rsa.RSAPrivateKey):
+            return self.private.sign(message, padding.PKCS1v15(), HASHES[hash_name])
+        return self.private.sign(message, ec.ECDSA(HASHES[hash_name]))
+
+
+TOKEN = TokenInfo(
+    library="fake",
+    library_description="Fake PKCS#11",
+    library_version="1.0",
+    slot_id=0,
+    slot_description="fake slot",
+    label="exr-root-r1",
+    manufacturer="Sealroom tests",
+    model="FakeHSM",
+    serial="FAKE0001",
+    hardware_version="1.0",
+    firmware_version="1.0",
+    flags=("LOGIN_REQUIRED", "TOKEN_INITIALIZED"),
+)
+
+
+class FakeHsm:
+    """A token with a PIN, a login state and software keys; counts wrong PINs."""
+
+    def __init__(self, pin: str = "4711-2027", max_attempts: int = 3) -> None:
+        self.pin = pin
+        self.max_attempts = max_attempts
+        self.failures = 0
+        self.logged_in = False
+        self.keys: dict[str, SoftwareKey] = {}
+        self.calls: list[str] = []
+
+    def token_info(self) -> TokenInfo:
+        return TOKEN
+
+    def login(self, pin: str) -> None:
+        self.calls.append("login")
+        if self.failures >= self.max_attempts:
+            raise PinLockout("The HSM PIN is locked after too many wrong attempts.")
+        if pin != self.pin:
+            self.failures += 1
+            if self.failures >= self.max_attempts:
+                raise PinLockout("The HSM PIN is locked after too many wrong attempts.")
+            raise PinError(f"The HSM refused the PIN (attempt {self.failures}).")
+        self.logged_in = True
+
+    def logout(self) -> None:
+        self.calls.append("logout")
+        self.logged_in = False
+
+    def generate_key(self, spec: KeySpec) -> SoftwareKey:
+        self.calls.append(f"generate:{spec.id}")
+        if not self.logged_in:
+            raise HsmError("Not logged in.")
+        private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+        if spec.algorithm.startswith("rsa"):
+            # Tests use a small RSA key for speed; the record states what the script asked for.
+            private = rsa.generate_private_key(65537, 2048)
+            key_type: Literal["RSA", "EC"] = "RSA"
+        else:
+            curve = ec.SECP384R1() if spec.algorithm == "ec-p384" else ec.SECP256R1()
+            private = ec.generate_private_key(curve)
+            key_type = "EC"
+        spki = private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        record = KeyRecord(
+            key_id=spec.id,
+            label=spec.label,
+            cka_id_hex=hashlib.sha256(spki).hexdigest()[:32],
+            algorithm=spec.algorithm,
+            key_type=key_type,
+            size_bits=int(spec.algorithm.split("-")[1][-4:].lstrip("p"))
+            if key_type == "RSA"
+            else 384,
+            curve=None if key_type == "RSA" else spec.algorithm[3:],
+            public_exponent=65537 if key_type == "RSA" else None,
+            spki_der=spki,
+            attributes={"SENSITIVE": True, "EXTRACTABLE": False, "SIGN": True},
+            mechanism="CKM_FAKE_KEY_PAIR_GEN",
+        )
+        key = SoftwareKey(record, private)
+        self.keys[spec.id] = key
+        return key
+
+    def random_bytes(self, count: int) -> bytes:
+        return bytes(range(1, count + 1))
+
+
+class FakeIssuer:
+    """Issues a real self-signed certificate with the software key (no profile checks)."""
+
+    def issue_root(self, spec: CertificateSpec, key: SoftwareKey, serial: int) -> IssuedCertificate:
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, spec.subject.common_name)])
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.private.public_key())
+            .serial_number(serial)
+            .not_valid_before(spec.not_before)
+            .not_valid_after(spec.not_after)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        )
+        cert = builder.sign(key.private, hashes.SHA256())
+        der = cert.public_bytes(serialization.Encoding.DER)
+        return IssuedCertificate(
+            certificate_id=spec.id,
+            der=der,
+            pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+            subject=cert.subject.rfc4514_string(),
+            issuer=cert.issuer.rfc4514_string(),
+            serial_hex=f"{serial:x}",
+            not_before=spec.not_before,
+            not_after=spec.not_after,
+            signature_algorithm="sha256",
+            spki_sha256_hex=hashlib.sha256(key.record.spki_der).hexdigest(),
+            checks=("signature verifies (fake issuer)",),
+        )
+
+
+@dataclass
+class MemoryJournal:
+    """A journal kept in memory: entries as dicts, chained like the real one."""
+
+    clock: FixedClock
+    entries: list[dict[str, Json]] = field(default_factory=list)
+    _head: JournalHead = field(default_factory=lambda: JournalHead(0, "0" * 64))
+
+    def append(
+        self,
+        event: str,
+        data: Mapping[str, Json],
+        *,
+        step: str | None = None,
+        actors: Sequence[Actor] = (),
+    ) -> JournalHead:
+        entry: dict[str, Json] = {
+            "seq": self._head.seq + 1,
+            "time": self.clock.now().isoformat(),
+            "event": event,
+            "step": step,
+            "data": dict(data),
+            "prev": self._head.sha256,
+            "actors": [
+                {"participant": a.participant, "role": a.role, "capacity": a.capacity}
+                for a in actors
+            ],
+        }
+        line = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
+        self._head = JournalHead(self._head.seq + 1, hashlib.sha256(line).hexdigest())
+        self.entries.append(entry)
+        return self._head
+
+    @property
+    def head(self) -> JournalHead:
+        return self._head
+
+    def events(self) -> list[str]:
+        return [str(e["event"]) for e in self.entries]
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def require_absent(self, name: str) -> None:
+        if name in self.files:
+            raise OutputExistsError(f"{name} already exists.")
+
+    def write_once(self, name: str, data: bytes) -> str:
+        self.require_absent(name)
+        self.files[name] = data
+        return f"memory:{name}"
+
+
+class FakeReport:
+    def render_report(self) -> bytes:
+        return b"%PDF-1.4 fake report\n"
+
+
+class FakePrinter:
+    def __init__(self) -> None:
+        self.jobs: list[tuple[str, bytes]] = []
+
+    def print_document(self, title: str, pdf: bytes) -> PrintJob:
+        self.jobs.append((title, pdf))
+        return PrintJob(
+            printer="file", job=f"job-{len(self.jobs)}", destination="memory:report.pdf"
+        )
+
+
+class FakeQr:
+    def frames(self, payload: bytes, payload_type: str) -> list[str]:
+        return [f"SR1/{payload_type}/FAKE/1-1/{payload.hex().upper()[:40]}"]
+
+
+@dataclass
+class FakeWorld:
+    """A runner wired to fakes, and the fakes themselves for assertions."""
+
+    runner: Runner
+    hsm: FakeHsm
+    journal: MemoryJournal
+    store: MemoryStore
+    printer: FakePrinter
+
+
+def fake_world(loaded: LoadedScript | None = None, *, pin: str = "4711-2027") -> FakeWorld:
+    loaded = loaded or load_script(ROOT_SCRIPT)
+    clock = FixedClock()
+    hsm, journal, store, printer = FakeHsm(pin), MemoryJournal(clock), MemoryStore(), FakePrinter()
+    adapters = Adapters(
+        hsm=hsm,
+        issuer=FakeIssuer(),
+        journal=journal,
+        store=store,  # type: ignore[arg-type]
+        report=FakeReport(),
+        printer=printer,
+        qr=FakeQr(),
+        clock=clock,
+    )
+    return FakeWorld(Runner(loaded, adapters, rehearsal=True), hsm, journal, store, printer)
+
+
+class ScriptedOperator:
+    """An Operator that answers from Python values (the unit-test twin of the answers file)."""
+
+    def __init__(
+        self, script: Script, pins: Sequence[str] = ("4711-2027",), mismatch_at: str | None = None
+    ) -> None:
+        self.script = script
+        self.pins = list(pins)
+        self.mismatch_at = mismatch_at
+        self.shown: list[str] = []
+        self.outcomes: list[Outcome] = []
+        self.finished: Outcome | None = None
+        self.failed: str | None = None
+
+    def _ack(self, view: StepView) -> Acknowledgement:
+        performer = view.performer_candidates[0]
+        used = {performer}
+        witnesses = {}
+        for role, people in view.witness_candidates.items():
+            choice = next(p for p in people if p not in used)
+            witnesses[role] = choice
+            used.add(choice)
+        matches = view.step.id != self.mismatch_at
+        return Acknowledgement(performer, witnesses, matches, None if matches else "seal broken")
+
+    def ceremony_started(self, script: Script, script_sha256: str, rehearsal: bool) -> None:
+        self.shown.append("started")
+
+    def attendance(self, view: StepView, script: Script) -> Attendance:
+        ack = self._ack(view)
+        return Attendance(tuple(p.id for p in script.participants), ack.performer, ack.witnesses)
+
+    def acknowledge(self, view: StepView) -> Acknowledgement:
+        self.shown.append(view.step.id)
+        return self._ack(view)
+
+    def secret(self, view: StepView, prompt: str, attempt: int, attempts_left: int) -> str:
+        return self.pins[min(attempt, len(self.pins)) - 1]
+
+    def working(self, view: StepView, message: str) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def outcome(self, view: StepView, outcome: Outcome) -> None:
+        self.outcomes.append(outcome)
+
+    def show_qr(
+        self, view: StepView, title: str, frames: Sequence[str], facts: Sequence[Fact]
+    ) -> None:
+        self.shown.append(f"qr:{len(frames)}")
+
+    def ceremony_finished(self, summary: Outcome) -> None:
+        self.finished = summary
+
+    def ceremony_failed(self, reason: str) -> None:
+        self.failed = reason

@@ -1,0 +1,61 @@
+"""Rehearsal answers files: strict, located errors; they drive the runner like people would."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sealroom.ceremony.answers import AnswersOperator, default_answers_path, load_answers
+from sealroom.ceremony.loader import load_script
+from sealroom.errors import AnswersError
+from tests.fakes import ROOT_SCRIPT, fake_world
+
+ANSWERS = default_answers_path(ROOT_SCRIPT)
+
+
+def test_default_answers_path_is_next_to_the_script() -> None:
+    assert ANSWERS.name == "root-key-generation.answers.yaml"
+    assert ANSWERS.is_file()
+
+
+def test_shipped_answers_drive_a_whole_ceremony() -> None:
+    world = fake_world()
+    answers = load_answers(ANSWERS, world.runner.script)
+    lines: list[str] = []
+    result = world.runner.run(AnswersOperator(answers, lines.append))
+    assert result.completed
+    assert any("Key pair exr-root-r1-2027 generated" in line for line in lines)
+    assert not any(answers.token.user_pin in line for line in lines)
+
+
+def test_unknown_step_in_answers_is_located(tmp_path: Path) -> None:
+    text = ANSWERS.read_text().replace("  room-check:", "  room-chek:")
+    path = tmp_path / "a.yaml"
+    path.write_text(text)
+    with pytest.raises(AnswersError) as info:
+        load_answers(path, load_script(ROOT_SCRIPT).script)
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if "room-chek" in s)
+    assert f"{path}:{line}:" in str(info.value)
+    assert "room-chek" in str(info.value)
+
+
+def test_unknown_field_in_answers_is_located(tmp_path: Path) -> None:
+    text = ANSWERS.read_text().replace("    matches: true", "    matchs: true", 1)
+    path = tmp_path / "a.yaml"
+    path.write_text(text)
+    with pytest.raises(AnswersError, match=r"matchs: unknown field"):
+        load_answers(path, load_script(ROOT_SCRIPT).script)
+
+
+def test_missing_answer_names_the_step(tmp_path: Path) -> None:
+    text = ANSWERS.read_text()
+    start = text.index("  hsm-logout:")
+    end = text.index("  print-report:")
+    path = tmp_path / "a.yaml"
+    path.write_text(text[:start] + text[end:])
+    world = fake_world()
+    answers = load_answers(path, world.runner.script)
+    with pytest.raises(AnswersError, match="no answer for step 'hsm-logout'"):
+        world.runner.run(AnswersOperator(answers, lambda _line: None))
+    assert world.journal.events()[-1] == "ceremony.aborted"

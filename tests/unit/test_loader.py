@@ -1,0 +1,129 @@
+"""Script loading: every error names file:line and the field path; the shipped script is clean."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sealroom.ceremony.loader import lint_findings, load_script
+from sealroom.errors import ScriptError
+from tests.fakes import ROOT_SCRIPT
+
+ORIGINAL = ROOT_SCRIPT.read_text()
+
+
+def _variant(tmp_path: Path, old: str, new: str, count: int = 1) -> Path:
+    assert old in ORIGINAL, old
+    path = tmp_path / "script.yaml"
+    path.write_text(ORIGINAL.replace(old, new, count))
+    return path
+
+
+def _line_of(path: Path, needle: str) -> int:
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_shipped_root_script_is_clean() -> None:
+    _doc, script, findings = lint_findings(ROOT_SCRIPT)
+    assert findings == []
+    assert script is not None
+    assert script.ceremony.type == "root-key-generation"
+    loaded = load_script(ROOT_SCRIPT)
+    assert len(loaded.sha256) == 64
+
+
+def test_typo_key_is_rejected_with_line_and_path(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "  token_label: exr-root-r1", "  token_lable: exr-root-r1")
+    _doc, _script, findings = lint_findings(path)
+    typo = [f for f in findings if "token_lable" in f.message]
+    assert typo, findings
+    assert typo[0].position.line == _line_of(path, "token_lable")
+    assert "hsm.token_lable: unknown field" in typo[0].message
+    assert str(typo[0]).startswith(f"{path}:{typo[0].position.line}:")
+
+
+def test_missing_role_is_named(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "    roles: [internal-witness]", "    roles: [internal-witnes]")
+    _doc, _script, findings = lint_findings(path)
+    assert [f.rule for f in findings].count("SR-REF-ROLE") == 1
+    bad = next(f for f in findings if f.rule == "SR-REF-ROLE")
+    assert "participants[3].roles[0]" in bad.message
+    assert "'internal-witnes'" in bad.message
+    assert bad.position.line == _line_of(path, "[internal-witnes]")
+    # The witness steps now have nobody holding the internal-witness role.
+    assert any(f.rule == "SR-QUORUM" for f in findings)
+
+
+def test_unknown_action(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "action: generate-key", "action: make-key")
+    _doc, _script, findings = lint_findings(path)
+    assert len(findings) == 1
+    assert findings[0].position.line == _line_of(path, "make-key")
+    assert "'make-key' is not allowed" in findings[0].message
+    assert "generate-key" in findings[0].message
+
+
+def test_impossible_key_size(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "algorithm: rsa-4096", "algorithm: rsa-1000")
+    _doc, _script, findings = lint_findings(path)
+    assert len(findings) == 1
+    assert "keys[0].algorithm" in findings[0].message
+    assert "rsa-1000" in findings[0].message
+
+
+def test_references_and_order(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path,
+        "      key: root-key\n    performer: crypto-officer",
+        "      key: other-key\n    performer: crypto-officer",
+    )
+    _doc, _script, findings = lint_findings(path)
+    assert any(f.rule == "SR-REF-KEY" and "other-key" in f.message for f in findings)
+
+
+def test_sign_before_generate_is_an_order_finding(tmp_path: Path) -> None:
+    text = ORIGINAL
+    gen_start = text.index("  - id: generate-root-key")
+    gen_end = text.index("  - id: check-key-fingerprint")
+    sign_start = text.index("  - id: sign-root-certificate")
+    sign_end = text.index("  - id: show-root-certificate")
+    gen, sign = text[gen_start:gen_end], text[sign_start:sign_end]
+    swapped = text[:gen_start] + sign + text[gen_end:sign_start] + gen + text[sign_end:]
+    path = tmp_path / "swapped.yaml"
+    path.write_text(swapped)
+    _doc, _script, findings = lint_findings(path)
+    assert any(f.rule == "SR-ORDER" and "not generated" in f.message for f in findings)
+
+
+def test_duplicate_yaml_key_and_broken_yaml(tmp_path: Path) -> None:
+    path = _variant(
+        tmp_path, "  token_label: exr-root-r1\n", "  token_label: exr-root-r1\n  token_label: x\n"
+    )
+    _doc, _script, findings = lint_findings(path)
+    assert findings[0].rule == "SR-YAML"
+    assert "given twice" in findings[0].message
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("ceremony: [\n")
+    _doc, _script, findings = lint_findings(broken)
+    assert findings[0].rule == "SR-YAML"
+
+
+def test_norway_is_not_false(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "country: XX", "country: NO")
+    loaded = load_script(path)
+    assert loaded.script.certificate("root-certificate").subject.country == "NO"
+
+
+def test_load_script_raises_one_clear_sentence(tmp_path: Path) -> None:
+    path = _variant(tmp_path, "algorithm: rsa-4096", "algorithm: rsa-1000")
+    with pytest.raises(ScriptError) as info:
+        load_script(path)
+    assert str(path) in str(info.value)
+    assert "rsa-1000" in str(info.value)
+
+
+def test_models_are_frozen() -> None:
+    script = load_script(ROOT_SCRIPT).script
+    with pytest.raises(Exception, match="frozen"):
+        script.hsm.token_label = "x"  # type: ignore[misc]

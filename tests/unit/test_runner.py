@@ -1,0 +1,118 @@
+"""The engine's state machine over fakes: order, quorum, PINs, aborts, write-once outputs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sealroom.ceremony.ports import Acknowledgement
+from sealroom.errors import CeremonyAborted, CeremonyError, OutputExistsError, PinLockout
+from tests.fakes import ScriptedOperator, fake_world
+
+
+def test_whole_ceremony_journals_every_step_in_order() -> None:
+    world = fake_world()
+    operator = ScriptedOperator(world.runner.script)
+    result = world.runner.run(operator)
+    assert result.completed
+    assert result.steps_done == len(world.runner.script.steps)
+    events = world.journal.events()
+    assert events[:3] == ["ceremony.opened", "token.identified", "attendance.recorded"]
+    assert events[-1] == "ceremony.closed"
+    completed = [e["step"] for e in world.journal.entries if e["event"] == "step.completed"]
+    assert completed == [s.id for s in world.runner.script.steps]
+    assert "root.crt.pem" in world.store.files
+    assert world.hsm.calls.index("login") < world.hsm.calls.index("generate:root-key")
+    assert world.hsm.calls[-1] == "logout"
+    assert operator.finished is not None
+
+
+def test_a_step_is_enabled_only_after_the_one_before() -> None:
+    world = fake_world()
+    operator = ScriptedOperator(world.runner.script)
+    world.runner.open()
+    with pytest.raises(CeremonyError, match="not enabled"):
+        world.runner.perform(3, operator)
+    world.runner.perform(0, operator)
+    assert world.runner.enabled_index() == 1
+
+
+def test_acknowledgement_records_participants_and_roles() -> None:
+    world = fake_world()
+    world.runner.run(ScriptedOperator(world.runner.script))
+    entry = next(
+        e
+        for e in world.journal.entries
+        if e["event"] == "step.completed" and e["step"] == "hsm-bag"
+    )
+    actors = {(a["participant"], a["role"], a["capacity"]) for a in entry["actors"]}  # type: ignore[index,union-attr]
+    assert ("bob", "crypto-officer", "performer") in actors
+    assert ("dan", "internal-witness", "witness") in actors
+    assert ("erin", "auditor", "witness") in actors
+
+
+class SelfWitness(ScriptedOperator):
+    def acknowledge(self, view):  # type: ignore[no-untyped-def]
+        ack = super().acknowledge(view)
+        if view.step.id == "room-check":
+            return Acknowledgement("alice", {"internal-witness": "alice"})
+        return ack
+
+
+def test_performer_cannot_witness_own_step_and_abort_is_journaled() -> None:
+    world = fake_world()
+    with pytest.raises(CeremonyError, match=r"cannot both perform and witness"):
+        world.runner.run(SelfWitness(world.runner.script))
+    assert world.journal.events()[-1] == "ceremony.aborted"
+
+
+def test_wrong_pin_is_counted_then_accepted() -> None:
+    world = fake_world()
+    operator = ScriptedOperator(world.runner.script, pins=["0000", "4711-2027"])
+    assert world.runner.run(operator).completed
+    failed = [e for e in world.journal.entries if e["event"] == "hsm.login-failed"]
+    assert len(failed) == 1
+    assert failed[0]["data"] == {"attempt": 1, "attempts_left": 2}
+    login = next(e for e in world.journal.entries if e["event"] == "hsm.login")
+    assert login["data"] == {"attempts": 2}
+
+
+def test_pin_lockout_aborts_and_no_pin_reaches_the_journal() -> None:
+    world = fake_world()
+    operator = ScriptedOperator(world.runner.script, pins=["1111", "2222", "3333"])
+    with pytest.raises(PinLockout):
+        world.runner.run(operator)
+    text = json.dumps(world.journal.entries)
+    for pin in ("1111", "2222", "3333", "4711-2027"):
+        assert pin not in text
+    assert world.journal.events()[-1] == "ceremony.aborted"
+    assert "generate:root-key" not in world.hsm.calls
+
+
+def test_witness_mismatch_stops_the_ceremony() -> None:
+    world = fake_world()
+    operator = ScriptedOperator(world.runner.script, mismatch_at="hsm-bag")
+    with pytest.raises(CeremonyAborted, match="mismatch"):
+        world.runner.run(operator)
+    last_step = [e for e in world.journal.entries if e["event"] == "step.completed"][-1]
+    assert last_step["data"]["matches"] is False  # type: ignore[index,call-overload]
+    assert world.journal.events()[-1] == "ceremony.aborted"
+    assert "login" not in world.hsm.calls
+
+
+def test_existing_output_is_refused_before_any_hsm_work() -> None:
+    world = fake_world()
+    world.store.files["root.crt.pem"] = b"precious"
+    with pytest.raises(OutputExistsError):
+        world.runner.run(ScriptedOperator(world.runner.script))
+    assert world.store.files["root.crt.pem"] == b"precious"
+    assert world.hsm.calls == []
+
+
+def test_serial_is_positive_and_at_least_64_bits() -> None:
+    world = fake_world()
+    world.runner.run(ScriptedOperator(world.runner.script))
+    issued = next(e for e in world.journal.entries if e["event"] == "certificate.issued")
+    serial = int(issued["data"]["serial"], 16)  # type: ignore[index,call-overload]
+    assert (1 << 64) <= serial < (1 << 127)
