@@ -105,7 +105,9 @@ class KeySpec(Frozen):
 class Subject(Frozen):
     country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
     organization: Annotated[str, StringConstraints(min_length=1, max_length=64)]
-    organizational_unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    organizational_unit: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = (
+        None
+    )
     common_name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
