@@ -26,7 +26,11 @@ from sealroom.journal.canonical import (
 from sealroom.journal.entry import GENESIS_PREV, line_sha256
 from sealroom.journal.reader import read_entries
 from sealroom.journal.store import JournalWriter
-from sealroom.journal.verify import require_valid_journal, verify_journal
+from sealroom.journal.verify import (
+    read_verified_entries,
+    require_valid_journal,
+    verify_journal,
+)
 
 SCRIPT_TEXT = "sealroom: 1\nceremony:\n  id: T-1\n"
 
@@ -492,3 +496,14 @@ def test_empty_and_missing_journals_do_not_verify(tmp_path: Path) -> None:
     assert not missing.ok
     assert missing.first_problem is not None
     assert "cannot be read" in missing.first_problem
+
+
+def test_read_verified_entries_returns_what_was_verified(tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    heads = write_journal(path)
+    verdict, entries = read_verified_entries(path)
+    assert verdict.ok
+    assert [e.sha256 for e in entries] == [h.sha256 for h in heads]
+    path.write_bytes(path.read_bytes()[:-1])
+    with pytest.raises(JournalError, match="does not verify: line 6"):
+        read_verified_entries(path)

@@ -43,37 +43,52 @@ class JournalVerification:
 
 def verify_journal(path: Path) -> JournalVerification:
     """Check every line of the journal at ``path``; report the first problem in file order."""
-    try:
-        content = read_lines(path)
-    except JournalError as exc:
-        return _verdict([], str(exc))
-    good: list[JournalEntry] = []
-    for number, line in enumerate(content.lines, start=1):
-        problem = _problem(line, number, good)
-        if problem is not None:
-            return _verdict(good, problem)
-        good.append(parse_entry(line, number))
-    if content.torn_tail:
-        number = len(content.lines) + 1
-        return _verdict(
-            good,
-            f"line {number}: the last line is incomplete ({len(content.torn_tail)} bytes "
-            "without a newline): the write was interrupted or the file was truncated",
-        )
-    if not good:
-        return _verdict(good, f"line 1: the journal is empty (it must start with {OPENING_EVENT})")
-    return _verdict(good, None)
+    return _scan(path)[0]
 
 
 def require_valid_journal(path: Path) -> JournalVerification:
     """Verify the journal at ``path`` and return the verdict; raise JournalError if it fails."""
-    verdict = verify_journal(path)
+    return read_verified_entries(path)[0]
+
+
+def read_verified_entries(path: Path) -> tuple[JournalVerification, list[JournalEntry]]:
+    """Read the journal once, verify it, and return the verdict with its entries.
+
+    Raises JournalError naming the first problem if it does not verify, so what is returned is
+    exactly what was verified (the report renders from this).
+    """
+    verdict, entries = _scan(path)
     if not verdict.ok:
         raise JournalError(f"The journal {path} does not verify: {verdict.first_problem}")
-    return verdict
+    return verdict, entries
 
 
-def _problem(line: bytes, number: int, good: list[JournalEntry]) -> str | None:
+def _scan(path: Path) -> tuple[JournalVerification, list[JournalEntry]]:
+    try:
+        content = read_lines(path)
+    except JournalError as exc:
+        return _verdict([], str(exc)), []
+    good: list[JournalEntry] = []
+    for number, line in enumerate(content.lines, start=1):
+        checked = _checked(line, number, good)
+        if isinstance(checked, str):
+            return _verdict(good, checked), good
+        good.append(checked)
+    if content.torn_tail:
+        number = len(content.lines) + 1
+        problem = (
+            f"line {number}: the last line is incomplete ({len(content.torn_tail)} bytes "
+            "without a newline): the write was interrupted or the file was truncated"
+        )
+        return _verdict(good, problem), good
+    if not good:
+        problem = f"line 1: the journal is empty (it must start with {OPENING_EVENT})"
+        return _verdict(good, problem), good
+    return _verdict(good, None), good
+
+
+def _checked(line: bytes, number: int, good: list[JournalEntry]) -> JournalEntry | str:
+    """The entry on line ``number`` if it continues ``good``; else the problem, in words."""
     expected_seq = len(good) + 1
     try:
         entry = parse_entry(line, number)
@@ -101,8 +116,10 @@ def _problem(line: bytes, number: int, good: list[JournalEntry]) -> str | None:
     if good and good[-1].event in CLOSING_EVENTS:
         return f"{where}: '{entry.event}' follows '{good[-1].event}', which ends the journal"
     if entry.event == OPENING_EVENT:
-        return _script_problem(entry, where)
-    return None
+        problem = _script_problem(entry, where)
+        if problem is not None:
+            return problem
+    return entry
 
 
 def _script_problem(entry: JournalEntry, where: str) -> str | None:
