@@ -139,3 +139,23 @@ def test_fingerprint_refuses_words_that_do_not_spell_the_hex() -> None:
 def test_fingerprint_from_json_refuses_malformed_objects(obj: object) -> None:
     with pytest.raises(ValueError, match="fingerprint"):
         fingerprint_from_json(obj)
+
+
+def test_word_lists_match_the_digests_published_in_the_docs() -> None:
+    # docs/fingerprints.md: SHA-256 of the words in byte order, canonical capitals, "\n" after each.
+    def digest(words: tuple[str, ...]) -> str:
+        return hashlib.sha256("".join(f"{word}\n" for word in words).encode()).hexdigest()
+
+    assert digest(EVEN_WORDS) == "37a65f88512467edd12a1ab3eeb5f4328230e86711a8efde6333361ce10f4fcf"
+    assert digest(ODD_WORDS) == "c2f23c2233d4d7291107e8f796c374d0cb1fb30c1391bcb4f6480243de8ebf5a"
+
+
+def test_hello_world_example_of_the_docs() -> None:
+    fpr = sha256_fingerprint(b"hello world")
+    assert fpr.grouped() == (
+        "B94D 27B9 934D 3E08 A52E 52D7 DA7D ABFA C484 EFE3 7A53 80EE 9088 F7AC E2EF CDE9"
+    )
+    assert (
+        fpr.short_words()
+        == "sentence disruptive brackish proximate … tiger unravel spindle ultimate"
+    )
