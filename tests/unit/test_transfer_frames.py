@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
+import re
+import zlib
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -394,3 +397,41 @@ def test_reset_starts_over() -> None:
 def test_assembler_refuses_unknown_expected_type() -> None:
     with pytest.raises(TransferError, match="Unknown QR payload type"):
         FrameAssembler(expected_type="PEM")
+
+
+# ---------------------------------------------------------------------------------------------
+# The specification alone is enough: a receiver written from docs/qr-frames.md with stdlib only
+
+
+def spec_receiver(frames: list[str]) -> tuple[str, bytes]:
+    def unb32(text: str) -> bytes:
+        return base64.b32decode(text + "=" * (-len(text) % 8))
+
+    parts: dict[int, bytes] = {}
+    envelope = None
+    for text in frames:
+        body, crc = text[: text.rindex("/") + 1], text[text.rindex("/") + 1 :]
+        assert crc == base64.b32encode(zlib.crc32(body.encode()).to_bytes(4, "big")).decode()[:7]
+        match = re.fullmatch(r"SR1/([A-Z]{3})/([A-Z2-7]{52})/(\d+)/(\d+)-(\d+)/([A-Z2-7]*)/", body)
+        assert match is not None
+        kind, digest, length, index, total, data = match.groups()
+        assert envelope in (None, (kind, digest, length, total))
+        envelope = (kind, digest, length, total)
+        length_n, index_n, total_n = int(length), int(index), int(total)
+        chunk = unb32(data)
+        assert len(chunk) == index_n * length_n // total_n - (index_n - 1) * length_n // total_n
+        parts[index_n] = chunk
+    assert envelope is not None
+    payload = b"".join(parts[i] for i in range(1, int(envelope[3]) + 1))
+    assert hashlib.sha256(payload).digest() == unb32(envelope[1])
+    assert len(payload) == int(envelope[2])
+    return envelope[0], payload
+
+
+@settings(max_examples=30, deadline=None)
+@given(payload=st.binary(max_size=3000), fragment_size=st.integers(1, 700))
+def test_a_receiver_written_from_the_specification_agrees(
+    payload: bytes, fragment_size: int
+) -> None:
+    frames = encode_frames(payload, "CSR", fragment_size)
+    assert spec_receiver(list(reversed(frames))) == ("CSR", payload)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import os
+import random
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import qrcode.util
-from PIL import Image, ImageFilter
+from PIL import Image, ImageFilter, ImageOps
 
 from sealroom.errors import TransferError
 from sealroom.transfer import scan
@@ -225,3 +230,66 @@ def test_unreadable_files_are_a_transfer_error(tmp_path: Path) -> None:
     truncated.write_bytes(truncated.read_bytes()[:60])
     with pytest.raises(TransferError):
         decode_image(truncated)
+
+
+# ---------------------------------------------------------------------------------------------
+# Degraded captures (the decode targets of QR-TRANSFER.md, one synthetic image each)
+
+
+def _jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buffer.getvalue()))
+
+
+def _noisy(image: Image.Image, sigma: float, seed: int) -> Image.Image:
+    rng = random.Random(seed)  # noqa: S311 - test noise, not secrets
+    grey = image.convert("L")
+    values = grey.tobytes()
+    noisy = bytes(max(0, min(255, value + int(rng.gauss(0, sigma)))) for value in values)
+    return Image.frombytes("L", grey.size, noisy)
+
+
+@pytest.mark.parametrize(
+    "degrade",
+    [
+        pytest.param(lambda im: im.resize((im.width // 2, im.height // 2)), id="2px-per-module"),
+        pytest.param(
+            lambda im: im.rotate(7, expand=True, fillcolor=255, resample=Image.Resampling.BILINEAR),
+            id="rotated-7",
+        ),
+        pytest.param(
+            lambda im: im.rotate(
+                30, expand=True, fillcolor=255, resample=Image.Resampling.BILINEAR
+            ),
+            id="rotated-30",
+        ),
+        pytest.param(lambda im: _jpeg(im, 30), id="jpeg-30"),
+        pytest.param(lambda im: _noisy(im, 60, seed=1), id="heavy-noise"),
+    ],
+)
+def test_a_600_byte_frame_decodes_from_a_degraded_capture(
+    degrade: Callable[[Image.Image], Image.Image],
+) -> None:
+    frame = encode_frames(bytes(range(256)) * 2 + bytes(88), "CRT", 600)[0]
+    assert decode_image(degrade(qr_image(frame, "M", scale=4))) == [frame]
+
+
+def test_transparent_background_reads_as_white() -> None:
+    grey = qr_image(SMALL, scale=4)
+    # Black everywhere; only the dark modules are opaque (a logo-style PNG with no background).
+    transparent = Image.new("RGBA", grey.size, (0, 0, 0, 0))
+    transparent.putalpha(ImageOps.invert(grey))
+    assert transparent.convert("L").getextrema() == (0, 0)  # without compositing: all black
+    assert decode_image(transparent) == [SMALL]
+
+
+def test_frames_module_loads_no_imaging_library() -> None:
+    code = (
+        "import sys, sealroom.transfer.frames, sealroom.ceremony.fingerprint; "
+        "print(sorted({'qrcode', 'PIL', 'pyzbar'} & {m.split('.')[0] for m in sys.modules}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

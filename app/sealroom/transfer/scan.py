@@ -51,6 +51,10 @@ def decode_image(image: Image.Image | Path) -> list[str]:
     If nothing decodes, the image is blurred by one pixel and decoded once more.
     """
     picture = _open(image) if isinstance(image, Path) else image
+    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+        # Transparent pixels may be black underneath: lay the image on white, as a page would.
+        rgba = picture.convert("RGBA")
+        picture = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
     grey = picture.convert("L")
     texts = _zbar_decode(grey)
     if not texts:
