@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .demo
 SCRIPT ?= ceremony_scripts/root-key-generation.yaml
 
-.PHONY: help setup system-deps demo test lint typecheck contracts pytest bench printouts clean
+.PHONY: help setup system-deps demo test lint typecheck contracts pytest bench clean
 
 help:
 	@echo "make demo   - install what is missing, make a throwaway SoftHSM2 token, start the TUI (rehearsal)"
@@ -43,8 +43,8 @@ demo: setup
 	$(BIN)/sealroom run $(SCRIPT) --rehearsal --out $(DEMO_DIR)/run
 
 lint: setup
-	$(BIN)/ruff format --check app tests
-	$(BIN)/ruff check app tests
+	$(BIN)/ruff format --check app tests benchmarks
+	$(BIN)/ruff check app tests benchmarks
 
 typecheck: setup
 	$(BIN)/mypy --strict app/sealroom
@@ -59,9 +59,6 @@ test: lint typecheck contracts pytest
 
 bench: setup
 	$(BIN)/python -m benchmarks.run
-
-printouts: setup
-	$(BIN)/python -m benchmarks.printouts
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) out .mypy_cache .ruff_cache .pytest_cache

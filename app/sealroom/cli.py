@@ -71,7 +71,15 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
         return EXIT_UNUSABLE
     result = verify_journal(path)
     if result.ok:
-        _out(f"{path}: {result.entries} entries, chain intact, head SHA-256 {result.head_sha256}")
+        ending = (
+            f"ended by {result.ended_by}"
+            if result.ended_by
+            else "NOT closed: the ceremony is still open or was cut short"
+        )
+        _out(
+            f"{path}: {result.entries} entries, chain intact, {ending}; "
+            f"head SHA-256 {result.head_sha256}"
+        )
         return EXIT_OK
     _out(f"{path}: NOT VALID: {result.first_problem}")
     return EXIT_FINDINGS

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from sealroom.ceremony.loader import load_script
 from sealroom.ceremony.ports import Acknowledgement
 from sealroom.errors import CeremonyAborted, CeremonyError, OutputExistsError, PinLockout
-from tests.fakes import ScriptedOperator, fake_world
+from tests.fakes import ROOT_SCRIPT, ScriptedOperator, fake_world
 
 
 def test_whole_ceremony_journals_every_step_in_order() -> None:
@@ -52,18 +54,35 @@ def test_acknowledgement_records_participants_and_roles() -> None:
     assert ("erin", "auditor", "witness") in actors
 
 
-class SelfWitness(ScriptedOperator):
+class WitnessOverride(ScriptedOperator):
+    def __init__(self, script, performer: str, witness: str) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(script)
+        self.performer, self.witness = performer, witness
+
     def acknowledge(self, view):  # type: ignore[no-untyped-def]
         ack = super().acknowledge(view)
         if view.step.id == "room-check":
-            return Acknowledgement("alice", {"internal-witness": "alice"})
+            return Acknowledgement(self.performer, {"internal-witness": self.witness})
         return ack
 
 
-def test_performer_cannot_witness_own_step_and_abort_is_journaled() -> None:
+def test_witness_must_hold_the_role_and_abort_is_journaled() -> None:
     world = fake_world()
-    with pytest.raises(CeremonyError, match=r"cannot both perform and witness"):
-        world.runner.run(SelfWitness(world.runner.script))
+    operator = WitnessOverride(world.runner.script, "alice", "erin")
+    with pytest.raises(CeremonyError, match="'erin' is not present in the role 'Internal witness'"):
+        world.runner.run(operator)
+    assert world.journal.events()[-1] == "ceremony.aborted"
+
+
+def test_nobody_witnesses_their_own_act(tmp_path: Path) -> None:
+    text = ROOT_SCRIPT.read_text().replace(
+        "    roles: [administrator]", "    roles: [administrator, internal-witness]"
+    )
+    path = tmp_path / "script.yaml"
+    path.write_text(text)
+    world = fake_world(load_script(path))
+    with pytest.raises(CeremonyError, match="cannot both perform and witness"):
+        world.runner.run(WitnessOverride(world.runner.script, "alice", "alice"))
     assert world.journal.events()[-1] == "ceremony.aborted"
 
 

@@ -60,7 +60,7 @@ def _actors_problem(
 ) -> str | None:
     if performer not in candidates(script, present, step.performer):
         role = script.role(step.performer).name
-        return f"{performer!r} is not present as a {role} and cannot perform this step"
+        return f"{performer!r} is not present in the role {role!r} and cannot perform this step"
     for role in witnesses:
         if role not in step.witnesses:
             return f"this step is not witnessed by the role {role!r}"
@@ -70,7 +70,7 @@ def _actors_problem(
             return f"a {script.role(role).name} must witness this step"
         witness = witnesses[role]
         if witness not in candidates(script, present, role):
-            return f"{witness!r} is not present as a {script.role(role).name}"
+            return f"{witness!r} is not present in the role {script.role(role).name!r}"
         if witness in people:
             name = script.participant(witness).name
             return f"{name} cannot both perform and witness, or witness twice, in one step"

@@ -1,0 +1,1 @@
+"""Sealroom benchmarks: figures measured side by side and reported as ratios."""
