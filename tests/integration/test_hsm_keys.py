@@ -14,7 +14,7 @@ from pkcs11 import Attribute
 
 from sealroom.ceremony.script import KeyAlgorithm, KeySpec
 from sealroom.errors import HsmError
-from sealroom.hsm import keys
+from sealroom.hsm import keys, policy
 from sealroom.hsm.algorithms import KeyAlgorithmProfile
 from sealroom.hsm.keys import Pkcs11SigningKey
 from sealroom.hsm.softhsm import SoftHsmToken
@@ -202,7 +202,7 @@ def test_a_pair_that_breaks_the_policy_is_destroyed(
 def test_a_refused_generation_leaves_no_objects(
     user_hsm: Pkcs11Hsm, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = keys.public_template
+    original = policy.public_template
 
     def unknown_curve(profile: KeyAlgorithmProfile) -> dict[Attribute, object]:
         template: dict[Attribute, object] = dict(original(profile))

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final
 import pkcs11.exceptions as p11err
 from pkcs11 import Attribute, ObjectClass, Session, Token, TokenFlag
 
-from sealroom.ceremony.ports import TokenInfo
+from sealroom.ceremony.ports import Hsm, TokenInfo
 from sealroom.ceremony.script import KeySpec
 from sealroom.errors import HsmError, PinError, PinLockout
 from sealroom.hsm.boundary import failure_advice, failure_reason, pkcs11_boundary
@@ -303,3 +303,9 @@ def _version(version: tuple[int, int]) -> str:
 
 def _flag_names(flags: TokenFlag) -> tuple[str, ...]:
     return tuple(flag.name for flag in TokenFlag if flag.name and flag.value and flag in flags)
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(hsm: Pkcs11Hsm) -> Hsm:
+        return hsm  # mypy proves Pkcs11Hsm satisfies the engine's Hsm Protocol

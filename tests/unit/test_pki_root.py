@@ -1,0 +1,358 @@
+"""The root issuer and the HSM-key wrappers, with a software SigningKey (no SoftHSM needed)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Literal
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
+
+from sealroom.ceremony.ports import KeyRecord
+from sealroom.ceremony.script import CertificateSpec, KeyAlgorithm
+from sealroom.errors import HsmError, PkiError
+from sealroom.pki import hsm_key as hsm_key_module
+from sealroom.pki.hsm_key import HsmEcPrivateKey, HsmRsaPrivateKey, hsm_private_key
+from sealroom.pki.root import RootCertificateIssuer
+from tests.fakes import SoftwareKey
+
+NOT_BEFORE = datetime(2027, 1, 15, tzinfo=UTC)
+NOT_AFTER = datetime(2047, 1, 15, tzinfo=UTC)
+SERIAL = 0x1D2C3B4A59687766554433221100FFEE
+_KEYS: dict[str, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey] = {}
+
+
+def private_key(algorithm: KeyAlgorithm) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+    """One in-memory key per algorithm for the whole module (RSA-4096 takes a while)."""
+    if algorithm not in _KEYS:
+        if algorithm.startswith("rsa"):
+            bits = int(algorithm.removeprefix("rsa-"))
+            _KEYS[algorithm] = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        else:
+            curve = ec.SECP384R1() if algorithm == "ec-p384" else ec.SECP256R1()
+            _KEYS[algorithm] = ec.generate_private_key(curve)
+    return _KEYS[algorithm]
+
+
+class CountingKey(SoftwareKey):
+    """The tests' software SigningKey that also records each hash it was asked to sign with."""
+
+    hashes_used: list[str]
+
+    def sign(self, message: bytes, hash_name: Literal["sha256", "sha384", "sha512"]) -> bytes:
+        self.hashes_used.append(hash_name)
+        return super().sign(message, hash_name)
+
+
+def software_key(algorithm: KeyAlgorithm, key_id: str = "root-key") -> CountingKey:
+    """A SigningKey whose private key is in memory, with a record as the HSM adapter makes it."""
+    private = private_key(algorithm)
+    spki = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    is_rsa = isinstance(private, rsa.RSAPrivateKey)
+    record = KeyRecord(
+        key_id=key_id,
+        label="root-2027",
+        cka_id_hex="00" * 16,
+        algorithm=algorithm,
+        key_type="RSA" if is_rsa else "EC",
+        size_bits=private.key_size,
+        curve=None if is_rsa else private.curve.name,  # type: ignore[union-attr]
+        public_exponent=65537 if is_rsa else None,
+        spki_der=spki,
+        attributes={"SENSITIVE": True, "EXTRACTABLE": False, "SIGN": True},
+        mechanism="CKM_RSA_PKCS_KEY_PAIR_GEN" if is_rsa else "CKM_EC_KEY_PAIR_GEN",
+    )
+    key = CountingKey(record, private)
+    key.hashes_used = []
+    return key
+
+
+def certificate_spec(**changes: object) -> CertificateSpec:
+    fields: dict[str, object] = {
+        "id": "root-certificate",
+        "profile": "root",
+        "key": "root-key",
+        "subject": {
+            "country": "XX",
+            "organization": "Example Trust Services",
+            "organizational_unit": "Root PKI",
+            "common_name": "Example Root CA R1",
+        },
+        "not_before": NOT_BEFORE,
+        "not_after": NOT_AFTER,
+        "output": "root.crt.pem",
+    }
+    fields.update(changes)
+    return CertificateSpec.model_validate(fields)
+
+
+# -- the issued certificate -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "oid", "name", "hash_name"),
+    [
+        ("rsa-3072", SignatureAlgorithmOID.RSA_WITH_SHA256, "sha256WithRSAEncryption", "sha256"),
+        ("rsa-4096", SignatureAlgorithmOID.RSA_WITH_SHA256, "sha256WithRSAEncryption", "sha256"),
+        ("ec-p256", SignatureAlgorithmOID.ECDSA_WITH_SHA256, "ecdsa-with-SHA256", "sha256"),
+        ("ec-p384", SignatureAlgorithmOID.ECDSA_WITH_SHA384, "ecdsa-with-SHA384", "sha384"),
+    ],
+)
+def test_root_follows_the_profile(
+    algorithm: KeyAlgorithm, oid: x509.ObjectIdentifier, name: str, hash_name: str
+) -> None:
+    key = software_key(algorithm)
+    issued = RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL)
+    cert = x509.load_der_x509_certificate(issued.der)
+    assert key.hashes_used == [hash_name]  # signed once, through SigningKey.sign
+    assert cert.signature_algorithm_oid == oid and issued.signature_algorithm == name
+    assert cert.version == x509.Version.v3
+    assert [attr.oid for attr in cert.subject] == [
+        NameOID.COUNTRY_NAME,
+        NameOID.ORGANIZATION_NAME,
+        NameOID.ORGANIZATIONAL_UNIT_NAME,
+        NameOID.COMMON_NAME,
+    ]
+    assert cert.issuer == cert.subject
+    assert (
+        issued.subject
+        == issued.issuer
+        == ("CN=Example Root CA R1,OU=Root PKI,O=Example Trust Services,C=XX")
+    )
+    assert cert.serial_number == SERIAL
+    assert issued.serial_hex == "1d2c3b4a59687766554433221100ffee"
+    assert cert.not_valid_before_utc == issued.not_before == NOT_BEFORE
+    assert cert.not_valid_after_utc == issued.not_after == NOT_AFTER
+    assert issued.spki_sha256_hex == hashlib.sha256(key.record.spki_der).hexdigest()
+    assert issued.pem == cert.public_bytes(serialization.Encoding.PEM).decode()
+    cert.verify_directly_issued_by(cert)
+
+    assert [(ext.oid, ext.critical) for ext in cert.extensions] == [
+        (ExtensionOID.BASIC_CONSTRAINTS, True),
+        (ExtensionOID.KEY_USAGE, True),
+        (ExtensionOID.SUBJECT_KEY_IDENTIFIER, False),
+    ]
+    basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+    assert basic.ca is True and basic.path_length is None
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.key_cert_sign and usage.crl_sign
+    assert not (usage.digital_signature or usage.key_encipherment or usage.content_commitment)
+    assert not (usage.data_encipherment or usage.key_agreement)
+    assert len(issued.checks) == 11
+    assert any("signature verifies" in check for check in issued.checks)
+
+
+def test_subject_key_identifier_is_rfc_7093_method_1() -> None:
+    key = software_key("ec-p384")
+    issued = RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL)
+    cert = x509.load_der_x509_certificate(issued.der)
+    ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    point = key.record.spki_der[-97:]  # the BIT STRING's value: 04 || X || Y for P-384
+    assert point[0] == 0x04
+    assert ski == hashlib.sha256(point).digest()[:20]
+    assert ski != x509.SubjectKeyIdentifier.from_public_key(cert.public_key()).digest  # not SHA-1
+
+    rsa_key = software_key("rsa-3072")
+    rsa_cert = x509.load_der_x509_certificate(
+        RootCertificateIssuer().issue_root(certificate_spec(), rsa_key, SERIAL).der
+    )
+    pkcs1 = rsa_cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.PKCS1
+    )
+    assert rsa_key.record.spki_der.endswith(pkcs1)
+    rsa_ski = rsa_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert rsa_ski.digest == hashlib.sha256(pkcs1).digest()[:20]
+
+
+def test_organizational_unit_is_optional() -> None:
+    spec = certificate_spec(
+        subject={"country": "XX", "organization": "Example", "common_name": "Root"}
+    )
+    issued = RootCertificateIssuer().issue_root(spec, software_key("ec-p256"), SERIAL)
+    assert issued.subject == "CN=Root,O=Example,C=XX"
+    assert any("the subject is C, O, CN as scripted" in check for check in issued.checks)
+
+
+def test_validity_comes_from_the_script_not_the_clock() -> None:
+    spec = certificate_spec(
+        not_before=datetime(2060, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2))),
+        not_after=datetime(2090, 3, 1, 10, 0, tzinfo=UTC),
+    )
+    issued = RootCertificateIssuer().issue_root(spec, software_key("ec-p256"), SERIAL)
+    cert = x509.load_der_x509_certificate(issued.der)
+    assert cert.not_valid_before_utc == datetime(2060, 3, 1, 10, 0, tzinfo=UTC)
+    assert cert.not_valid_after_utc == datetime(2090, 3, 1, 10, 0, tzinfo=UTC)
+
+
+# -- refusals ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("serial", [0, -1, 1 << 159, (1 << 160) + 5])
+def test_serials_out_of_range_are_refused(serial: int) -> None:
+    with pytest.raises(PkiError, match="positive and below 2\\*\\*159"):
+        RootCertificateIssuer().issue_root(certificate_spec(), software_key("ec-p256"), serial)
+
+
+@pytest.mark.parametrize("serial", [True, 1.5, "12"])
+def test_serials_that_are_not_integers_are_refused(serial: object) -> None:
+    with pytest.raises(PkiError, match="must be an integer"):
+        RootCertificateIssuer().issue_root(
+            certificate_spec(),
+            software_key("ec-p256"),
+            serial,  # type: ignore[arg-type]
+        )
+
+
+def test_the_largest_serial_is_accepted() -> None:
+    issued = RootCertificateIssuer().issue_root(
+        certificate_spec(), software_key("ec-p256"), (1 << 159) - 1
+    )
+    assert issued.serial_hex == "7f" + "ff" * 19
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"not_after": NOT_BEFORE}, "not_before earlier than not_after"),
+        ({"not_after": NOT_BEFORE - timedelta(days=1)}, "not_before earlier than not_after"),
+        ({"not_before": NOT_BEFORE + timedelta(microseconds=5)}, "fractions of a second"),
+    ],
+)
+def test_bad_validity_is_refused(changes: dict[str, object], words: str) -> None:
+    with pytest.raises(PkiError, match=words):
+        RootCertificateIssuer().issue_root(
+            certificate_spec(**changes), software_key("ec-p256"), SERIAL
+        )
+
+
+def test_a_key_other_than_the_scripted_one_is_refused() -> None:
+    with pytest.raises(
+        PkiError, match="signed by the key 'root-key', but the key given is 'other'"
+    ):
+        RootCertificateIssuer().issue_root(
+            certificate_spec(), software_key("ec-p256", key_id="other"), SERIAL
+        )
+
+
+def test_a_record_that_misstates_its_key_is_refused() -> None:
+    key = software_key("rsa-3072")
+    key.record = replace(key.record, size_bits=4096, algorithm="rsa-4096")
+    with pytest.raises(PkiError, match="recorded as 4096-bit RSA but its public key has 3072"):
+        RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL)
+    ec_key = software_key("ec-p256")
+    ec_key.record = replace(ec_key.record, curve="secp384r1")
+    with pytest.raises(PkiError, match="recorded on the curve secp384r1"):
+        RootCertificateIssuer().issue_root(certificate_spec(), ec_key, SERIAL)
+    mixed = software_key("ec-p256")
+    mixed.record = replace(mixed.record, key_type="RSA")
+    with pytest.raises(PkiError, match="recorded as RSA but its public key is"):
+        RootCertificateIssuer().issue_root(certificate_spec(), mixed, SERIAL)
+
+
+def test_a_signature_from_another_key_fails_verification() -> None:
+    key = software_key("ec-p384")
+    key.private = ec.generate_private_key(ec.SECP384R1())  # the "HSM" signs with a different key
+    with pytest.raises(PkiError) as caught:
+        RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL)
+    message = str(caught.value)
+    assert "failed its checks; it was not written" in message
+    assert "the signature verifies with the public key the HSM reported" in message
+    assert "the TBSCertificate is byte-identical" not in message  # only what failed is named
+
+
+def test_an_hsm_error_while_signing_passes_unchanged() -> None:
+    key = software_key("ec-p256")
+
+    def failing_sign(message: bytes, hash_name: str) -> bytes:
+        raise HsmError("The HSM could not sign with the key 'root-2027' (PKCS#11 DeviceRemoved).")
+
+    key.sign = failing_sign  # type: ignore[method-assign]
+    with pytest.raises(HsmError, match="DeviceRemoved"):
+        RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL)
+
+
+def test_an_unexpected_error_while_signing_becomes_a_pki_error() -> None:
+    key = software_key("ec-p256")
+
+    def broken_sign(message: bytes, hash_name: str) -> bytes:
+        raise RuntimeError("driver crashed")
+
+    key.sign = broken_sign  # type: ignore[method-assign]
+    with pytest.raises(PkiError, match="could not be signed with the HSM key 'root-2027'"):
+        RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL)
+
+
+# -- the cryptography private-key wrappers ----------------------------------------------------
+
+
+def test_cryptography_builders_call_the_wrapper_sign() -> None:
+    """cryptography 50.0.2 accepts a subclass of its key classes: undocumented behaviour Sealroom
+    relies on (PLATFORM-NOTES). If an upgrade breaks this, keep the pin or sign the TBS directly."""
+    algorithms: tuple[KeyAlgorithm, ...] = ("rsa-3072", "ec-p384")
+    for algorithm in algorithms:
+        key = software_key(algorithm)
+        wrapper = hsm_private_key(key)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wrapper test")])
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(name)
+            .sign(wrapper, hashes.SHA256())
+        )
+        assert csr.is_signature_valid
+        assert key.hashes_used == ["sha256"]
+
+
+def test_rsa_wrapper_signs_pkcs1_v15_only_and_never_exports() -> None:
+    key = software_key("rsa-3072")
+    wrapper = hsm_private_key(key)
+    assert isinstance(wrapper, HsmRsaPrivateKey) and isinstance(wrapper, rsa.RSAPrivateKey)
+    assert wrapper.key_size == 3072
+    signature = wrapper.sign(b"data", padding.PKCS1v15(), hashes.SHA384())
+    wrapper.public_key().verify(signature, b"data", padding.PKCS1v15(), hashes.SHA384())
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+    with pytest.raises(PkiError, match=r"PKCS#1 v1\.5 only"):
+        wrapper.sign(b"data", pss, hashes.SHA256())
+    with pytest.raises(PkiError, match="SHA-256, SHA-384 or SHA-512 only"):
+        wrapper.sign(b"data", padding.PKCS1v15(), hashes.SHA1())  # noqa: S303
+    with pytest.raises(PkiError, match="stays in the HSM"):
+        wrapper.private_numbers()
+    with pytest.raises(PkiError, match="stays in the HSM"):
+        wrapper.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    with pytest.raises(PkiError, match="stays in the HSM"):
+        wrapper.decrypt(b"x", padding.PKCS1v15())
+    assert copy.copy(wrapper) is wrapper and copy.deepcopy(wrapper) is wrapper
+
+
+def test_ec_wrapper_signs_ecdsa_only_and_never_exports() -> None:
+    key = software_key("ec-p384")
+    wrapper = hsm_private_key(key)
+    assert isinstance(wrapper, HsmEcPrivateKey) and isinstance(wrapper, ec.EllipticCurvePrivateKey)
+    assert wrapper.curve.name == "secp384r1" and wrapper.key_size == 384
+    signature = wrapper.sign(b"data", ec.ECDSA(hashes.SHA384()))
+    wrapper.public_key().verify(signature, b"data", ec.ECDSA(hashes.SHA384()))
+    with pytest.raises(PkiError, match="SHA-256, SHA-384 or SHA-512 only"):
+        wrapper.sign(b"data", ec.ECDSA(hashes.SHA3_256()))
+    with pytest.raises(PkiError, match="stays in the HSM"):
+        wrapper.exchange(ec.ECDH(), wrapper.public_key())
+    with pytest.raises(PkiError, match="stays in the HSM"):
+        wrapper.private_numbers()
+    assert copy.copy(wrapper) is wrapper
+
+
+def test_a_record_without_a_der_public_key_is_refused() -> None:
+    key = software_key("ec-p256")
+    key.record = replace(key.record, spki_der=b"\x30\x00")
+    with pytest.raises(PkiError, match="not a DER SubjectPublicKeyInfo"):
+        hsm_key_module.hsm_private_key(key)
