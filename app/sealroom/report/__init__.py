@@ -1,0 +1,1 @@
+"""Documents rendered from the ceremony journal alone (reportlab), and printing them."""

@@ -1,0 +1,347 @@
+"""Page layout for printed records: A4 pages, styles, tables, header and footer, vector QR codes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    NextPageTemplate,
+    PageTemplate,
+    Paragraph,
+    Table,
+    TableStyle,
+)
+
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN_X: Final = 18 * mm
+MARGIN_BOTTOM: Final = 18 * mm
+HEADER_HEIGHT: Final = 20 * mm
+FIRST_HEADER_HEIGHT: Final = 30 * mm
+CONTENT_WIDTH: Final = PAGE_WIDTH - 2 * MARGIN_X
+
+MIN_QR_MODULE: Final = 0.5 * mm
+"""Smallest printed QR module: a whole page captured at about 100 dpi still decodes."""
+MAX_QR_MODULE: Final = 0.8 * mm
+QR_QUIET_ZONE: Final = 4
+"""Light modules around each symbol, as ISO/IEC 18004 requires."""
+
+INK: Final = colors.HexColor("#111111")
+MUTED: Final = colors.HexColor("#555555")
+RULE: Final = colors.HexColor("#8a8a8a")
+HEAD_FILL: Final = colors.HexColor("#e6e6e6")
+ALERT: Final = colors.HexColor("#b00020")
+WATERMARK: Final = colors.Color(0.75, 0.05, 0.05, alpha=0.11)
+
+SANS: Final = "Helvetica"
+SANS_BOLD: Final = "Helvetica-Bold"
+MONO: Final = "Courier"
+MONO_BOLD: Final = "Courier-Bold"
+
+# The 14 standard PDF fonts are used, so nothing depends on font files on the machine. They
+# cover Windows-1252; any other character is printed as its code point, never dropped silently.
+_PRINTABLE: Final = "cp1252"
+
+
+def _style(name: str, **kw: Any) -> ParagraphStyle:
+    base: dict[str, Any] = {
+        "fontName": SANS,
+        "fontSize": 9,
+        "leading": 11.5,
+        "textColor": INK,
+        "splitLongWords": 1,
+    }
+    base.update(kw)
+    return ParagraphStyle(name, **base)
+
+
+STYLES: Final[dict[str, ParagraphStyle]] = {
+    "title": _style("title", fontName=SANS_BOLD, fontSize=17, leading=21, spaceAfter=2),
+    "subtitle": _style("subtitle", fontSize=11, leading=14, spaceAfter=8),
+    "h1": _style("h1", fontName=SANS_BOLD, fontSize=12, leading=15, spaceBefore=10, spaceAfter=5),
+    "h2": _style("h2", fontName=SANS_BOLD, fontSize=9.5, leading=12, spaceBefore=6, spaceAfter=3),
+    "body": _style("body", spaceAfter=4),
+    "small": _style("small", fontSize=7.5, leading=9.5, textColor=MUTED),
+    "cell": _style("cell", fontSize=8, leading=10),
+    "cell_bold": _style("cell_bold", fontName=SANS_BOLD, fontSize=8, leading=10),
+    "head": _style("head", fontName=SANS_BOLD, fontSize=8, leading=10),
+    "mono": _style("mono", fontName=MONO, fontSize=7.5, leading=9.5),
+    "mono_small": _style("mono_small", fontName=MONO, fontSize=6.8, leading=8.2),
+    "qr_label": _style("qr_label", fontName=MONO_BOLD, fontSize=8, leading=10, alignment=TA_CENTER),
+    "alert": _style("alert", fontName=SANS_BOLD, textColor=ALERT),
+}
+
+
+def printable(text: str) -> str:
+    """``text`` with every character the standard fonts cannot show written as ``[U+XXXX]``."""
+    out = []
+    for char in text:
+        try:
+            char.encode(_PRINTABLE)
+        except UnicodeEncodeError:
+            out.append(f"[U+{ord(char):04X}]")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def esc(text: str) -> str:
+    """``text`` made safe for reportlab's paragraph markup (and printable)."""
+    return escape(printable(text))
+
+
+def para(text: str, style: str = "body", *, markup: bool = False) -> Paragraph:
+    """A paragraph of plain ``text``; with ``markup`` the text is trusted reportlab markup."""
+    return Paragraph(text if markup else esc(text), STYLES[style])
+
+
+def mono_lines(text: str, style: str = "mono") -> Paragraph:
+    """Monospaced text that keeps its line breaks (and still wraps a line too long for the cell)."""
+    lines = [esc(line) for line in text.splitlines()]
+    return Paragraph("<br/>".join(lines), STYLES[style])
+
+
+def grid(
+    header: Sequence[str] | None,
+    rows: Sequence[Sequence[Flowable | str]],
+    widths: Sequence[float],
+    *,
+    shade_first_column: bool = False,
+    row_heights: Sequence[float] | None = None,
+    alerts: Sequence[int] = (),
+) -> Table:
+    """A ruled table that repeats its header row on each page it spans; cells wrap."""
+    data: list[list[Any]] = []
+    if header is not None:
+        data.append([para(h, "head") for h in header])
+    for row in rows:
+        data.append([para(c, "cell") if isinstance(c, str) else c for c in row])
+    heights = None
+    if row_heights is not None:
+        heights = ([None] if header is not None else []) + list(row_heights)
+    table = Table(
+        data,
+        colWidths=list(widths),
+        rowHeights=heights,
+        repeatRows=1 if header is not None else 0,
+        splitByRow=1,
+        hAlign="LEFT",
+    )
+    commands: list[tuple[Any, ...]] = [
+        ("GRID", (0, 0), (-1, -1), 0.4, RULE),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if header is not None:
+        commands.append(("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL))
+    if shade_first_column:
+        commands.append(("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f2f2f2")))
+    offset = 1 if header is not None else 0
+    for index in alerts:
+        commands.append(("BOX", (0, index + offset), (-1, index + offset), 1.2, ALERT))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def fields(rows: Sequence[tuple[str, Flowable | str]], label_width: float = 48 * mm) -> Table:
+    """A two-column label/value table."""
+    return grid(
+        None,
+        [[para(label, "cell_bold"), value] for label, value in rows],
+        [label_width, CONTENT_WIDTH - label_width],
+        shade_first_column=True,
+    )
+
+
+class QrCode(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """A QR symbol drawn as vector rectangles, with its quiet zone painted white."""
+
+    def __init__(self, matrix: Sequence[Sequence[bool]], module: float) -> None:
+        super().__init__()
+        if module < MIN_QR_MODULE:
+            raise ValueError("QR modules must be at least 0.5 mm to scan from paper")
+        self.matrix = matrix
+        self.module = module
+        self.side = (len(matrix) + 2 * QR_QUIET_ZONE) * module
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.side, self.side
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.saveState()
+        canvas.setFillColor(colors.white)
+        canvas.rect(0, 0, self.side, self.side, stroke=0, fill=1)
+        canvas.setFillColor(colors.black)
+        size = len(self.matrix)
+        origin = QR_QUIET_ZONE * self.module
+        path = canvas.beginPath()
+        for row_index, row in enumerate(self.matrix):
+            y = origin + (size - 1 - row_index) * self.module
+            column = 0
+            while column < size:
+                if not row[column]:
+                    column += 1
+                    continue
+                start = column
+                while column < size and row[column]:
+                    column += 1
+                path.rect(
+                    origin + start * self.module, y, (column - start) * self.module, self.module
+                )
+        canvas.drawPath(path, stroke=0, fill=1)
+        canvas.restoreState()
+
+
+@dataclass(frozen=True)
+class PageFrame:
+    """What every page of a record shows around its content."""
+
+    heading: str
+    """Left of the first header line, e.g. ``Ceremony report · EXR-RKG-2027-01``."""
+    identity_label: str
+    identity_hex: str
+    """Printed on every page (the script's SHA-256)."""
+    identity_words: str
+    """Printed on the first page only."""
+    footer: str
+    rehearsal: bool
+
+
+def render_pdf(
+    story_factory: Callable[[], list[Flowable]],
+    page: PageFrame,
+    *,
+    title: str,
+    subject: str,
+    author: str,
+) -> bytes:
+    """Render the story to PDF bytes; deterministic (fixed metadata, ``invariant``).
+
+    The story is laid out twice: once to count the pages, then with "page x of y" filled in.
+    """
+    meta = {"title": title, "subject": subject, "author": author}
+    pages = _layout(story_factory, page, None, meta)[1]
+    data, again = _layout(story_factory, page, pages, meta)
+    if again != pages:  # pragma: no cover - the footer is outside the frames; defensive
+        raise RuntimeError("the page count changed between layout passes")
+    return data
+
+
+def _layout(
+    story_factory: Callable[[], list[Flowable]],
+    page: PageFrame,
+    total: int | None,
+    meta: dict[str, str],
+) -> tuple[bytes, int]:
+    buffer = io.BytesIO()
+    doc = BaseDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=HEADER_HEIGHT,
+        bottomMargin=MARGIN_BOTTOM,
+        title=meta["title"],
+        subject=meta["subject"],
+        author=meta["author"],
+        creator="Sealroom",
+        producer="Sealroom (ReportLab)",
+        keywords=[],
+        invariant=1,
+        pageCompression=1,
+        lang="en",
+    )
+    height_first = PAGE_HEIGHT - FIRST_HEADER_HEIGHT - MARGIN_BOTTOM
+    height_later = PAGE_HEIGHT - HEADER_HEIGHT - MARGIN_BOTTOM
+    first = Frame(MARGIN_X, MARGIN_BOTTOM, CONTENT_WIDTH, height_first, id="first", **_NO_PAD)
+    later = Frame(MARGIN_X, MARGIN_BOTTOM, CONTENT_WIDTH, height_later, id="later", **_NO_PAD)
+
+    def decorate(canvas: Any, document: Any) -> None:
+        _decorate(canvas, document.page, total, page)
+
+    doc.addPageTemplates(
+        [
+            PageTemplate(id="first", frames=[first], onPage=decorate),
+            PageTemplate(id="later", frames=[later], onPage=decorate),
+        ]
+    )
+    story: list[Flowable] = [NextPageTemplate("later"), *story_factory()]
+    doc.build(story)
+    return buffer.getvalue(), int(doc.page)
+
+
+_NO_PAD: Final[dict[str, float]] = {
+    "leftPadding": 0,
+    "rightPadding": 0,
+    "topPadding": 0,
+    "bottomPadding": 0,
+}
+
+
+def _decorate(canvas: Any, number: int, total: int | None, page: PageFrame) -> None:
+    canvas.saveState()
+    if page.rehearsal:
+        canvas.saveState()
+        canvas.setFillColor(WATERMARK)
+        canvas.setFont(SANS_BOLD, 104)
+        canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
+        canvas.rotate(54.7)
+        canvas.drawCentredString(0, -36, "REHEARSAL")
+        canvas.restoreState()
+    top = PAGE_HEIGHT - 10 * mm
+    right_text = "REHEARSAL - NOT A CEREMONY RECORD" if page.rehearsal else ""
+    right_width = canvas.stringWidth(right_text, SANS_BOLD, 9) + (6 * mm if right_text else 0)
+    heading = printable(page.heading)
+    size = 9.0
+    while size > 5.5 and canvas.stringWidth(heading, SANS_BOLD, size) > CONTENT_WIDTH - right_width:
+        size -= 0.5
+    canvas.setFillColor(INK)
+    canvas.setFont(SANS_BOLD, size)
+    canvas.drawString(MARGIN_X, top, heading)
+    if right_text:
+        canvas.setFillColor(ALERT)
+        canvas.setFont(SANS_BOLD, 9)
+        canvas.drawRightString(PAGE_WIDTH - MARGIN_X, top, right_text)
+        canvas.setFillColor(INK)
+    canvas.setFont(SANS, 7)
+    canvas.drawString(MARGIN_X, top - 9, page.identity_label)
+    label_width = canvas.stringWidth(page.identity_label + " ", SANS, 7)
+    canvas.setFont(MONO, 7.2)
+    canvas.drawString(MARGIN_X + label_width, top - 9, page.identity_hex)
+    rule_y = top - 14
+    if number == 1:
+        words = Paragraph(
+            f"<font name='{SANS}'>in PGP words:</font> {esc(page.identity_words)}",
+            _style("words", fontName=SANS_BOLD, fontSize=7, leading=8.6),
+        )
+        _, height = words.wrap(CONTENT_WIDTH, 30 * mm)
+        words.drawOn(canvas, MARGIN_X, top - 12 - height)
+        rule_y = top - 17 - height
+    canvas.setStrokeColor(RULE)
+    canvas.setLineWidth(0.6)
+    canvas.line(MARGIN_X, rule_y, PAGE_WIDTH - MARGIN_X, rule_y)
+    bottom = MARGIN_BOTTOM - 7 * mm
+    canvas.line(MARGIN_X, bottom + 9, PAGE_WIDTH - MARGIN_X, bottom + 9)
+    canvas.setFont(SANS, 6.8)
+    canvas.setFillColor(MUTED)
+    canvas.drawString(MARGIN_X, bottom, printable(page.footer))
+    canvas.setFillColor(INK)
+    canvas.setFont(SANS_BOLD, 8.5)
+    of = f" of {total}" if total is not None else ""
+    canvas.drawRightString(PAGE_WIDTH - MARGIN_X, bottom, f"Page {number}{of}")
+    canvas.restoreState()

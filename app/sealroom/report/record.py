@@ -1,0 +1,699 @@
+"""The ceremony record: what a report shows, read from journal entries alone and cross-checked."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from pydantic import ValidationError
+
+from sealroom.ceremony.fingerprint import Fingerprint, fingerprint_from_json, sha256_fingerprint
+from sealroom.ceremony.ports import Actor, JournalHead, Json
+from sealroom.ceremony.script import Script, Step, WitnessCheckStep
+from sealroom.errors import ReportError
+from sealroom.journal.entry import GENESIS_PREV, OPENING_EVENT, JournalEntry
+
+TOKEN_FIELDS = (
+    ("manufacturer", "Manufacturer"),
+    ("model", "Model"),
+    ("serial", "Serial number (reported by the token)"),
+    ("label", "Token label"),
+    ("firmware_version", "Firmware version"),
+    ("hardware_version", "Hardware version"),
+    ("library", "PKCS#11 library"),
+    ("library_description", "Library description"),
+    ("library_version", "Library version"),
+    ("slot_id", "Slot id"),
+    ("slot_description", "Slot description"),
+    ("flags", "Token flags"),
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    """A participant acting in one role, with the names the script gives both."""
+
+    participant_id: str
+    name: str
+    role_id: str
+    role_name: str
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One script step and what the journal says happened in it (EV-STEPS)."""
+
+    number: int
+    step: Step
+    performed: bool
+    completed_at: datetime | None
+    performer: Person | None
+    witnesses: tuple[Person, ...]
+    result: str
+    details: tuple[str, ...]
+    ok: bool
+    """False when the step shows a mismatch or a failure an auditor must look at."""
+    seqs: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """The token identified at the opening (EV-DEVICE)."""
+
+    material: str
+    declared_serial: str
+    fields: tuple[tuple[str, str], ...]
+    """(label, value) in display order."""
+    reported_serial: str
+    identified_at: datetime
+    seq: int
+
+    @property
+    def serial_matches(self) -> bool:
+        return self.reported_serial == self.declared_serial
+
+
+@dataclass(frozen=True)
+class KeyView:
+    """One generated key pair (EV-KEY-*)."""
+
+    key_id: str
+    label: str
+    cka_id: str
+    algorithm: str
+    key_type: str
+    size_bits: int
+    curve: str | None
+    public_exponent: int | None
+    fingerprint: Fingerprint
+    fingerprint_recomputed: bool
+    """True when SHA-256 of the journaled SPKI equals the journaled fingerprint."""
+    attributes: tuple[tuple[str, bool], ...]
+    mechanism: str
+    token_serial: str
+    generated_at: str
+    purposes: tuple[str, ...]
+    backup: bool | None
+    step_id: str | None
+    seq: int
+
+
+@dataclass(frozen=True)
+class CertificateView:
+    """One certificate issued (EV-ARTIFACTS)."""
+
+    certificate_id: str
+    key_id: str
+    output: str
+    pem: str
+    der: bytes
+    sha256: Fingerprint
+    """Of the DER, as recomputed from the PEM."""
+    sha256_matches: bool
+    """The journaled ``sha256`` equals the recomputed one."""
+    spki: Fingerprint
+    """SHA-256 of the certificate's SubjectPublicKeyInfo, as journaled."""
+    spki_matches_certificate: bool
+    """The journaled SPKI fingerprint equals the one recomputed from the certificate."""
+    spki_matches_key: bool | None
+    """The SPKI fingerprint equals the key generated in this ceremony (None: no such key)."""
+    subject: str
+    issuer: str
+    serial: str
+    not_before: str
+    not_after: str
+    signature_algorithm: str
+    checks: tuple[str, ...]
+    issued_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class QrShown:
+    """A payload shown to the room as QR frames."""
+
+    certificate_id: str
+    frames: int
+    payload_sha256: str
+    shown_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class ReportPrinted:
+    """A report printed earlier in the journal."""
+
+    sha256: str
+    covers_through: int
+    printer: str
+    job: str
+    destination: str
+    printed_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A departure from the script, or a check that failed (EV-DEVIATION)."""
+
+    where: str
+    expected: str
+    observed: str
+    decision: str
+    decided_by: str
+    seq: int
+
+
+@dataclass(frozen=True)
+class CeremonyRecord:
+    """Everything the ceremony report shows, taken from the journal entries only."""
+
+    ceremony_id: str
+    ceremony_type: str
+    title: str
+    script_name: str
+    script_sha256: str
+    script_words: str
+    script: Script
+    rehearsal: bool
+    software: str
+    opened_at: datetime
+    ended_by: str | None
+    ended_at: datetime | None
+    end_detail: str | None
+    token: TokenView | None
+    attendance_at: datetime | None
+    present: tuple[str, ...] | None
+    """Participant ids recorded present; None before attendance is recorded."""
+    absent: tuple[str, ...]
+    steps: tuple[StepRecord, ...]
+    keys: tuple[KeyView, ...]
+    certificates: tuple[CertificateView, ...]
+    qr_shown: tuple[QrShown, ...]
+    reports_printed: tuple[ReportPrinted, ...]
+    deviations: tuple[Deviation, ...]
+    entries: tuple[JournalEntry, ...]
+    head: JournalHead
+
+    def participant_name(self, participant_id: str) -> str:
+        return participant_name(self.script, participant_id)
+
+    def role_name(self, role_id: str) -> str:
+        return role_name(self.script, role_id)
+
+
+def participant_name(script: Script, participant_id: str) -> str:
+    """The participant's name from the script, or the id marked as unknown."""
+    for participant in script.participants:
+        if participant.id == participant_id:
+            return participant.name
+    return f"{participant_id} (not in the script)"
+
+
+def role_name(script: Script, role_id: str) -> str:
+    """The role's name from the script, or the id marked as unknown."""
+    for role in script.roles:
+        if role.id == role_id:
+            return role.name
+    return f"{role_id} (not in the script)"
+
+
+def person(script: Script, actor: Actor) -> Person:
+    """The participant and role of ``actor`` with their names."""
+    return Person(
+        participant_id=actor.participant,
+        name=participant_name(script, actor.participant),
+        role_id=actor.role,
+        role_name=role_name(script, actor.role),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading typed values out of an entry's data, failing closed with the entry named
+
+
+class _Data:
+    def __init__(self, entry: JournalEntry, data: Mapping[str, Json] | None = None) -> None:
+        self.entry = entry
+        self.data = entry.data if data is None else data
+
+    def _fail(self, key: str, wanted: str) -> ReportError:
+        return ReportError(
+            f"The journal entry seq {self.entry.seq} ({self.entry.event}) has no valid "
+            f"'{key}' ({wanted} expected); the report cannot be rendered from it."
+        )
+
+    def text(self, key: str) -> str:
+        value = self.data.get(key)
+        if not isinstance(value, str):
+            raise self._fail(key, "text")
+        return value
+
+    def opt_text(self, key: str) -> str | None:
+        value = self.data.get(key)
+        if value is not None and not isinstance(value, str):
+            raise self._fail(key, "text or null")
+        return value
+
+    def number(self, key: str) -> int:
+        value = self.data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self._fail(key, "a whole number")
+        return value
+
+    def opt_number(self, key: str) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            return None
+        return self.number(key)
+
+    def flag(self, key: str) -> bool:
+        value = self.data.get(key)
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false")
+        return value
+
+    def obj(self, key: str) -> _Data:
+        value = self.data.get(key)
+        if not isinstance(value, Mapping):
+            raise self._fail(key, "an object")
+        return _Data(self.entry, value)
+
+    def texts(self, key: str) -> tuple[str, ...]:
+        value = self.data.get(key)
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise self._fail(key, "a list of text")
+        if not all(isinstance(item, str) for item in value):
+            raise self._fail(key, "a list of text")
+        return tuple(cast("Sequence[str]", value))
+
+    def fingerprint(self, key: str) -> Fingerprint:
+        try:
+            return fingerprint_from_json(self.data.get(key))
+        except ValueError as exc:
+            raise self._fail(key, f"a fingerprint ({exc})") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
+    """Build the record from the journal entries; raise ReportError if they are not one chain."""
+    _require_chain(entries)
+    opened = _Data(entries[0])
+    try:
+        script = Script.model_validate(opened.data.get("script"))
+    except ValidationError as exc:
+        raise ReportError(
+            "The script recorded in ceremony.opened does not validate; the report cannot be "
+            f"rendered ({exc.error_count()} problem(s))."
+        ) from exc
+    software = opened.obj("software")
+    builder = _Builder(entries, script)
+    last = entries[-1]
+    ended_by = last.event if last.event in ("ceremony.closed", "ceremony.aborted") else None
+    end_detail = None
+    if last.event == "ceremony.aborted":
+        end_detail = _Data(last).text("reason")
+    elif last.event == "ceremony.closed":
+        end_detail = _Data(last).text("result")
+    return CeremonyRecord(
+        ceremony_id=opened.text("ceremony_id"),
+        ceremony_type=opened.text("ceremony_type"),
+        title=opened.text("title"),
+        script_name=opened.text("script_name"),
+        script_sha256=opened.text("script_sha256"),
+        script_words=opened.text("script_words"),
+        script=script,
+        rehearsal=opened.flag("rehearsal"),
+        software=f"{software.text('name')} {software.text('version')}",
+        opened_at=entries[0].time,
+        ended_by=ended_by,
+        ended_at=last.time if ended_by else None,
+        end_detail=end_detail,
+        token=builder.token,
+        attendance_at=builder.attendance_at,
+        present=builder.present,
+        absent=builder.absent,
+        steps=builder.steps(),
+        keys=tuple(builder.keys),
+        certificates=tuple(builder.certificates),
+        qr_shown=tuple(builder.qr_shown),
+        reports_printed=tuple(builder.reports_printed),
+        deviations=tuple(builder.deviations),
+        entries=tuple(entries),
+        head=JournalHead(seq=last.seq, sha256=last.sha256),
+    )
+
+
+def _require_chain(entries: Sequence[JournalEntry]) -> None:
+    if not entries:
+        raise ReportError("The journal has no entries; there is nothing to report.")
+    if entries[0].event != OPENING_EVENT:
+        raise ReportError(
+            f"The journal does not start with {OPENING_EVENT}; it cannot be reported."
+        )
+    prev = GENESIS_PREV
+    for expected_seq, entry in enumerate(entries, start=1):
+        if entry.seq != expected_seq or entry.prev != prev:
+            raise ReportError(
+                f"The journal entries do not form one chain at entry {expected_seq} (seq "
+                f"{entry.seq}); verify the "
+                "journal ('sealroom verify-journal') before rendering a report."
+            )
+        prev = entry.sha256
+
+
+class _Builder:
+    """Walks the entries once and collects what each section needs."""
+
+    def __init__(self, entries: Sequence[JournalEntry], script: Script) -> None:
+        self.script = script
+        self.token: TokenView | None = None
+        self.attendance_at: datetime | None = None
+        self.present: tuple[str, ...] | None = None
+        self.absent: tuple[str, ...] = ()
+        self.keys: list[KeyView] = []
+        self.certificates: list[CertificateView] = []
+        self.qr_shown: list[QrShown] = []
+        self.reports_printed: list[ReportPrinted] = []
+        self.deviations: list[Deviation] = []
+        self.by_step: dict[str, list[JournalEntry]] = {}
+        self.completed: dict[str, JournalEntry] = {}
+        self.aborted: JournalEntry | None = None
+        for entry in entries:
+            if entry.step is not None:
+                self.by_step.setdefault(entry.step, []).append(entry)
+            handler = getattr(self, "_on_" + entry.event.replace(".", "_").replace("-", "_"), None)
+            if handler is not None:
+                handler(entry)
+
+    # -- event handlers (names follow docs/journal-events.md)
+
+    def _on_token_identified(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        token = data.obj("token")
+        fields: list[tuple[str, str]] = []
+        for key, label in TOKEN_FIELDS:
+            value = token.data.get(key)
+            if key == "flags":
+                text = ", ".join(token.texts("flags")) or "(none)"
+            elif isinstance(value, bool) or not isinstance(value, str | int):
+                raise token._fail(key, "text")
+            else:
+                text = str(value)
+            fields.append((label, text))
+        view = TokenView(
+            material=data.text("material"),
+            declared_serial=data.text("declared_serial"),
+            fields=tuple(fields),
+            reported_serial=token.text("serial"),
+            identified_at=entry.time,
+            seq=entry.seq,
+        )
+        self.token = view
+        if not view.serial_matches:
+            self.deviations.append(
+                Deviation(
+                    where="Opening: token identified",
+                    expected=f"token serial {view.declared_serial} (material {view.material})",
+                    observed=f"token serial {view.reported_serial}",
+                    decision="recorded by the workstation; no decision is journaled",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+
+    def _on_attendance_recorded(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        self.attendance_at = entry.time
+        self.present = data.texts("present")
+        self.absent = data.texts("absent")
+
+    def _on_key_generated(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        try:
+            spki = base64.b64decode(data.text("spki_der_b64"), validate=True)
+        except ValueError as exc:
+            raise data._fail("spki_der_b64", "base64") from exc
+        fingerprint = data.fingerprint("fingerprint")
+        attributes = data.obj("attributes")
+        attr_items: list[tuple[str, bool]] = []
+        for name in sorted(attributes.data):
+            attr_items.append((name, attributes.flag(name)))
+        key_id = data.text("key_id")
+        spec = next((k for k in self.script.keys if k.id == key_id), None)
+        view = KeyView(
+            key_id=key_id,
+            label=data.text("label"),
+            cka_id=data.text("cka_id"),
+            algorithm=data.text("algorithm"),
+            key_type=data.text("key_type"),
+            size_bits=data.number("size_bits"),
+            curve=data.opt_text("curve"),
+            public_exponent=data.opt_number("public_exponent"),
+            fingerprint=fingerprint,
+            fingerprint_recomputed=hashlib.sha256(spki).hexdigest() == fingerprint.hex,
+            attributes=tuple(attr_items),
+            mechanism=data.text("mechanism"),
+            token_serial=data.text("token_serial"),
+            generated_at=data.text("generated_at"),
+            purposes=spec.purpose if spec else (),
+            backup=spec.backup if spec else None,
+            step_id=entry.step,
+            seq=entry.seq,
+        )
+        self.keys.append(view)
+        if not view.fingerprint_recomputed:
+            self._integrity(entry, f"key {view.label}", "SHA-256 of the journaled public key")
+
+    def _on_certificate_issued(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        pem = data.text("pem")
+        try:
+            certificate = x509.load_pem_x509_certificate(pem.encode("ascii"))
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise data._fail("pem", "a PEM certificate") from exc
+        der = certificate.public_bytes(Encoding.DER)
+        spki_der = certificate.public_key().public_bytes(
+            Encoding.DER, PublicFormat.SubjectPublicKeyInfo
+        )
+        digest = sha256_fingerprint(der)
+        spki = data.fingerprint("fingerprint")
+        key_id = data.text("key_id")
+        key = next((k for k in self.keys if k.key_id == key_id), None)
+        view = CertificateView(
+            certificate_id=data.text("certificate_id"),
+            key_id=key_id,
+            output=data.text("output"),
+            pem=pem,
+            der=der,
+            sha256=digest,
+            sha256_matches=data.text("sha256") == digest.hex,
+            spki=spki,
+            spki_matches_certificate=hashlib.sha256(spki_der).hexdigest() == spki.hex,
+            spki_matches_key=None if key is None else key.fingerprint.hex == spki.hex,
+            subject=data.text("subject"),
+            issuer=data.text("issuer"),
+            serial=data.text("serial"),
+            not_before=data.text("not_before"),
+            not_after=data.text("not_after"),
+            signature_algorithm=data.text("signature_algorithm"),
+            checks=data.texts("checks"),
+            issued_at=entry.time,
+            seq=entry.seq,
+        )
+        self.certificates.append(view)
+        name = f"certificate {view.certificate_id}"
+        if not view.sha256_matches:
+            self._integrity(entry, name, "SHA-256 of the DER decoded from the journaled PEM")
+        if not view.spki_matches_certificate:
+            self._integrity(entry, name, "SHA-256 of the certificate's public key")
+        if view.spki_matches_key is False:
+            self._integrity(entry, name, f"fingerprint of key {key_id} generated in this ceremony")
+
+    def _on_qr_shown(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        self.qr_shown.append(
+            QrShown(
+                certificate_id=data.text("certificate_id"),
+                frames=data.number("frames"),
+                payload_sha256=data.text("payload_sha256"),
+                shown_at=entry.time,
+                seq=entry.seq,
+            )
+        )
+
+    def _on_report_printed(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        self.reports_printed.append(
+            ReportPrinted(
+                sha256=data.text("sha256"),
+                covers_through=data.number("covers_through"),
+                printer=data.text("printer"),
+                job=data.text("job"),
+                destination=data.text("destination"),
+                printed_at=entry.time,
+                seq=entry.seq,
+            )
+        )
+
+    def _on_step_completed(self, entry: JournalEntry) -> None:
+        if entry.step is None:
+            raise ReportError(f"The journal entry seq {entry.seq} (step.completed) names no step.")
+        self.completed.setdefault(entry.step, entry)
+        step = self._script_step(entry.step)
+        if isinstance(step, WitnessCheckStep):
+            data = _Data(entry)
+            if not data.flag("matches"):
+                observed = data.opt_text("observed") or "(not stated)"
+                self.deviations.append(
+                    Deviation(
+                        where=self._step_label(entry.step),
+                        expected=f"{step.compare.look_at}: {step.compare.expected}",
+                        observed=observed,
+                        decision="the witnesses recorded a mismatch; the engine stops the ceremony",
+                        decided_by=self._actors_text(entry.actors),
+                        seq=entry.seq,
+                    )
+                )
+
+    def _on_ceremony_aborted(self, entry: JournalEntry) -> None:
+        self.aborted = entry
+        where = self._step_label(entry.step) if entry.step else "the ceremony as a whole"
+        self.deviations.append(
+            Deviation(
+                where=where,
+                expected="every step of the script performed, then ceremony.closed",
+                observed=_Data(entry).text("reason"),
+                decision="ceremony aborted; the steps after this point were not performed",
+                decided_by=self._actors_text(entry.actors) if entry.actors else "-",
+                seq=entry.seq,
+            )
+        )
+
+    # -- helpers
+
+    def _integrity(self, entry: JournalEntry, what: str, against: str) -> None:
+        self.deviations.append(
+            Deviation(
+                where=self._step_label(entry.step) if entry.step else "-",
+                expected=f"the {what} matches the {against}",
+                observed="it does not match",
+                decision="integrity check by this report failed: treat the artefact as suspect",
+                decided_by="-",
+                seq=entry.seq,
+            )
+        )
+
+    def _script_step(self, step_id: str) -> Step | None:
+        return next((s for s in self.script.steps if s.id == step_id), None)
+
+    def _step_label(self, step_id: str | None) -> str:
+        for number, step in enumerate(self.script.steps, start=1):
+            if step.id == step_id:
+                return f"Step {number}: {step.title}"
+        return f"step {step_id} (not in the script)"
+
+    def _actors_text(self, actors: Sequence[Actor]) -> str:
+        parts = []
+        for actor in actors:
+            if actor.capacity == "present":
+                continue
+            who = person(self.script, actor)
+            parts.append(f"{who.name} ({who.role_name}, {actor.capacity})")
+        return "; ".join(parts) or "-"
+
+    # -- steps
+
+    def steps(self) -> tuple[StepRecord, ...]:
+        return tuple(
+            self._step_record(number, step)
+            for number, step in enumerate(self.script.steps, start=1)
+        )
+
+    def _step_record(self, number: int, step: Step) -> StepRecord:
+        entries = self.by_step.get(step.id, [])
+        completed = self.completed.get(step.id)
+        actors_from = completed or next((e for e in entries if e.actors), None)
+        actors = actors_from.actors if actors_from else ()
+        performer = next(
+            (person(self.script, a) for a in actors if a.capacity == "performer"), None
+        )
+        witnesses = tuple(person(self.script, a) for a in actors if a.capacity == "witness")
+        result, details, ok = self._result(step, entries, completed)
+        return StepRecord(
+            number=number,
+            step=step,
+            performed=completed is not None,
+            completed_at=completed.time if completed else None,
+            performer=performer,
+            witnesses=witnesses,
+            result=result,
+            details=tuple(details),
+            ok=ok,
+            seqs=tuple(e.seq for e in entries),
+        )
+
+    def _result(
+        self, step: Step, entries: list[JournalEntry], completed: JournalEntry | None
+    ) -> tuple[str, list[str], bool]:
+        details: list[str] = []
+        ok = True
+        for entry in entries:
+            data = _Data(entry)
+            if entry.event == "hsm.login-failed":
+                details.append(
+                    f"PIN refused at attempt {data.number('attempt')} "
+                    f"({data.number('attempts_left')} left), {clock_text(entry.time)}"
+                )
+            elif entry.event == "hsm.login":
+                details.append(f"HSM activated after {data.number('attempts')} attempt(s)")
+            elif entry.event == "key.generated":
+                details.append(
+                    f"Key pair {data.text('label')} generated ({data.text('algorithm')})"
+                )
+            elif entry.event == "certificate.issued":
+                details.append(f"Certificate issued and verified, serial {data.text('serial')}")
+            elif entry.event == "qr.shown":
+                details.append(f"Shown as {data.number('frames')} QR frame(s)")
+            elif entry.event == "hsm.logout":
+                details.append("HSM logged out")
+            elif entry.event == "report.printed":
+                details.append(
+                    f"Report printed ({data.text('printer')}, job {data.text('job')}), "
+                    f"covering seq 1 to {data.number('covers_through')}"
+                )
+            elif entry.event == "ceremony.aborted":
+                ok = False
+                details.append(f"Ceremony aborted: {data.text('reason')}")
+        events = {e.event for e in entries}
+        if "hsm.login-failed" in events and "hsm.login" not in events:
+            ok = False
+        if completed is None:
+            if any(e.event == "ceremony.aborted" for e in entries) or self.aborted is not None:
+                return "Not performed (the ceremony was aborted)", details, False
+            return "Not performed when this report was rendered", details, ok
+        data = _Data(completed)
+        if isinstance(step, WitnessCheckStep):
+            if data.flag("matches"):
+                return f"Matches: {step.compare.expected}", details, ok
+            observed = data.opt_text("observed") or "(not stated)"
+            return f"DOES NOT MATCH. Observed: {observed}", details, False
+        if step.kind == "attendance":
+            present = len(self.present or ())
+            return f"{present} present, {len(self.absent)} absent", details, ok
+        if step.kind == "acknowledge":
+            return "Confirmed by the performer and witnesses", details, ok
+        return "Done", details, ok
+
+
+def clock_text(moment: datetime) -> str:
+    """Format a journal time for people: ``2027-01-15 09:03:12 UTC`` (seconds, no fraction)."""
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

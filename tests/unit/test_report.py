@@ -1,0 +1,305 @@
+"""Ceremony report: rendered from the journal alone, deterministic, readable, QR codes that scan."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_report_sample import build_sample_journal, sample_certificate
+
+from sealroom.ceremony.fingerprint import sha256_fingerprint
+from sealroom.errors import ReportError
+from sealroom.journal.reader import read_entries
+from sealroom.report.ceremony_report import JournalReportRenderer, render_ceremony_report
+from sealroom.report.layout import CONTENT_WIDTH, MARGIN_X, PAGE_WIDTH, esc, printable
+from sealroom.report.record import ceremony_record
+from sealroom.transfer.frames import decode_frames
+from sealroom.transfer.scan import decode_image
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "tests" / "data" / "sample-journal.jsonl"
+NAMES = (
+    "Alice Martin",
+    "Bob Okafor",
+    "Carol Nguyen",
+    "Dan Ivanov",
+    "Erin Schmidt (Example Audit LLP)",
+)
+
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+    reason="poppler-utils (pdftotext, pdftoppm) is not installed",
+)
+
+
+@functools.cache
+def _journal(kind: str, directory: Path) -> Path:
+    path = directory / f"{kind}.jsonl"
+    if kind == "rehearsal":
+        return build_sample_journal(path)
+    if kind == "production":
+        return build_sample_journal(path, rehearsal=False, absent=())
+    if kind == "aborted":
+        return build_sample_journal(path, rehearsal=False, abort_at_key_check=True)
+    if kind == "midway":
+        return build_sample_journal(path, steps_done=9)
+    raise AssertionError(kind)
+
+
+@pytest.fixture(scope="module")
+def journals(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("journals")
+
+
+@functools.cache
+def _pdf(path: Path) -> bytes:
+    return render_ceremony_report(read_entries(path))
+
+
+def rendered(kind: str, directory: Path) -> tuple[Path, bytes]:
+    journal = _journal(kind, directory)
+    pdf = _pdf(journal)
+    out = journal.with_suffix(".pdf")
+    if not out.exists():
+        out.write_bytes(pdf)
+    return out, pdf
+
+
+def pdf_text(pdf: Path, page: int | None = None) -> str:
+    pages = ["-f", str(page), "-l", str(page)] if page else []
+    result = subprocess.run(
+        ["pdftotext", *pages, str(pdf), "-"], capture_output=True, check=True, text=True
+    )
+    return result.stdout
+
+
+def page_count(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type /Page\b", pdf))
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+# ------------------------------------------------------------------------------------ record
+
+
+def test_record_reads_every_section_from_the_journal(journals: Path) -> None:
+    record = ceremony_record(read_entries(_journal("rehearsal", journals)))
+    spki, der, _ = sample_certificate()
+    assert record.ceremony_id == "EXR-RKG-2027-01"
+    assert record.rehearsal
+    assert record.ended_by == "ceremony.closed"
+    assert record.present == ("alice", "bob", "dan", "erin")
+    assert record.absent == ("carol",)
+    assert record.token is not None and record.token.serial_matches
+    assert [s.performed for s in record.steps] == [True] * 10
+    login = record.steps[3]
+    assert login.performer is not None and login.performer.name == "Bob Okafor"
+    assert [w.name for w in login.witnesses] == ["Erin Schmidt (Example Audit LLP)"]
+    assert login.details[0].startswith("PIN refused at attempt 1 (2 left)")
+    assert login.details[1] == "HSM activated after 2 attempt(s)"
+    (key,) = record.keys
+    assert key.fingerprint == sha256_fingerprint(spki)
+    assert key.fingerprint_recomputed
+    assert key.purposes == ("certificate-signing", "crl-signing")
+    (cert,) = record.certificates
+    assert cert.der == der
+    assert cert.sha256_matches and cert.spki_matches_certificate and cert.spki_matches_key
+    assert record.deviations == ()
+    assert record.head.seq == len(record.entries)
+
+
+def test_record_lists_a_witness_mismatch_and_the_abort(journals: Path) -> None:
+    record = ceremony_record(read_entries(_journal("aborted", journals)))
+    assert record.ended_by == "ceremony.aborted"
+    assert [d.seq for d in record.deviations] == [12, 13]
+    assert "tactics talon tiger tissue" in record.deviations[0].observed
+    assert "Dan Ivanov (Internal witness, witness)" in record.deviations[0].decided_by
+    assert [s.performed for s in record.steps] == [True] * 6 + [False] * 4
+    assert record.steps[5].result.startswith("DOES NOT MATCH")
+    assert not record.steps[6].ok
+
+
+def test_a_tampered_certificate_is_a_deviation(journals: Path) -> None:
+    entries = read_entries(_journal("rehearsal", journals))
+    issued = next(e for e in entries if e.event == "certificate.issued")
+    data = dict(issued.data)
+    data["sha256"] = "00" * 32
+    changed = [dataclasses.replace(issued, data=data) if e is issued else e for e in entries]
+    record = ceremony_record(changed)
+    assert not record.certificates[0].sha256_matches
+    assert record.deviations[0].expected.startswith("the certificate root-certificate matches")
+
+
+def test_entries_that_are_not_one_chain_are_refused(journals: Path) -> None:
+    entries = read_entries(_journal("rehearsal", journals))
+    with pytest.raises(ReportError, match=r"do not form one chain at entry 3 \(seq 4\)"):
+        render_ceremony_report([*entries[:2], *entries[3:]])
+    with pytest.raises(ReportError, match="no entries"):
+        render_ceremony_report([])
+    with pytest.raises(ReportError, match=r"does not start with ceremony\.opened"):
+        render_ceremony_report(entries[1:])
+
+
+def test_renderer_refuses_a_journal_that_does_not_verify(journals: Path, tmp_path: Path) -> None:
+    path = tmp_path / "journal.jsonl"
+    path.write_bytes(_journal("rehearsal", journals).read_bytes()[:-10])
+    with pytest.raises(ReportError, match=r"cannot be rendered: .*line 21: the last line"):
+        JournalReportRenderer(path).render_report()
+
+
+def test_text_is_escaped_and_unprintable_characters_are_shown() -> None:
+    assert esc("<b>Eve & Co</b>") == "&lt;b&gt;Eve &amp; Co&lt;/b&gt;"
+    assert printable("Łukasz Müller 王") == "[U+0141]ukasz Müller [U+738B]"
+
+
+# ------------------------------------------------------------------------------------ PDF
+
+
+def test_the_same_journal_gives_the_same_pdf_bytes(journals: Path) -> None:
+    journal = _journal("rehearsal", journals)
+    first = JournalReportRenderer(journal).render_report()
+    second = render_ceremony_report(read_entries(journal))
+    assert first.startswith(b"%PDF-")
+    assert first == second
+    assert hashlib.sha256(first).digest() == hashlib.sha256(_pdf(journal)).digest()
+
+
+@needs_poppler
+def test_the_report_text_holds_what_the_auditor_checks(journals: Path) -> None:
+    pdf, data = rendered("rehearsal", journals)
+    text = pdf_text(pdf)
+    flat = squeeze(text)
+    entries = read_entries(_journal("rehearsal", journals))
+    opened = entries[0].data
+    spki, der, _ = sample_certificate()
+    key_fpr = sha256_fingerprint(spki)
+    cert_fpr = sha256_fingerprint(der)
+    assert "EXR-RKG-2027-01" in text
+    assert str(opened["script_sha256"]) in flat
+    assert squeeze(str(opened["script_words"])) in flat
+    for name in NAMES:
+        assert squeeze(name) in flat, name
+    assert key_fpr.hex in flat
+    assert squeeze(key_fpr.words) in flat
+    assert cert_fpr.hex in flat
+    assert squeeze(cert_fpr.words) in flat
+    assert entries[-1].sha256 in flat
+    for heading in (
+        "Ceremony identity [EV-TYPE, EV-CPS, EV-PHYSICAL, EV-SCRIPT]",
+        "Participants and roles [EV-ROLES, EV-ATTEND, EV-TRUSTED]",
+        "Materials and tamper-evident bags [EV-MATERIALS, EV-TEB]",
+        "Hardware security module [EV-DEVICE]",
+        "Steps performed [EV-STEPS]",
+        "Key inventory [EV-KEY-ID, EV-KEY-ALG, EV-KEY-FPR, EV-KEY-DATE, EV-KEY-PURPOSE]",
+        "Artefacts [EV-ARTIFACTS]",
+        "Deviations and aborts [EV-DEVIATION]",
+        "Journal position covered [EV-LOG]",
+        "Sign-off [EV-SIGNOFF, EV-WITNESS]",
+    ):
+        assert squeeze(heading) in flat, heading
+    for serial in ("HSM-0001", "WS-0007", "PRN-0042", "TEB-100201", "TEB-100202"):
+        assert serial in text
+    assert "6.1.1 Key pair generation" in text
+    assert flat.count(squeeze("I confirm the script was followed")) == 4  # Carol was absent
+    pages = page_count(data)
+    assert pages >= 4
+    for number in range(1, pages + 1):
+        page = pdf_text(pdf, number)
+        assert "REHEARSAL" in page, f"page {number} has no REHEARSAL mark"
+        assert "EXR-RKG-2027-01" in page
+        assert str(opened["script_sha256"]) in squeeze(page)
+        assert f"Page {number} of {pages}" in page
+    assert squeeze(str(opened["script_words"])) in squeeze(pdf_text(pdf, 1))
+
+
+@needs_poppler
+def test_a_production_report_has_no_rehearsal_mark(journals: Path) -> None:
+    pdf, _ = rendered("production", journals)
+    text = pdf_text(pdf)
+    assert "REHEARSAL" not in text
+    assert "Production ceremony" in text
+    assert squeeze(text).count(squeeze("I confirm the script was followed")) == 5
+
+
+@needs_poppler
+def test_no_text_leaves_the_printable_area(journals: Path, tmp_path: Path) -> None:
+    pdf, _ = rendered("aborted", journals)
+    html = tmp_path / "words.html"
+    subprocess.run(["pdftotext", "-bbox", str(pdf), str(html)], check=True)
+    boxes = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"', html.read_text())
+    assert boxes
+    for x_min, x_max in boxes:
+        assert float(x_min) >= MARGIN_X - 1
+        assert float(x_max) <= PAGE_WIDTH - MARGIN_X + 1
+    assert CONTENT_WIDTH > 0
+
+
+@needs_poppler
+def test_an_aborted_report_shows_the_deviation_and_the_steps_not_performed(
+    journals: Path,
+) -> None:
+    pdf, _ = rendered("aborted", journals)
+    flat = squeeze(pdf_text(pdf))
+    assert squeeze("ABORTED at 2027-01-15") in flat
+    assert squeeze("2 deviation(s) are recorded") in flat
+    assert squeeze("tactics talon tiger tissue") in flat
+    assert flat.count(squeeze("Not performed (the ceremony was aborted)")) == 4
+    assert squeeze("No certificate was issued.") in flat
+
+
+@needs_poppler
+def test_a_report_rendered_mid_ceremony_says_it_is_in_progress(journals: Path) -> None:
+    pdf, _ = rendered("midway", journals)
+    flat = squeeze(pdf_text(pdf))
+    assert squeeze("In progress when this report was rendered") in flat
+    assert squeeze("Not performed when this report was rendered") in flat
+
+
+@needs_poppler
+def test_the_printed_qr_codes_give_back_the_certificate(journals: Path, tmp_path: Path) -> None:
+    pdf, data = rendered("rehearsal", journals)
+    _, der, _ = sample_certificate()
+    texts: list[str] = []
+    for number in range(1, page_count(data) + 1):
+        prefix = tmp_path / f"page{number}"
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "150",
+                "-png",
+                "-f",
+                str(number),
+                "-l",
+                str(number),
+                str(pdf),
+                str(prefix),
+            ],
+            check=True,
+        )
+        for image in sorted(tmp_path.glob(f"page{number}*.png")):
+            texts += decode_image(image)
+    assert len(texts) >= 2, "a 1.4 KB certificate needs several frames"
+    kind, payload = decode_frames(texts, expected_type="CRT")
+    assert kind == "CRT"
+    assert payload == der
+    labels = re.findall(r"CRT (\d)/(\d) ([A-Z2-7]{8})", pdf_text(pdf))
+    assert sorted((i, n) for i, n, _ in labels) == [
+        (str(i), str(len(texts))) for i in range(1, len(texts) + 1)
+    ]
+
+
+# ------------------------------------------------------------------------------------ sample
+
+
+def test_the_sample_journal_in_tests_data_still_renders() -> None:
+    entries = read_entries(SAMPLE)
+    assert render_ceremony_report(entries).startswith(b"%PDF-")
