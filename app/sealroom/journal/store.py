@@ -8,8 +8,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
-from sealroom.ceremony.ports import Actor, Clock, JournalHead, Json
+from sealroom.ceremony.ports import Actor, Clock, Journal, JournalHead, Json
 from sealroom.errors import JournalError, OutputExistsError
 from sealroom.journal.canonical import CanonicalFormError
 from sealroom.journal.entry import (
@@ -182,3 +183,9 @@ def _fsync_directory(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(writer: JournalWriter) -> Journal:
+        return writer  # mypy proves JournalWriter satisfies the engine's Journal Protocol

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from sealroom.ceremony.fingerprint import Fingerprint, pgp_words
+from sealroom.ceremony.ports import ReportRenderer
 from sealroom.ceremony.script import ActionStep, WitnessCheckStep
 from sealroom.errors import JournalError, ReportError, SealroomError, TransferError
 from sealroom.journal.entry import JournalEntry
@@ -657,3 +658,9 @@ def _signoff(record: CeremonyRecord, number: int) -> list[Flowable]:
             "small",
         ),
     ]
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(renderer: JournalReportRenderer) -> ReportRenderer:
+        return renderer  # mypy proves JournalReportRenderer satisfies the ReportRenderer Protocol
