@@ -146,7 +146,7 @@ def test_root_follows_the_profile(
     assert usage.key_cert_sign and usage.crl_sign
     assert not (usage.digital_signature or usage.key_encipherment or usage.content_commitment)
     assert not (usage.data_encipherment or usage.key_agreement)
-    assert len(issued.checks) == 11
+    assert len(issued.checks) == 10
     assert any("signature verifies" in check for check in issued.checks)
 
 
