@@ -6,6 +6,8 @@ import hashlib
 import itertools
 import json
 import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -507,3 +509,15 @@ def test_read_verified_entries_returns_what_was_verified(tmp_path: Path) -> None
     path.write_bytes(path.read_bytes()[:-1])
     with pytest.raises(JournalError, match="does not verify: line 6"):
         read_verified_entries(path)
+
+
+def test_the_journal_loads_no_adapter_or_document_library() -> None:
+    code = (
+        "import sys\n"
+        "import sealroom.journal.store, sealroom.journal.reader, sealroom.journal.verify\n"
+        "bad = ('sealroom.report', 'sealroom.transfer', 'sealroom.hsm', 'sealroom.pki',\n"
+        "       'sealroom.ui', 'reportlab', 'qrcode', 'pyzbar', 'textual', 'pkcs11')\n"
+        "print(','.join(m for m in bad if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
