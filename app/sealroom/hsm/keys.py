@@ -40,6 +40,10 @@ _HOST_HASHES: Final[dict[str, hashes.HashAlgorithm]] = {
     "sha384": hashes.SHA384(),
     "sha512": hashes.SHA512(),
 }
+_CURVES: Final[dict[str, ec.EllipticCurve]] = {
+    "secp256r1": ec.SECP256R1(),
+    "secp384r1": ec.SECP384R1(),
+}
 _SIGN_ONLY: Final = MechanismFlag.SIGN | MechanismFlag.VERIFY
 
 PublicKeyTypes = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
@@ -209,7 +213,7 @@ def _public_key(read_back: ReadBack, profile: KeyAlgorithmProfile) -> PublicKeyT
             n=int.from_bytes(read_back.public[Attribute.MODULUS], "big"),
         )
         return numbers.public_key()
-    curve = ec.SECP256R1() if profile.curve == "secp256r1" else ec.SECP384R1()
+    curve = _CURVES[profile.curve or ""]
     point = der_octet_string_content(read_back.public[Attribute.EC_POINT])
     try:
         return ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
