@@ -1,0 +1,165 @@
+"""The Sealroom Textual app: runs the ceremony engine in a worker thread and shows its questions."""
+
+from __future__ import annotations
+
+import threading
+from contextlib import suppress
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from sealroom.ceremony.ports import StepView
+from sealroom.ceremony.runner import CeremonyResult, Runner, StepStatus
+from sealroom.errors import SealroomError
+from sealroom.ui.operator import STOPPED_BY_OPERATOR, TERMINAL_CLOSED, TextualOperator
+from sealroom.ui.screens import ConfirmStopScreen, FailureScreen, FinishScreen, WaitScreen
+from sealroom.ui.widgets import CeremonyBar
+
+INTERNAL_ERROR = (
+    "Internal error ({name}). Everything journaled so far is kept. "
+    "Please report this with the journal file."
+)
+UI_FAILED = (
+    "sealroom: the terminal UI failed (internal error {name}). Everything journaled so far is "
+    "kept. Please report this with the journal file."
+)
+WORKER_GRACE_SECONDS = 120.0
+"""How long to wait, after the UI closed, for the engine to finish HSM work and journal an abort."""
+
+
+class SealroomApp(App[CeremonyResult | None]):
+    """Full-screen ceremony UI. ``return_value`` is the ceremony's result once the app exits."""
+
+    CSS_PATH = "sealroom.tcss"
+    TITLE = "Sealroom"
+    ENABLE_COMMAND_PALETTE = False
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "stop", "Stop the ceremony", priority=True),
+    ]
+
+    def __init__(self, runner: Runner, rehearsal_pin: str | None = None) -> None:
+        super().__init__()
+        self.runner = runner
+        self.operator = TextualOperator(
+            self, runner.script, rehearsal_pin if runner.rehearsal else None
+        )
+        self.progress_text = "Opening the ceremony"
+        self.result: CeremonyResult | None = None
+        self.started = threading.Event()
+        self.finished = threading.Event()
+
+    # ------------------------------------------------------------------ CeremonyState
+
+    @property
+    def ceremony_id(self) -> str:
+        return self.runner.script.ceremony.id
+
+    @property
+    def rehearsal(self) -> bool:
+        return self.runner.rehearsal
+
+    @property
+    def progress(self) -> str:
+        return self.progress_text
+
+    def set_progress(self, view: StepView) -> None:
+        """Show ``Step i of n`` in the ceremony bar from now on."""
+        self.progress_text = f"Step {view.index + 1} of {view.total}"
+        for bar in self.screen.query(CeremonyBar):
+            bar.update_progress()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def get_default_screen(self) -> Screen[None]:
+        return WaitScreen(self)
+
+    def on_mount(self) -> None:
+        self.run_worker(self.run_ceremony, name="ceremony", thread=True, exit_on_error=False)
+
+    def on_unmount(self) -> None:
+        # If the app goes away mid-ceremony, the engine must not wait for an answer forever.
+        self.operator.request_stop(TERMINAL_CLOSED)
+
+    def steps_done(self) -> int:
+        return sum(1 for status in self.runner.statuses if status is StepStatus.DONE)
+
+    def run_ceremony(self) -> None:
+        """The worker: run the whole ceremony, then close the app with its result."""
+        self.started.set()
+        try:
+            result = self.runner.run(self.operator)
+        except SealroomError as exc:  # already journaled as an abort and shown by the runner
+            result = CeremonyResult(False, self.steps_done(), reason=str(exc))
+        except Exception as exc:  # a bug: journal it, show it without a traceback
+            reason = INTERNAL_ERROR.format(name=type(exc).__name__)
+            index = self.runner.enabled_index()
+            step = self.runner.script.steps[index].id if index is not None else None
+            with suppress(Exception):  # the journal may be what failed
+                self.runner.abort(reason, step)
+            self.operator.ceremony_failed(reason)
+            result = CeremonyResult(False, self.steps_done(), reason=reason)
+        self.result = result
+        self.finished.set()
+        with suppress(RuntimeError):  # the app may have closed already
+            self.call_from_thread(self.exit, result)
+
+    # ------------------------------------------------------------------ stopping
+
+    def action_stop(self) -> None:
+        """Ctrl+Q: close at the end; mid-ceremony, ask before stopping (the stop is journaled)."""
+        if self.finished.is_set():
+            self.exit(self.result)
+            return
+        if isinstance(self.screen, FinishScreen | FailureScreen):
+            self.screen.dismiss(None)
+            return
+        if isinstance(self.screen, ConfirmStopScreen) or self.operator.stop_requested:
+            return
+        if self.operator.working_now:
+            self.notify(
+                "The HSM is working. Wait until it has finished, then stop the ceremony.",
+                title="Please wait",
+                severity="warning",
+            )
+            return
+        self.push_screen(ConfirmStopScreen(), self.stop_confirmed)
+
+    def stop_confirmed(self, stop: bool | None) -> None:
+        if not stop:
+            return
+        self.operator.request_stop(STOPPED_BY_OPERATOR)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        if isinstance(self.screen, WaitScreen):
+            self.screen.set_text(
+                "Stopping: the journal is recording that the operator stopped the ceremony."
+            )
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's default prints a traceback with local variables, which could hold a PIN.
+        # Print one line for the operator instead; tests still see the exception through Pilot.
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error
+            self._exception_event.set()
+        self.bell()
+        self._exit_renderables.append(Text(UI_FAILED.format(name=type(error).__name__)))
+        self._close_messages_no_wait()
+
+
+def run_ceremony_tui(runner: Runner, rehearsal_pin: str | None = None) -> CeremonyResult | None:
+    """Run the ceremony in the full-screen UI; return its result (None if it never ran).
+
+    ``rehearsal_pin`` is the throwaway rehearsal token's user PIN, shown as a hint; it is ignored
+    unless the runner is a rehearsal.
+    """
+    app = SealroomApp(runner, rehearsal_pin)
+    returned = app.run()
+    # The engine may still be journaling an abort (e.g. the terminal closed): let it finish before
+    # the caller closes the journal and the HSM.
+    if app.started.is_set():
+        app.finished.wait(WORKER_GRACE_SECONDS)
+    return app.result if app.result is not None else returned
