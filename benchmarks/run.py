@@ -39,7 +39,7 @@ def tui_spawn_ratio() -> tuple[float, float, float]:
     for _ in range(RUNS):
         with tempfile.TemporaryDirectory() as tmp:
             argv = [SEALROOM, "run", str(SCRIPT), "--rehearsal", "--out", f"{tmp}/out"]
-            ours.append(_spawn_seconds(argv, "EXR-RKG-2027-01"))
+            ours.append(_spawn_seconds(argv, "EXR-RKG-2026-11"))
         bare.append(_spawn_seconds([sys.executable, "-c", BARE_APP], "BARE-READY"))
     o, b = statistics.median(ours), statistics.median(bare)
     return o, b, o / b

@@ -25,7 +25,7 @@ def test_shipped_answers_drive_a_whole_ceremony() -> None:
     lines: list[str] = []
     result = world.runner.run(AnswersOperator(answers, lines.append))
     assert result.completed
-    assert any("Key pair exr-root-r1-2027 generated" in line for line in lines)
+    assert any("Key pair exr-root-r1-2026 generated" in line for line in lines)
     assert not any(answers.token.user_pin in line for line in lines)
 
 

@@ -93,7 +93,7 @@ def squeeze(text: str) -> str:
 def test_record_reads_every_section_from_the_journal(journals: Path) -> None:
     record = ceremony_record(read_entries(_journal("rehearsal", journals)))
     spki, der, _ = sample_certificate()
-    assert record.ceremony_id == "EXR-RKG-2027-01"
+    assert record.ceremony_id == "EXR-RKG-2026-11"
     assert record.rehearsal
     assert record.ended_by == "ceremony.closed"
     assert record.present == ("alice", "bob", "dan", "erin")
@@ -182,7 +182,7 @@ def test_the_report_text_holds_what_the_auditor_checks(journals: Path) -> None:
     spki, der, _ = sample_certificate()
     key_fpr = sha256_fingerprint(spki)
     cert_fpr = sha256_fingerprint(der)
-    assert "EXR-RKG-2027-01" in text
+    assert "EXR-RKG-2026-11" in text
     assert str(opened["script_sha256"]) in flat
     assert squeeze(str(opened["script_words"])) in flat
     for name in NAMES:
@@ -214,7 +214,7 @@ def test_the_report_text_holds_what_the_auditor_checks(journals: Path) -> None:
     for number in range(1, pages + 1):
         page = pdf_text(pdf, number)
         assert "REHEARSAL" in page, f"page {number} has no REHEARSAL mark"
-        assert "EXR-RKG-2027-01" in page
+        assert "EXR-RKG-2026-11" in page
         assert str(opened["script_sha256"]) in squeeze(page)
         assert f"Page {number} of {pages}" in page
     assert squeeze(str(opened["script_words"])) in squeeze(pdf_text(pdf, 1))

@@ -135,3 +135,20 @@ def test_serial_is_positive_and_at_least_64_bits() -> None:
     issued = next(e for e in world.journal.entries if e["event"] == "certificate.issued")
     serial = int(issued["data"]["serial"], 16)  # type: ignore[index,call-overload]
     assert (1 << 64) <= serial < (1 << 127)
+
+
+def test_production_token_with_another_serial_stops_before_any_step() -> None:
+    world = fake_world()
+    runner = world.runner
+    runner.rehearsal = False
+    with pytest.raises(CeremonyAborted, match="not the scripted HSM"):
+        runner.run(ScriptedOperator(runner.script))
+    assert world.journal.events() == ["ceremony.opened", "token.identified", "ceremony.aborted"]
+    assert world.hsm.calls == []
+
+
+def test_rehearsal_token_is_journaled_as_a_stand_in() -> None:
+    world = fake_world()
+    world.runner.run(ScriptedOperator(world.runner.script))
+    token = next(e for e in world.journal.entries if e["event"] == "token.identified")
+    assert token["data"]["stand_in"] is True  # type: ignore[index,call-overload]

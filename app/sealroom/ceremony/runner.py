@@ -160,11 +160,14 @@ class Runner:
         )
         token = self.ports.hsm.token_info()
         material = script.material(script.hsm.material)
+        # A rehearsal replaces the scripted HSM with a throwaway token: a declared stand-in.
+        stand_in = self.rehearsal and token.serial != material.serial
         self._journal(
             "token.identified",
             {
                 "material": material.id,
                 "declared_serial": material.serial,
+                "stand_in": stand_in,
                 "token": {
                     "library": token.library,
                     "library_description": token.library_description,
@@ -182,6 +185,12 @@ class Runner:
             },
         )
         self.opened = True
+        if token.serial != material.serial and not self.rehearsal:
+            raise CeremonyAborted(
+                f"The token's serial number is {token.serial!r}, but the script declares the HSM "
+                f"{material.id!r} with serial {material.serial!r}. This is not the scripted HSM; "
+                "the ceremony is stopped before any step."
+            )
         self.statuses[0] = StepStatus.ENABLED
 
     def perform(self, index: int, operator: Operator) -> None:

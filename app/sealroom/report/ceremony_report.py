@@ -524,9 +524,14 @@ def _certificate_qr(cert: CertificateView) -> list[Flowable]:
 def _deviations(record: CeremonyRecord, number: int) -> list[Flowable]:
     title, evidence = "Deviations and aborts", "EV-DEVIATION"
     if not record.deviations:
+        token = (
+            "the token was the rehearsal's declared stand-in for the scripted HSM"
+            if record.token is not None and record.token.stand_in
+            else "the token serial matched"
+        )
         text = (
             f"No deviation from the script is recorded in journal entries 1 to {record.head.seq}: "
-            "no witness check failed, the token serial matched, every integrity check by this "
+            f"no witness check failed, {token}, every integrity check by this "
             "report passed and the ceremony was not aborted."
         )
         return _section(number, title, evidence, para(text))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
 
@@ -73,6 +73,8 @@ class TokenView:
     reported_serial: str
     identified_at: datetime
     seq: int
+    stand_in: bool = False
+    """A rehearsal's throwaway token standing in for the scripted HSM."""
 
     @property
     def serial_matches(self) -> bool:
@@ -417,8 +419,17 @@ class _Builder:
             identified_at=entry.time,
             seq=entry.seq,
         )
+        stand_in = data.data.get("stand_in") is True
+        if stand_in:
+            fields.append(
+                (
+                    "Rehearsal stand-in",
+                    f"yes: a throwaway token replaces the scripted HSM {view.declared_serial}",
+                )
+            )
+            view = replace(view, fields=tuple(fields), stand_in=True)
         self.token = view
-        if not view.serial_matches:
+        if not view.serial_matches and not stand_in:
             self.deviations.append(
                 Deviation(
                     where="Opening: token identified",
