@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -76,17 +77,33 @@ _MESSAGES = {
 
 
 def _schema_findings(doc: SourceDocument, exc: ValidationError) -> Iterator[Finding]:
+    errors = exc.errors(include_url=False)
+    # A misspelt key shows up twice: as an unknown key, and as its correct twin missing. Say it
+    # once, as the unknown key with a suggestion.
+    missing: dict[FieldPath, set[str]] = {}
+    for error in errors:
+        if error["type"] == "missing" and isinstance(error["loc"][-1], str):
+            parent = doc.existing_prefix(tuple(error["loc"][:-1]))
+            missing.setdefault(parent, set()).add(error["loc"][-1])
+    suggested: set[tuple[FieldPath, str]] = set()
     seen: set[tuple[FieldPath, str]] = set()
-    for error in exc.errors(include_url=False):
+    found: list[Finding] = []
+    for error in errors:
         loc = tuple(error["loc"])
         path = doc.existing_prefix(loc)
         kind = error["type"]
         if kind == "extra_forbidden":
-            path = doc.existing_prefix(loc)
             where = format_path(path)
             message = f"{where}: {_MESSAGES[kind]}"
+            candidates = sorted(missing.get(path[:-1], set()))
+            close = difflib.get_close_matches(str(path[-1]), candidates, n=1, cutoff=0.6)
+            if close:
+                message = f"{where}: unknown field; did you mean {close[0]!r}?"
+                suggested.add((path[:-1], close[0]))
         elif kind == "missing":
             field = loc[-1]
+            if (path, field) in suggested or _suggests(errors, doc, path, field):
+                continue
             where = format_path((*path, field) if isinstance(field, str | int) else path)
             message = f"{where}: {_MESSAGES[kind]}"
         elif kind == "literal_error":
@@ -107,7 +124,21 @@ def _schema_findings(doc: SourceDocument, exc: ValidationError) -> Iterator[Find
         key = (path, message)
         if key not in seen:
             seen.add(key)
-            yield doc.finding(path, "SR-SCHEMA", message)
+            found.append(doc.finding(path, "SR-SCHEMA", message))
+    yield from found
+
+
+def _suggests(errors: list[Any], doc: SourceDocument, parent: FieldPath, field: object) -> bool:
+    """True if an unknown key beside the missing ``field`` looks like a misspelling of it."""
+    for error in errors:
+        if error["type"] != "extra_forbidden":
+            continue
+        path = doc.existing_prefix(tuple(error["loc"]))
+        if path[:-1] == parent and difflib.get_close_matches(
+            str(path[-1]), [str(field)], n=1, cutoff=0.6
+        ):
+            return True
+    return False
 
 
 def _value_at(data: Any, path: FieldPath) -> Any:
