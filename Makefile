@@ -38,9 +38,11 @@ $(VENV)/.installed: pyproject.toml | system-deps
 
 setup: system-deps $(VENV)/.installed
 
+# Each demo run gets its own folder (and so a fresh throwaway token); earlier runs are kept.
+# Choose the folder with `make demo OUT=.demo/mine`.
+OUT ?= $(DEMO_DIR)/run-$(shell date -u +%Y%m%d-%H%M%S)
 demo: setup
-	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	$(BIN)/sealroom run $(SCRIPT) --rehearsal --out $(DEMO_DIR)/run
+	$(BIN)/sealroom run $(SCRIPT) --rehearsal --out $(OUT)
 
 lint: setup
 	$(BIN)/ruff format --check app tests benchmarks
