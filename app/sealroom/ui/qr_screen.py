@@ -164,7 +164,7 @@ class QrScreen(CeremonyScreen[None]):
             text = (
                 f"Enlarge the terminal to at least {need_w} columns and {need_h} rows to show "
                 f"the QR code (it is {width} by {height} now; a smaller font also helps). "
-                f"The certificate is {frames}."
+                f"The certificate is {frames}; the printed report carries the same codes."
             )
         self.query_one("#qr-enlarge", Static).update(Content(text))
 

@@ -424,12 +424,14 @@ class MismatchScreen(ModalScreen[str | None]):
 # --------------------------------------------------------------------------------------- PIN
 
 
+class PinInput(Input):
+    """The PIN field: shows a dot per character typed, never the characters."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "submit", "Submit the PIN")]
+
+
 class PinScreen(CeremonyScreen[str]):
     """The performer types a PIN; it is never shown, and it is cleared from the field at once."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "submit", "Submit PIN"),
-    ]
 
     def __init__(
         self,
@@ -468,7 +470,7 @@ class PinScreen(CeremonyScreen[str]):
             )
         with Horizontal(id="pin-row"):
             yield Label(f"{self.prompt}:", classes="fact-label")
-            yield Input(password=True, id="pin", compact=True, max_length=255)
+            yield PinInput(password=True, id="pin", compact=True, max_length=255)
         yield Label(
             f"Attempt {self.attempt} of {total}. Type the PIN, then press Enter.",
             id="attempt",
@@ -484,7 +486,7 @@ class PinScreen(CeremonyScreen[str]):
         self.query_one("#pin", Input).focus()
 
     @on(Input.Submitted, "#pin")
-    def action_submit(self) -> None:
+    def submit(self) -> None:
         field = self.query_one("#pin", Input)
         pin = field.value
         field.value = ""

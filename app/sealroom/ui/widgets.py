@@ -39,7 +39,15 @@ class ActionButton(Button):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "press", "Press button")]
 
     def __init__(self, label: str, id: str, variant: ButtonVariant = "primary") -> None:
-        super().__init__(Content(label), id=id, variant=variant, compact=True)
+        super().__init__(Content(f"  {label}"), id=id, variant=variant, compact=True)
+        self.text = label
+
+    def on_focus(self) -> None:
+        # A marker as well as a colour, so the focused button is plain on any terminal.
+        self.label = Content(f"\u25b8 {self.text}")
+
+    def on_blur(self) -> None:
+        self.label = Content(f"  {self.text}")
 
 
 class CeremonyState(Protocol):

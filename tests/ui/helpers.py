@@ -1,0 +1,220 @@
+"""Helpers for Pilot tests: wait for the engine's next question, read a screen, answer a step."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+from PIL import Image, ImageOps
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from sealroom.ui.app import SealroomApp
+from sealroom.ui.qr_screen import QrScreen
+from sealroom.ui.screens import (
+    AttendanceScreen,
+    FailureScreen,
+    FinishScreen,
+    OutcomeScreen,
+    PinScreen,
+    StartScreen,
+    StepScreen,
+    WaitScreen,
+    WorkingScreen,
+)
+from sealroom.ui.widgets import ListPicker, PresenceList, RoleChoice
+
+TIMEOUT = 15.0
+STEP = 0.02
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], what: str) -> None:
+    """Let the app and the engine's worker run until ``condition`` holds."""
+    waited = 0.0
+    while not condition():
+        if waited > TIMEOUT:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(STEP)
+        waited += STEP
+
+
+S = TypeVar("S", bound=Screen[Any])
+
+
+async def next_screen(
+    pilot: Pilot[Any], app: SealroomApp, kind: type[S], after: Screen[Any] | None = None
+) -> S:
+    """Wait until the engine shows a ``kind`` screen other than ``after``; return it."""
+
+    def shown() -> bool:
+        screen = app.screen
+        return isinstance(screen, kind) and screen is not after and screen.is_mounted
+
+    await until(pilot, shown, kind.__name__)
+    await pilot.pause()
+    screen = app.screen
+    assert isinstance(screen, kind)
+    return screen
+
+
+def _shown(widget: Widget) -> bool:
+    node: Widget | None = widget
+    while isinstance(node, Widget):
+        if not node.display:
+            return False
+        parent = node.parent
+        node = parent if isinstance(parent, Widget) else None
+    return True
+
+
+def screen_text(screen: Screen[object]) -> str:
+    """The text of every visible label, paragraph, list and button on ``screen``, in order."""
+    parts: list[str] = []
+    for widget in screen.walk_children(with_self=False):
+        if not isinstance(widget, Widget) or not _shown(widget):
+            continue
+        if isinstance(widget, Static):
+            parts.append(str(widget.content))
+        elif isinstance(widget, ListPicker):
+            parts.append(str(widget.render()))
+        elif isinstance(widget, Button):
+            parts.append(str(widget.label))
+    return "\n".join(parts)
+
+
+async def press_button(pilot: Pilot[Any], screen: Screen[object], button_id: str) -> None:
+    """Focus a button with the keyboard's focus chain and press Enter on it."""
+    button = screen.query_one(f"#{button_id}", Button)
+    for _ in range(30):
+        if screen.focused is button:
+            break
+        await pilot.press("tab")
+    assert screen.focused is button, f"Tab never reached #{button_id}"
+    await pilot.press("enter")
+
+
+async def pick(pilot: Pilot[Any], picker: ListPicker, key: str) -> None:
+    """Move the picker's cursor to ``key`` with the arrow keys and pick it with space."""
+    picker.focus()
+    await pilot.pause()
+    keys = [k for k, _ in picker.items]
+    for _ in range(len(keys) + 1):
+        if keys[picker.cursor] == key:
+            break
+        await pilot.press("down")
+    assert keys[picker.cursor] == key, f"cannot reach {key!r} in {keys}"
+    await pilot.press("space")
+
+
+async def choose_people(
+    pilot: Pilot[Any], screen: Screen[object], people: Mapping[str, str] | None = None
+) -> None:
+    """Choose ``people`` (role -> participant); other roles keep their choice or get a free one."""
+    used: set[str] = set()
+    for choice in screen.query(RoleChoice):
+        wanted = (people or {}).get(choice.role)
+        if wanted is None:
+            wanted = choice.chosen or next(k for k in choice.enabled if k not in used)
+        used.add(wanted)
+        if choice.chosen != wanted:
+            await pick(pilot, choice, wanted)
+
+
+async def tick_present(pilot: Pilot[Any], screen: Screen[object], people: list[str]) -> None:
+    presence = screen.query_one(PresenceList)
+    for person in people:
+        await pick(pilot, presence, person)
+
+
+def qr_image(lines: list[str], scale: int = 6) -> Image.Image:
+    """The picture a camera would see of half-block QR lines: blocks light, spaces dark."""
+    width, height = len(lines[0]), len(lines) * 2
+    pixels: list[int] = []
+    for line in lines:
+        pixels += [255 if c in "\u2588\u2580" else 0 for c in line]
+        pixels += [255 if c in "\u2588\u2584" else 0 for c in line]
+    image = Image.new("L", (width, height), 0)
+    image.putdata(pixels)
+    image = ImageOps.expand(image, border=4, fill=0)
+    return image.resize((image.width * scale, image.height * scale), Image.Resampling.NEAREST)
+
+
+def is_waiting(app: SealroomApp) -> bool:
+    return isinstance(app.screen, WaitScreen)
+
+
+PIN = "4711-2027"
+Hook = Callable[[Pilot[Any], Screen[Any]], Awaitable[bool]]
+"""Handles a screen specially; returns True if it answered it (else the default answer is used)."""
+
+
+async def type_text(pilot: Pilot[Any], text: str) -> None:
+    await pilot.press(*["minus" if c == "-" else c for c in text])
+
+
+async def answer(pilot: Pilot[Any], screen: Screen[Any], pin: str = PIN) -> None:
+    """Give the default answer to any ceremony screen, with the keyboard."""
+    if isinstance(screen, StartScreen):
+        await press_button(pilot, screen, "begin")
+    elif isinstance(screen, AttendanceScreen):
+        await tick_present(pilot, screen, [p.id for p in screen.script.participants])
+        await choose_people(pilot, screen)
+        await press_button(pilot, screen, "confirm")
+    elif isinstance(screen, StepScreen):
+        await choose_people(pilot, screen)
+        button = {"witness-check": "matches", "action": "run"}.get(screen.kind, "done")
+        await press_button(pilot, screen, button)
+    elif isinstance(screen, PinScreen):
+        await type_text(pilot, pin)
+        await pilot.press("enter")
+    elif isinstance(screen, OutcomeScreen):
+        await press_button(pilot, screen, "continue")
+    elif isinstance(screen, QrScreen):
+        await press_button(pilot, screen, "done")
+    elif isinstance(screen, FinishScreen | FailureScreen):
+        await press_button(pilot, screen, "close")
+    else:
+        raise AssertionError(f"no default answer for {screen!r}")
+
+
+async def drive(
+    pilot: Pilot[Any],
+    app: SealroomApp,
+    hooks: Mapping[str, Hook] | None = None,
+    log: list[tuple[str, str | None]] | None = None,
+) -> None:
+    """Answer every screen until the app exits; ``hooks`` (by step id or screen name) take over."""
+    previous: Screen[Any] | None = None
+
+    def ready() -> bool:
+        screen = app.screen
+        return (
+            not app.is_running
+            or app.return_value is not None
+            or (
+                screen is not previous
+                and screen.is_mounted
+                and not isinstance(screen, WaitScreen | WorkingScreen)
+            )
+        )
+
+    while True:
+        await until(pilot, ready, "the next question")
+        if not app.is_running or (app.finished.is_set() and isinstance(app.screen, WaitScreen)):
+            return
+        await pilot.pause()
+        screen = app.screen
+        view = getattr(screen, "view", None)
+        step = view.step.id if view is not None else None
+        if log is not None:
+            log.append((type(screen).__name__, step))
+        previous = screen
+        hook = (hooks or {}).get(step or "") or (hooks or {}).get(type(screen).__name__)
+        if hook is not None and await hook(pilot, screen):
+            continue
+        await answer(pilot, screen)
+        if isinstance(screen, FinishScreen | FailureScreen):
+            await until(pilot, lambda: app.result is not None, "the ceremony result")
+            return
