@@ -38,6 +38,7 @@ DOWN, RIGHT = "\x1b[B", "\x1b[C"
 SCREEN_TIMEOUT = 20.0
 HSM_TIMEOUT = 90.0  # RSA-4096 generation in SoftHSM has a long tail (9 s seen)
 LIGHT = "\u2588\u2580\u2584"
+ARMING = 0.4
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +84,11 @@ class Terminal:
             self.pump()
             text = self.text()
             if all(n in text for n in needles):
-                return text
+                # Keys are accepted once a screen has been shown for a moment (a stray key
+                # meant for the previous screen must not answer this one).
+                time.sleep(ARMING)
+                self.pump(0.01)
+                return self.text()
             if time.monotonic() > deadline or not self.child.isalive():
                 raise AssertionError(f"{needles} not on screen; it shows:\n{text}")
 

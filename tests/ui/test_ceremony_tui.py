@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -14,25 +16,27 @@ from sealroom.ceremony.loader import load_script
 from sealroom.ceremony.script import KeySpec
 from sealroom.transfer.frames import encode_frames
 from sealroom.transfer.scan import decode_image
-from sealroom.ui.app import SealroomApp
-from sealroom.ui.operator import STOPPED_BY_OPERATOR
+from sealroom.ui.app import SealroomApp, closing_on_hangup
+from sealroom.ui.operator import STOPPED_BY_OPERATOR, TERMINAL_CLOSED
 from sealroom.ui.qr_screen import QrScreen
 from sealroom.ui.screens import (
     AttendanceScreen,
     ConfirmStopScreen,
     FailureScreen,
     MismatchScreen,
+    OutcomeScreen,
     PinScreen,
     StartScreen,
     StepScreen,
     WorkingScreen,
 )
-from sealroom.ui.widgets import RoleChoice
+from sealroom.ui.widgets import ARMING_SECONDS, RoleChoice
 from tests.fakes import ROOT_SCRIPT, FakeHsm, SoftwareKey, fake_world
 from tests.ui.helpers import (
     answer,
     choose_people,
     drive,
+    is_waiting,
     next_screen,
     pick,
     press_button,
@@ -48,7 +52,7 @@ SIZE = (80, 24)
 
 async def test_whole_ceremony_steps_advance_in_order_to_the_finish_screen() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner, rehearsal_pin="4711-2027")
+    app = SealroomApp(world.runner, rehearsal_pin="4711-2027", unsafe_no_arming_delay=True)
     log: list[tuple[str, str | None]] = []
     async with app.run_test(size=SIZE) as pilot:
         await drive(pilot, app, log=log)
@@ -70,7 +74,7 @@ async def test_whole_ceremony_steps_advance_in_order_to_the_finish_screen() -> N
 
 async def test_the_start_screen_identifies_the_ceremony_and_the_script() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner, rehearsal_pin="4711-2027")
+    app = SealroomApp(world.runner, rehearsal_pin="4711-2027", unsafe_no_arming_delay=True)
     async with app.run_test(size=SIZE) as pilot:
         screen = await next_screen(pilot, app, StartScreen)
         text = screen_text(screen)
@@ -86,7 +90,7 @@ async def test_the_start_screen_identifies_the_ceremony_and_the_script() -> None
 
 async def test_a_step_cannot_be_confirmed_before_every_role_is_chosen() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
 
     async def bag(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
         assert isinstance(screen, StepScreen)
@@ -121,7 +125,7 @@ async def test_the_same_person_as_performer_and_witness_is_refused_with_a_messag
     script_path = tmp_path / "two-roles.yaml"
     script_path.write_text(text)
     world = fake_world(load_script(script_path))
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     seen: list[str] = []
 
     async def bag(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
@@ -146,7 +150,7 @@ async def test_the_same_person_as_performer_and_witness_is_refused_with_a_messag
 
 async def test_attendance_needs_people_ticked_and_every_role_present() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     async with app.run_test(size=SIZE) as pilot:
         start = await next_screen(pilot, app, StartScreen)
         await answer(pilot, start)
@@ -171,7 +175,8 @@ async def test_attendance_needs_people_ticked_and_every_role_present() -> None:
 
 async def test_a_wrong_pin_shows_the_attempts_left_and_is_never_displayed() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner)  # no rehearsal hint: no PIN may appear anywhere
+    # No rehearsal hint: no PIN may appear anywhere.
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     wrong = "zqxv-wrong"
     texts: list[str] = []
 
@@ -202,7 +207,7 @@ async def test_a_wrong_pin_shows_the_attempts_left_and_is_never_displayed() -> N
 
 async def test_a_short_pin_is_refused_without_using_an_attempt() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
 
     async def pin(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
         assert isinstance(screen, PinScreen)
@@ -220,7 +225,7 @@ async def test_a_short_pin_is_refused_without_using_an_attempt() -> None:
 
 async def test_a_witness_check_mismatch_stops_the_ceremony_and_journals_why() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     reasons: list[str] = []
 
     async def bag(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
@@ -254,7 +259,7 @@ async def test_a_witness_check_mismatch_stops_the_ceremony_and_journals_why() ->
 
 async def test_stopping_from_the_terminal_asks_first_then_journals_the_abort() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
 
     async def room(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
         await pilot.press("ctrl+q")
@@ -293,7 +298,7 @@ async def test_long_hsm_work_shows_a_working_screen_that_cannot_be_stopped_halfw
     world = fake_world()
     slow = SlowHsm()
     object.__setattr__(world.runner.ports, "hsm", slow)
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     seen: list[str] = []
 
     async def generate(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
@@ -321,7 +326,7 @@ async def test_an_adapter_error_shows_its_message_without_a_traceback() -> None:
 
     world = fake_world()
     object.__setattr__(world.runner.ports, "hsm", BrokenHsm())
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     shown: list[str] = []
 
     async def failure(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
@@ -344,7 +349,7 @@ async def test_a_bug_in_an_adapter_is_journaled_and_shown_as_an_internal_error()
 
     world = fake_world()
     object.__setattr__(world.runner.ports, "hsm", BuggyHsm())
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     shown: list[str] = []
 
     async def failure(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
@@ -361,7 +366,7 @@ async def test_a_bug_in_an_adapter_is_journaled_and_shown_as_an_internal_error()
 
 async def test_the_qr_code_on_screen_decodes_to_the_frame() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     decoded: list[list[str]] = []
 
     async def qr(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
@@ -387,7 +392,7 @@ async def test_a_certificate_too_big_for_the_terminal_asks_to_enlarge_it_then_an
     frames = encode_frames(bytes(range(256)) * 6, "CRT")  # ~1.5 KB like an RSA-4096 root
     assert len(frames) == 3
     object.__setattr__(world.runner.ports, "qr", type("Qr", (), {"frames": lambda *_: frames})())
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     checks: list[str] = []
 
     async def qr(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
@@ -426,7 +431,7 @@ async def test_a_certificate_too_big_for_the_terminal_asks_to_enlarge_it_then_an
 
 async def test_people_are_chosen_with_the_arrow_keys_and_space() -> None:
     world = fake_world()
-    app = SealroomApp(world.runner)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
 
     async def login(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
         assert isinstance(screen, StepScreen)
@@ -449,7 +454,7 @@ async def test_screenshots_of_the_start_and_a_step_screen_for_the_readme() -> No
     images = Path(__file__).resolve().parents[2] / "docs" / "images"
     images.mkdir(parents=True, exist_ok=True)
     world = fake_world()
-    app = SealroomApp(world.runner, rehearsal_pin="4711-2027")
+    app = SealroomApp(world.runner, rehearsal_pin="4711-2027", unsafe_no_arming_delay=True)
 
     async def start(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
         app.save_screenshot("tui-start.svg", str(images))
@@ -466,3 +471,96 @@ async def test_screenshots_of_the_start_and_a_step_screen_for_the_readme() -> No
     step_svg = (images / "tui-step.svg").read_text()
     assert "Begin" in start_svg and "REHEARSAL" in start_svg
     assert "Inspect" in step_svg and "Matches" in step_svg
+
+
+class SlowLoginHsm(FakeHsm):
+    """A login that takes a moment, during which the room may press Ctrl+Q."""
+
+    def login(self, pin: str) -> None:
+        time.sleep(1.0)
+        super().login(pin)
+
+
+async def _stop_dialog_during_login(stop: bool) -> tuple[SealroomApp, Any, list[str]]:
+    world = fake_world()
+    world.hsm = SlowLoginHsm()
+    object.__setattr__(world.runner.ports, "hsm", world.hsm)
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
+    seen: list[str] = []
+
+    async def pin(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+        await answer(pilot, screen)
+        await until(pilot, lambda: is_waiting(app), "the engine to log in")
+        await pilot.press("ctrl+q")
+        dialog = await next_screen(pilot, app, ConfirmStopScreen)
+        await until(pilot, lambda: app.deferred is not None, "the outcome to be held back")
+        assert app.screen is dialog, "a new question covered the stop dialog"
+        if stop:
+            await press_button(pilot, dialog, "stop")
+            await until(pilot, lambda: app.result is not None, "the stop")
+        else:
+            await pilot.press("escape")
+            outcome = await next_screen(pilot, app, OutcomeScreen)
+            seen.append(screen_text(outcome))
+            app.exit(None)
+        return True
+
+    async with app.run_test(size=SIZE) as pilot:
+        await drive(pilot, app, {"PinScreen": pin})
+    return app, world, seen
+
+
+async def test_a_question_arriving_while_the_stop_dialog_is_open_waits_behind_it() -> None:
+    _app, _world, seen = await _stop_dialog_during_login(stop=False)
+    assert "The HSM is activated." in seen[0]
+
+
+async def test_stopping_while_a_question_is_held_back_aborts_and_logs_out() -> None:
+    app, world, _seen = await _stop_dialog_during_login(stop=True)
+    assert app.result is not None and app.result.reason == STOPPED_BY_OPERATOR
+    assert world.journal.events()[-1] == "ceremony.aborted"
+    assert world.hsm.calls[-1] == "logout"
+
+
+async def test_a_terminal_hangup_journals_the_abort_instead_of_killing_the_process() -> None:
+    world = fake_world()
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
+
+    async def room(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+        os.kill(os.getpid(), signal.SIGHUP)
+        await until(pilot, lambda: app.result is not None, "the abort")
+        return True
+
+    with closing_on_hangup(app):
+        async with app.run_test(size=SIZE) as pilot:
+            await drive(pilot, app, {"room-check": room})
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_DFL
+    assert app.result is not None and app.result.reason == TERMINAL_CLOSED
+    assert world.journal.events()[-1] == "ceremony.aborted"
+    assert world.journal.entries[-1]["step"] == "room-check"
+
+
+async def test_a_stray_key_right_after_a_screen_appears_neither_chooses_nor_confirms() -> None:
+    world = fake_world()
+    app = SealroomApp(world.runner)  # the real arming delay
+    checked: list[bool] = []
+
+    async def login(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+        assert isinstance(screen, StepScreen)
+        officer = next(c for c in screen.query(RoleChoice) if c.role == "crypto-officer")
+        await pilot.press("space")  # at once: a repeat of the Enter/space that ended step 3
+        checked.append(officer.chosen is None)
+        await pilot.pause(ARMING_SECONDS)
+        await pilot.press("space")
+        checked.append(officer.chosen == "bob")
+        app.exit(None)
+        return True
+
+    async def default(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+        await pilot.pause(ARMING_SECONDS)
+        return False
+
+    hooks = {name: default for name in ("StartScreen", "AttendanceScreen", "StepScreen")}
+    async with app.run_test(size=SIZE) as pilot:
+        await drive(pilot, app, {**hooks, "hsm-login": login})
+    assert checked == [True, True]

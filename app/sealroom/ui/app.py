@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import threading
-from contextlib import suppress
-from typing import ClassVar
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from types import FrameType
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import App
@@ -16,7 +20,7 @@ from sealroom.ceremony.runner import CeremonyResult, Runner, StepStatus
 from sealroom.errors import SealroomError
 from sealroom.ui.operator import STOPPED_BY_OPERATOR, TERMINAL_CLOSED, TextualOperator
 from sealroom.ui.screens import ConfirmStopScreen, FailureScreen, FinishScreen, WaitScreen
-from sealroom.ui.widgets import CeremonyBar
+from sealroom.ui.widgets import ARMING_SECONDS, CeremonyBar
 
 INTERNAL_ERROR = (
     "Internal error ({name}). Everything journaled so far is kept. "
@@ -40,8 +44,16 @@ class SealroomApp(App[CeremonyResult | None]):
         Binding("ctrl+q", "stop", "Stop the ceremony", priority=True),
     ]
 
-    def __init__(self, runner: Runner, rehearsal_pin: str | None = None) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        rehearsal_pin: str | None = None,
+        *,
+        unsafe_no_arming_delay: bool = False,
+    ) -> None:
+        """``unsafe_no_arming_delay`` is for tests only: keys count the instant a screen shows."""
         super().__init__()
+        self.arming_seconds = 0.0 if unsafe_no_arming_delay else ARMING_SECONDS
         self.runner = runner
         self.operator = TextualOperator(
             self, runner.script, rehearsal_pin if runner.rehearsal else None
@@ -50,6 +62,7 @@ class SealroomApp(App[CeremonyResult | None]):
         self.result: CeremonyResult | None = None
         self.started = threading.Event()
         self.finished = threading.Event()
+        self.deferred: tuple[Screen[Any], Callable[[Any], None] | None] | None = None
 
     # ------------------------------------------------------------------ CeremonyState
 
@@ -127,8 +140,27 @@ class SealroomApp(App[CeremonyResult | None]):
             return
         self.push_screen(ConfirmStopScreen(), self.stop_confirmed)
 
+    def show(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> None:
+        """Push the engine's next screen; while the stop question is open, hold it back."""
+        if isinstance(self.screen, ConfirmStopScreen):
+            self.deferred = (screen, callback)
+            return
+        self.push_screen(screen, callback)
+
+    def hide(self, screen: Screen[Any]) -> None:
+        """Remove a screen the engine put up (e.g. work in progress), wherever it is."""
+        if self.deferred is not None and self.deferred[0] is screen:
+            self.deferred = None
+        if screen in self.screen_stack:
+            while self.screen is not screen:
+                self.pop_screen()
+            self.pop_screen()
+
     def stop_confirmed(self, stop: bool | None) -> None:
+        deferred, self.deferred = self.deferred, None
         if not stop:
+            if deferred is not None:
+                self.push_screen(*deferred)
             return
         self.operator.request_stop(STOPPED_BY_OPERATOR)
         while len(self.screen_stack) > 1:
@@ -150,6 +182,27 @@ class SealroomApp(App[CeremonyResult | None]):
         self._close_messages_no_wait()
 
 
+@contextmanager
+def closing_on_hangup(app: SealroomApp) -> Iterator[None]:
+    """If the terminal hangs up (SIGHUP) or the system asks to stop (SIGTERM), end cleanly.
+
+    Without this the process would die at once and the journal would not record why the
+    ceremony ended; with it the engine journals an abort before the program exits.
+    """
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        app.operator.request_stop(TERMINAL_CLOSED)
+        with suppress(RuntimeError):  # no loop running yet, or already gone
+            asyncio.get_running_loop().call_soon_threadsafe(app.exit, None)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def run_ceremony_tui(runner: Runner, rehearsal_pin: str | None = None) -> CeremonyResult | None:
     """Run the ceremony in the full-screen UI; return its result (None if it never ran).
 
@@ -157,9 +210,10 @@ def run_ceremony_tui(runner: Runner, rehearsal_pin: str | None = None) -> Ceremo
     unless the runner is a rehearsal.
     """
     app = SealroomApp(runner, rehearsal_pin)
-    returned = app.run()
-    # The engine may still be journaling an abort (e.g. the terminal closed): let it finish before
-    # the caller closes the journal and the HSM.
-    if app.started.is_set():
-        app.finished.wait(WORKER_GRACE_SECONDS)
+    with closing_on_hangup(app):
+        returned = app.run()
+        # The engine may still be journaling an abort (e.g. the terminal closed): let it finish
+        # before the caller closes the journal and the HSM.
+        if app.started.is_set():
+            app.finished.wait(WORKER_GRACE_SECONDS)
     return app.result if app.result is not None else returned

@@ -52,7 +52,7 @@ class TextualOperator:
         self.working_now: str | None = None
         self.ended = False
         self._stop = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: a signal handler may stop mid-push
         self._pending: Future[object] | None = None
 
     # ------------------------------------------------------------------ stop (app thread)
@@ -103,7 +103,7 @@ class TextualOperator:
             if self._stop.is_set():
                 resolve(None)
                 return
-            self.app.push_screen(make_screen(), resolve)
+            self.app.show(make_screen(), resolve)
 
         try:
             self._call(push)
@@ -163,14 +163,11 @@ class TextualOperator:
         def show() -> None:
             self.app.set_progress(view)
             self.working_now = message
-            self.app.push_screen(screen)
+            self.app.show(screen)
 
         def hide() -> None:
             self.working_now = None
-            if screen in self.app.screen_stack:
-                while self.app.screen is not screen:
-                    self.app.pop_screen()
-                self.app.pop_screen()
+            self.app.hide(screen)
 
         self._call(show)
         try:

@@ -54,6 +54,7 @@ class CeremonyScreen(Screen[ResultT]):
     def __init__(self, state: CeremonyState) -> None:
         super().__init__()
         self.state = state
+        self.shown_at: float | None = None
 
     def compose(self) -> ComposeResult:
         yield CeremonyBar(self.state)
@@ -72,6 +73,8 @@ class CeremonyScreen(Screen[ResultT]):
         yield from ()
 
     def on_screen_resume(self) -> None:
+        if self.shown_at is None:
+            self.shown_at = time.monotonic()
         for bar in self.query(CeremonyBar):
             bar.update_progress()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import ClassVar, Protocol
 
@@ -33,6 +34,18 @@ KIND_NAMES: Mapping[str, str] = {
 }
 
 
+ARMING_SECONDS = 0.3
+"""Keys that confirm or choose are ignored this long after a screen appears, so a repeated or
+stray Enter meant for the previous screen cannot answer the next one."""
+
+
+def armed(widget: Widget) -> bool:
+    """Whether ``widget``'s screen has been shown long enough to accept a confirming key."""
+    shown = getattr(widget.screen, "shown_at", None)
+    delay = getattr(widget.app, "arming_seconds", ARMING_SECONDS)
+    return shown is None or time.monotonic() - shown >= delay
+
+
 class ActionButton(Button):
     """A button that names its key in the footer (Enter presses it)."""
 
@@ -41,6 +54,10 @@ class ActionButton(Button):
     def __init__(self, label: str, id: str, variant: ButtonVariant = "primary") -> None:
         super().__init__(Content(f"  {label}"), id=id, variant=variant, compact=True)
         self.text = label
+
+    def action_press(self) -> None:
+        if armed(self):
+            super().action_press()
 
     def on_focus(self) -> None:
         # A marker as well as a colour, so the focused button is plain on any terminal.
@@ -223,7 +240,7 @@ class ListPicker(Widget, can_focus=True):
             self.refresh()
 
     def action_pick(self) -> None:
-        if not self.items:
+        if not self.items or not armed(self):
             return
         key = self.items[self.cursor][0]
         if key not in self.enabled:
