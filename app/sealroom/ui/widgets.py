@@ -351,7 +351,10 @@ class PeoplePicker(Vertical):
         return [("performer", self.step.performer)] + [("witness", r) for r in self.step.witnesses]
 
     def compose(self) -> ComposeResult:
-        yield Label("WHO ACTS IN THIS STEP", classes="section")
+        yield Label(
+            "WHO ACTS IN THIS STEP  (\u2191\u2193 and space choose; Tab moves on)",
+            classes="section",
+        )
         for position, (capacity, role) in enumerate(self.slots()):
             holders = [p.id for p in self.script.holders_of(role)]
             present = candidates(self.script, self.present, role)
