@@ -213,6 +213,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_ceremony_tui(runner, rehearsal_pin=pin_hint)
     if result is None or not result.completed:
         reason = result.reason if result is not None and result.reason else "it was not completed"
+        reason = reason.rstrip(".")
         _err(f"sealroom: the ceremony ended early: {reason}. The journal is in {setup.out_dir}.")
         return EXIT_FINDINGS
     _out(f"ceremony complete: {result.steps_done} steps; outputs in {setup.out_dir}")

@@ -152,3 +152,23 @@ def test_rehearsal_token_is_journaled_as_a_stand_in() -> None:
     world.runner.run(ScriptedOperator(world.runner.script))
     token = next(e for e in world.journal.entries if e["event"] == "token.identified")
     assert token["data"]["stand_in"] is True  # type: ignore[index,call-overload]
+
+
+class Exploding(ScriptedOperator):
+    def acknowledge(self, view):  # type: ignore[no-untyped-def]
+        if view.step.id == "room-check":
+            raise ZeroDivisionError
+        return super().acknowledge(view)
+
+
+def test_an_unexpected_error_is_still_journaled_as_an_abort() -> None:
+    world = fake_world()
+    operator = Exploding(world.runner.script)
+    with pytest.raises(ZeroDivisionError):
+        world.runner.run(operator)
+    last = world.journal.entries[-1]
+    assert last["event"] == "ceremony.aborted"
+    assert last["data"] == {
+        "reason": "Internal error (ZeroDivisionError); the ceremony is stopped."
+    }
+    assert operator.failed is not None

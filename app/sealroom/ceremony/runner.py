@@ -121,6 +121,12 @@ class Runner:
             self.abort(str(exc), current)
             operator.ceremony_failed(str(exc))
             raise
+        except Exception as exc:
+            # A bug, not an operator error: still journal the abort so the record is complete.
+            reason = f"Internal error ({type(exc).__name__}); the ceremony is stopped."
+            self.abort(reason, current)
+            operator.ceremony_failed(reason)
+            raise
         operator.ceremony_finished(
             Outcome(
                 "The ceremony is complete.",
