@@ -117,14 +117,18 @@ class Runner:
                 current = self.script.steps[index].id
                 self.perform(index, operator)
             result = self.close()
-        except SealroomError as exc:
-            self.abort(str(exc), current)
-            operator.ceremony_failed(str(exc))
-            raise
         except Exception as exc:
-            # A bug, not an operator error: still journal the abort so the record is complete.
-            reason = f"Internal error ({type(exc).__name__}); the ceremony is stopped."
-            self.abort(reason, current)
+            # Operator errors carry their own sentence; a bug is named by its type only (its text
+            # may hold values). Either way the abort is journaled so the record says how it ended.
+            reason = (
+                str(exc)
+                if isinstance(exc, SealroomError)
+                else f"Internal error ({type(exc).__name__}); the ceremony is stopped."
+            )
+            try:
+                self.abort(reason, current)
+            except Exception:  # the journal itself may be what failed
+                reason += " The abort could not be journaled."
             operator.ceremony_failed(reason)
             raise
         operator.ceremony_finished(

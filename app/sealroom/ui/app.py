@@ -104,15 +104,10 @@ class SealroomApp(App[CeremonyResult | None]):
         self.started.set()
         try:
             result = self.runner.run(self.operator)
-        except SealroomError as exc:  # already journaled as an abort and shown by the runner
+        except SealroomError as exc:  # journaled as an abort and shown by the runner
             result = CeremonyResult(False, self.steps_done(), reason=str(exc))
-        except Exception as exc:  # a bug: journal it, show it without a traceback
+        except Exception as exc:  # a bug: the runner journaled and showed it, without a traceback
             reason = INTERNAL_ERROR.format(name=type(exc).__name__)
-            index = self.runner.enabled_index()
-            step = self.runner.script.steps[index].id if index is not None else None
-            with suppress(Exception):  # the journal may be what failed
-                self.runner.abort(reason, step)
-            self.operator.ceremony_failed(reason)
             result = CeremonyResult(False, self.steps_done(), reason=reason)
         self.result = result
         self.finished.set()
