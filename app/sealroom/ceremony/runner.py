@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Literal
 
 from sealroom import __version__
-from sealroom.ceremony.fingerprint import Fingerprint, sha256_fingerprint
+from sealroom.ceremony.fingerprint import sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript
 from sealroom.ceremony.ports import (
     Acknowledgement,
@@ -82,10 +82,6 @@ class CeremonyResult:
     steps_done: int
     outputs: Mapping[str, str] = field(default_factory=dict)
     reason: str | None = None
-
-
-def fingerprint_json(fpr: Fingerprint) -> dict[str, str]:
-    return {"hex": fpr.hex, "words": fpr.words}
 
 
 class Runner:
@@ -377,7 +373,7 @@ class Runner:
                 "curve": record.curve,
                 "public_exponent": record.public_exponent,
                 "spki_der_b64": base64.b64encode(record.spki_der).decode("ascii"),
-                "fingerprint": fingerprint_json(fpr),
+                "fingerprint": fpr.to_json(),
                 "attributes": dict(record.attributes),
                 "mechanism": record.mechanism,
                 "token_serial": self.ports.hsm.token_info().serial,
@@ -421,7 +417,7 @@ class Runner:
                 "output": spec.output,
                 "pem": issued.pem,
                 "sha256": cert_fpr.hex,
-                "fingerprint": fingerprint_json(key_fpr),
+                "fingerprint": key_fpr.to_json(),
                 "subject": issued.subject,
                 "issuer": issued.issuer,
                 "serial": issued.serial_hex,
