@@ -47,6 +47,14 @@ def test_rehearsal_produces_verified_outputs(tmp_path: Path) -> None:
     journal = sealroom("verify-journal", str(out / "journal.jsonl"))
     assert journal.returncode == 0
     assert "chain intact, ended by ceremony.closed" in journal.stdout
+    report = subprocess.run(
+        ["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = " ".join(report.split())
+    # The rehearsal's throwaway token is a declared stand-in, not a deviation.
+    assert "standing in for HSM-0001" in flat
+    assert "No deviation from the script is recorded" in flat
+    assert "DOES NOT MATCH" not in flat
     text = (out / "journal.jsonl").read_text()
     assert PIN not in text
     assert PIN not in (out / "report.pdf").read_bytes().decode("latin-1")

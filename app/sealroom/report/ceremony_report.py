@@ -297,17 +297,18 @@ def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
         return _section(
             number, "Hardware security module", "EV-DEVICE", para("No token identified.")
         )
-    serial_note = (
-        "matches the serial declared in the script"
-        if token.serial_matches
-        else f"DOES NOT MATCH the serial declared in the script ({token.declared_serial})"
-    )
+    if token.serial_matches:
+        serial_note = "matches the serial declared in the script"
+    elif token.stand_in:
+        serial_note = f"the rehearsal's throwaway token, standing in for {token.declared_serial}"
+    else:
+        serial_note = f"DOES NOT MATCH the serial declared in the script ({token.declared_serial})"
     rows: list[tuple[str, Flowable | str]] = [
         ("Script material", f"{token.material} (declared serial {token.declared_serial})")
     ]
     for label, value in token.fields:
         if label.startswith("Serial number"):
-            style = "cell_bold" if token.serial_matches else "alert"
+            style = "cell_bold" if token.serial_matches or token.stand_in else "alert"
             rows.append((label, para(f"{value}: {serial_note}", style)))
         else:
             rows.append((label, value))
