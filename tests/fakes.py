@@ -19,6 +19,7 @@ from sealroom.ceremony.ports import (
     Acknowledgement,
     Actor,
     Attendance,
+    Deviation,
     Fact,
     IssuedCertificate,
     JournalHead,
@@ -26,11 +27,20 @@ from sealroom.ceremony.ports import (
     KeyRecord,
     Outcome,
     PrintJob,
+    SignOff,
     StepView,
     TokenInfo,
 )
 from sealroom.ceremony.runner import Adapters, Runner
-from sealroom.ceremony.script import CertificateSpec, KeySpec, Script
+from sealroom.ceremony.script import (
+    ActionStep,
+    BreakStep,
+    CertificateSpec,
+    ConfirmStep,
+    EntryStep,
+    KeySpec,
+    Script,
+)
 from sealroom.errors import HsmError, OutputExistsError, PinError, PinLockout
 
 ROOT_SCRIPT = (
@@ -290,11 +300,17 @@ class ScriptedOperator:
     """An Operator that answers from Python values (the unit-test twin of the answers file)."""
 
     def __init__(
-        self, script: Script, pins: Sequence[str] = ("4711-2027",), mismatch_at: str | None = None
+        self,
+        script: Script,
+        pins: Sequence[str] = ("4711-2027",),
+        mismatch_at: str | None = None,
+        typed: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.script = script
         self.pins = list(pins)
         self.mismatch_at = mismatch_at
+        self.typed = {k: list(v) for k, v in (typed or {}).items()}
+        self.counts: dict[str, int] = {}
         self.shown: list[str] = []
         self.outcomes: list[Outcome] = []
         self.finished: Outcome | None = None
@@ -341,3 +357,36 @@ class ScriptedOperator:
 
     def ceremony_failed(self, reason: str) -> None:
         self.failed = reason
+
+    def text(self, view: StepView, prompt: str, attempt: int) -> str:
+        step = view.step
+        if self.typed.get(step.id):
+            return self.typed[step.id].pop(0)
+        if isinstance(step, EntryStep):
+            if step.entry.expect is not None:
+                material = self.script.material(step.entry.expect.material)
+                return str(getattr(material, step.entry.expect.field))
+            return {"clock-offset": "+1", "time": "10:00"}.get(step.entry.format, "X-1")
+        if isinstance(step, ConfirmStep):
+            return step.words
+        if isinstance(step, ActionStep) and step.confirm is not None:
+            return step.confirm
+        if isinstance(step, BreakStep):
+            done = self.counts.get(step.id, 0)
+            self.counts[step.id] = done + 1
+            material = self.script.material(step.recheck_bags[done])
+            return material.bag_out or material.bag_in or ""
+        raise AssertionError(f"no typed value for step {step.id}")
+
+    def break_started(self, view: StepView) -> Sequence[str]:
+        return ()
+
+    def break_ended(self, view: StepView, away: Sequence[str]) -> Sequence[str]:
+        return away
+
+    def sign_off(self, view: StepView, participants: Sequence[str]) -> Sequence[SignOff]:
+        return [SignOff(p, True) for p in participants]
+
+    def action_failed(self, view: StepView, problem: str) -> Deviation:
+        self.failed = problem
+        return Deviation("", problem, "abort", view.performer_candidates[0])

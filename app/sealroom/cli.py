@@ -129,13 +129,13 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
         assert setup.answers is not None  # noqa: S101 - guaranteed by the callers
         token = create_rehearsal_token(
             setup.out_dir / TOKEN_DIR_NAME,
-            script.hsm.token_label,
+            script.hsm_required().token_label,
             setup.answers.token.user_pin,
             setup.answers.token.so_pin,
         )
         # Must be set before the PKCS#11 library is first loaded in this process.
         os.environ["SOFTHSM2_CONF"] = str(token.conf_path)
-        module, token_ref = SOFTHSM_MODULE, script.hsm.token_label
+        module, token_ref = SOFTHSM_MODULE, script.hsm_required().token_label
     else:
         if not setup.module or not setup.token:
             raise SealroomError("A production ceremony needs --module PATH and --token LABEL|URI.")
@@ -155,7 +155,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
     journal_path = setup.out_dir / JOURNAL_NAME
     with ExitStack() as stack:
         hsm = stack.enter_context(
-            Pkcs11Hsm.open(module, token_ref, max_pin_attempts=script.hsm.max_pin_attempts)
+            Pkcs11Hsm.open(module, token_ref, max_pin_attempts=script.hsm_required().max_pin_attempts)
         )
         journal = stack.enter_context(JournalWriter.create(journal_path, clock))
         printer = (

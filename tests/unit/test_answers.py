@@ -41,10 +41,10 @@ def test_unknown_step_in_answers_is_located(tmp_path: Path) -> None:
 
 
 def test_unknown_field_in_answers_is_located(tmp_path: Path) -> None:
-    text = ANSWERS.read_text().replace("    matches: true", "    matchs: true", 1)
+    text = ANSWERS.read_text().replace('    typed: ["+2"]', '    typd: ["+2"]', 1)
     path = tmp_path / "a.yaml"
     path.write_text(text)
-    with pytest.raises(AnswersError, match=r"matchs: unknown field"):
+    with pytest.raises(AnswersError, match=r"typd: unknown field"):
         load_answers(path, load_script(ROOT_SCRIPT).script)
 
 

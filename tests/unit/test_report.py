@@ -14,6 +14,7 @@ import pytest
 from test_report_sample import build_sample_journal, sample_certificate
 
 from sealroom.ceremony.fingerprint import sha256_fingerprint
+from sealroom.ceremony.loader import load_script
 from sealroom.errors import ReportError
 from sealroom.journal.reader import read_entries
 from sealroom.report.ceremony_report import JournalReportRenderer, render_ceremony_report
@@ -21,6 +22,7 @@ from sealroom.report.layout import CONTENT_WIDTH, MARGIN_X, PAGE_WIDTH, esc, pri
 from sealroom.report.record import ceremony_record
 from sealroom.transfer.frames import decode_frames
 from sealroom.transfer.scan import decode_image
+from tests.fakes import ROOT_SCRIPT
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "sample-journal.jsonl"
@@ -99,7 +101,7 @@ def test_record_reads_every_section_from_the_journal(journals: Path) -> None:
     assert record.present == ("alice", "bob", "dan", "erin")
     assert record.absent == ("carol",)
     assert record.token is not None and record.token.serial_matches
-    assert [s.performed for s in record.steps] == [True] * 10
+    assert [s.performed for s in record.steps] == [True] * len(record.script.steps)
     login = record.steps[3]
     assert login.performer is not None and login.performer.name == "Bob Okafor"
     assert [w.name for w in login.witnesses] == ["Erin Schmidt (Example Audit LLP)"]
@@ -119,10 +121,12 @@ def test_record_reads_every_section_from_the_journal(journals: Path) -> None:
 def test_record_lists_a_witness_mismatch_and_the_abort(journals: Path) -> None:
     record = ceremony_record(read_entries(_journal("aborted", journals)))
     assert record.ended_by == "ceremony.aborted"
-    assert [d.seq for d in record.deviations] == [12, 13]
+    assert [d.seq for d in record.deviations] == [record.head.seq - 1, record.head.seq]
     assert "tactics talon tiger tissue" in record.deviations[0].observed
     assert "Dan Ivanov (Internal witness, witness)" in record.deviations[0].decided_by
-    assert [s.performed for s in record.steps] == [True] * 6 + [False] * 4
+    done = [s.id for s in record.script.steps].index("check-key-fingerprint") + 1
+    left = len(record.script.steps) - done
+    assert [s.performed for s in record.steps] == [True] * done + [False] * left
     assert record.steps[5].result.startswith("DOES NOT MATCH")
     assert not record.steps[6].ok
 
@@ -150,8 +154,10 @@ def test_entries_that_are_not_one_chain_are_refused(journals: Path) -> None:
 
 def test_renderer_refuses_a_journal_that_does_not_verify(journals: Path, tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
-    path.write_bytes(_journal("rehearsal", journals).read_bytes()[:-10])
-    with pytest.raises(ReportError, match=r"cannot be rendered: .*line 21: the last line"):
+    whole = _journal("rehearsal", journals).read_bytes()
+    path.write_bytes(whole[:-10])
+    last = whole.count(b"\n")
+    with pytest.raises(ReportError, match=rf"cannot be rendered: .*line {last}: the last line"):
         JournalReportRenderer(path).render_report()
 
 
@@ -251,7 +257,9 @@ def test_an_aborted_report_shows_the_deviation_and_the_steps_not_performed(
     assert squeeze("ABORTED at 2027-01-15") in flat
     assert squeeze("2 deviation(s) are recorded") in flat
     assert squeeze("tactics talon tiger tissue") in flat
-    assert flat.count(squeeze("Not performed (the ceremony was aborted)")) == 4
+    script = load_script(ROOT_SCRIPT).script
+    after = len(script.steps) - [s.id for s in script.steps].index("check-key-fingerprint") - 1
+    assert flat.count(squeeze("Not performed (the ceremony was aborted)")) == after
     assert squeeze("No certificate was issued.") in flat
 
 

@@ -201,6 +201,41 @@ def build_sample_journal(
                     )
                     return path
                 completed(step_id, {"matches": True, "observed": None})
+            elif step.kind == "entry":
+                expect = step.entry.expect  # type: ignore[union-attr]
+                value = (
+                    str(getattr(script.material(expect.material), expect.field))
+                    if expect is not None
+                    else "+2"
+                )
+                journal.append(
+                    "entry.recorded",
+                    {
+                        "label": step.entry.label,  # type: ignore[union-attr]
+                        "format": step.entry.format,  # type: ignore[union-attr]
+                        "value": value,
+                        "expected": value if expect is not None else None,
+                        "attempts": 1,
+                    },
+                    step=step_id,
+                    actors=actors(step_id),
+                )
+                completed(step_id, {"value": value})
+            elif step.kind == "sign-off":
+                journal.append(
+                    "signoff.recorded",
+                    {
+                        "statements": [
+                            {"participant": pid, "followed": True, "comment": None}
+                            for pid in present
+                        ]
+                    },
+                    step=step_id,
+                    actors=[
+                        Actor(pid, script.participant(pid).roles[0], "signatory") for pid in present
+                    ],
+                )
+                completed(step_id, {"followed": True})
             else:
                 action = step.action  # type: ignore[union-attr]
                 if action == "hsm-login":

@@ -111,7 +111,7 @@ def test_pin_lockout_aborts_and_no_pin_reaches_the_journal() -> None:
 
 def test_witness_mismatch_stops_the_ceremony() -> None:
     world = fake_world()
-    operator = ScriptedOperator(world.runner.script, mismatch_at="hsm-bag")
+    operator = ScriptedOperator(world.runner.script, mismatch_at="software-integrity")
     with pytest.raises(CeremonyAborted, match="mismatch"):
         world.runner.run(operator)
     last_step = [e for e in world.journal.entries if e["event"] == "step.completed"][-1]

@@ -6,15 +6,17 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from sealroom.ceremony.ports import (
     Acknowledgement,
     Attendance,
+    Deviation,
     Fact,
     Outcome,
+    SignOff,
     StepView,
 )
 from sealroom.ceremony.script import Identifier, Script
@@ -41,6 +43,21 @@ class TokenAnswers(_Strict):
     so_pin: Pin
 
 
+class DeviationAnswer(_Strict):
+    """A deviation recorded at a step (or the decision after a failure)."""
+
+    expected: str = ""
+    observed: str = ""
+    decision: Literal["proceed", "skip", "retry", "abort"]
+    decided_by: Identifier
+    note: str | None = None
+
+
+class SignOffAnswer(_Strict):
+    followed: bool = True
+    comment: str | None = None
+
+
 class StepAnswer(_Strict):
     performer: Identifier
     witnesses: dict[Identifier, Identifier] = Field(default_factory=dict)
@@ -48,6 +65,18 @@ class StepAnswer(_Strict):
     matches: bool = True
     observed: str | None = None
     pins: tuple[Pin, ...] | None = None
+    typed: tuple[str, ...] = ()
+    """Values typed at this step, in the order asked (entries, confirmations, bag re-checks)."""
+    deviation: DeviationAnswer | None = None
+    """A deviation recorded at this step instead of doing it as scripted."""
+    on_failure: DeviationAnswer | None = None
+    """What the room decides if the step's action or entry fails (default: abort)."""
+    left: tuple[Identifier, ...] = ()
+    """For a break: who leaves."""
+    returned: tuple[Identifier, ...] | None = None
+    """For a break: who comes back (default: everyone who left)."""
+    signoffs: dict[Identifier, SignOffAnswer] = Field(default_factory=dict)
+    """For a sign-off: statements that differ from 'followed, no comment'."""
 
 
 class AnswersModel(_Strict):
@@ -114,6 +143,7 @@ class AnswersOperator:
     def __init__(self, answers: RehearsalAnswers, emit: Callable[[str], None]) -> None:
         self.answers = answers
         self.emit = emit
+        self._typed: dict[str, int] = {}
 
     def _answer(self, view: StepView) -> StepAnswer:
         answer = self.answers.model.steps.get(view.step.id)
@@ -145,7 +175,52 @@ class AnswersOperator:
     def acknowledge(self, view: StepView) -> Acknowledgement:
         answer = self._answer(view)
         self.emit(f"step {view.index + 1}/{view.total}: {view.step.title}")
-        return Acknowledgement(answer.performer, answer.witnesses, answer.matches, answer.observed)
+        deviation = _deviation(answer.deviation) if answer.deviation else None
+        if deviation is not None:
+            self.emit(f"  deviation recorded: {deviation.observed} ({deviation.decision})")
+        return Acknowledgement(
+            answer.performer, answer.witnesses, answer.matches, answer.observed, deviation
+        )
+
+    def text(self, view: StepView, prompt: str, attempt: int) -> str:
+        answer = self._answer(view)
+        used = self._typed.get(view.step.id, 0)
+        if used >= len(answer.typed):
+            raise self._finding(view, "typed", f"no value given for {prompt!r} (value {used + 1})")
+        self._typed[view.step.id] = used + 1
+        value = answer.typed[used]
+        self.emit(f"  {prompt}: {value}")
+        return value
+
+    def break_started(self, view: StepView) -> Sequence[str]:
+        answer = self._answer(view)
+        self.emit(f"  break: {', '.join(answer.left) or 'nobody'} left the room")
+        return answer.left
+
+    def break_ended(self, view: StepView, away: Sequence[str]) -> Sequence[str]:
+        answer = self._answer(view)
+        returned = tuple(away) if answer.returned is None else answer.returned
+        self.emit(f"  break over: {', '.join(returned) or 'nobody'} returned")
+        return returned
+
+    def sign_off(self, view: StepView, participants: Sequence[str]) -> Sequence[SignOff]:
+        answer = self._answer(view)
+        for pid in answer.signoffs:
+            if pid not in participants:
+                raise self._finding(view, "signoffs", f"{pid!r} is not present to sign off")
+        statements = []
+        for pid in participants:
+            given = answer.signoffs.get(pid, SignOffAnswer())
+            statements.append(SignOff(pid, given.followed, given.comment))
+        self.emit(f"  signed off by {len(statements)} participant(s)")
+        return statements
+
+    def action_failed(self, view: StepView, problem: str) -> Deviation:
+        answer = self._answer(view)
+        self.emit(f"  failed: {problem}")
+        if answer.on_failure is None:
+            return Deviation("", problem, "abort", answer.performer)
+        return _deviation(answer.on_failure)
 
     def secret(self, view: StepView, prompt: str, attempt: int, attempts_left: int) -> str:
         answer = self._answer(view)
@@ -180,3 +255,13 @@ class AnswersOperator:
             self.emit(f"    {fact.label}: {fact.value}")
             if fact.words:
                 self.emit(f"    {'':{len(fact.label)}}  {fact.words}")
+
+
+def _deviation(answer: DeviationAnswer) -> Deviation:
+    return Deviation(
+        expected=answer.expected,
+        observed=answer.observed,
+        decision=answer.decision,
+        decided_by=answer.decided_by,
+        note=answer.note,
+    )

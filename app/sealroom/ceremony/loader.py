@@ -174,7 +174,9 @@ def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding
                 )
 
     material_ids = {m.id for m in script.materials}
-    if script.hsm.material not in material_ids:
+    if script.hsm is None:
+        pass
+    elif script.hsm.material not in material_ids:
         yield at(
             ("hsm", "material"),
             "SR-REF-MATERIAL",

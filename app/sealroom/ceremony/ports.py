@@ -114,7 +114,7 @@ class Actor:
 
     participant: str
     role: str
-    capacity: Literal["performer", "witness", "present"]
+    capacity: Literal["performer", "witness", "present", "decider", "signatory"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -230,6 +230,26 @@ class StepView:
     facts: tuple[Fact, ...] = ()
 
 
+DeviationDecision = Literal["proceed", "skip", "retry", "abort"]
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """A departure from the script, and what was decided about it (EV-DEVIATION).
+
+    ``proceed``: the step counts as done, deviating; ``skip``: the step is recorded as not
+    performed (manual steps only); ``retry``: an action is run again; ``abort``: the ceremony stops.
+    """
+
+    expected: str
+    observed: str
+    decision: DeviationDecision
+    decided_by: str
+    """The participant who decided; must be present (and hold a deciding role if the script names
+    them)."""
+    note: str | None = None
+
+
 @dataclass(frozen=True)
 class Acknowledgement:
     """Who performed a step and who witnessed it (one participant per witness role)."""
@@ -241,6 +261,18 @@ class Acknowledgement:
     """For a witness check: did what was seen match what was expected."""
     observed: str | None = None
     """For a witness check that did not match: what was seen instead."""
+    deviation: Deviation | None = None
+    """A deviation the room recorded at this step instead of (or while) doing it as scripted."""
+
+
+@dataclass(frozen=True)
+class SignOff:
+    """One participant's statement at sign-off (EV-SIGNOFF)."""
+
+    participant: str
+    followed: bool
+    """Was the script followed (deviations recorded in the journal count as followed)."""
+    comment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -287,6 +319,32 @@ class Operator(Protocol):
         self, view: StepView, title: str, frames: Sequence[str], facts: Sequence[Fact]
     ) -> None:
         """Show QR frames (animated if more than one) with the payload's facts until dismissed."""
+        ...
+
+    def text(self, view: StepView, prompt: str, attempt: int) -> str:
+        """A value typed by the performer: an entry or confirmation words (journaled, not secret).
+
+        Entries are bag serials, device serials, times and the clock offset.
+        """
+        ...
+
+    def break_started(self, view: StepView) -> Sequence[str]:
+        """Who leaves the room for the break (participant ids)."""
+        ...
+
+    def break_ended(self, view: StepView, away: Sequence[str]) -> Sequence[str]:
+        """Block until the break ends; who of ``away`` has returned."""
+        ...
+
+    def sign_off(self, view: StepView, participants: Sequence[str]) -> Sequence[SignOff]:
+        """One statement from each participant present."""
+        ...
+
+    def action_failed(self, view: StepView, problem: str) -> Deviation:
+        """An action or entry could not be completed: the room decides what now, and who decided.
+
+        An action may be retried or the ceremony aborted; a refused entry may proceed or abort.
+        """
         ...
 
     def ceremony_finished(self, summary: Outcome) -> None: ...

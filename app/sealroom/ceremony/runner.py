@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
@@ -19,6 +21,7 @@ from sealroom.ceremony.ports import (
     Attendance,
     CertificateIssuer,
     Clock,
+    Deviation,
     Fact,
     Hsm,
     IssuedCertificate,
@@ -38,16 +41,23 @@ from sealroom.ceremony.quorum import (
     candidates,
 )
 from sealroom.ceremony.script import (
+    AVAILABLE_ACTIONS,
     AcknowledgeStep,
     ActionStep,
     AttendanceStep,
+    BreakStep,
+    ConfirmStep,
+    EntryStep,
+    ExpectedValue,
     Script,
+    SignOffStep,
     StepBase,
     WitnessCheckStep,
     utc_text,
 )
 from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout, SealroomError
 
+ENTRY_ATTEMPTS = 3
 SERIAL_BYTES = 16  # 127 random bits after clearing the sign bit (RFC 5280: positive, <= 20 octets)
 
 
@@ -82,6 +92,21 @@ class CeremonyResult:
     steps_done: int
     outputs: Mapping[str, str] = field(default_factory=dict)
     reason: str | None = None
+
+
+def require_runnable(script: Script) -> None:
+    """Refuse, before anything happens, a script using actions this version cannot perform."""
+    missing = [
+        f"{step.action} (step {index + 1}, {step.id})"
+        for index, step in enumerate(script.steps)
+        if isinstance(step, ActionStep) and step.action not in AVAILABLE_ACTIONS
+    ]
+    if missing:
+        raise CeremonyError(
+            "This version of Sealroom cannot yet perform: "
+            + "; ".join(missing)
+            + ". The script lints, but the ceremony cannot be run or rehearsed yet."
+        )
 
 
 class Runner:
@@ -146,6 +171,7 @@ class Runner:
         """Check outputs are free, then journal the opening and the token's identity."""
         if self.opened:
             raise CeremonyError("The ceremony is already open.")
+        require_runnable(self.script)
         for cert in self.script.certificates:
             self.ports.store.require_absent(cert.output)
         script = self.script
@@ -165,7 +191,7 @@ class Runner:
             },
         )
         token = self.ports.hsm.token_info()
-        material = script.material(script.hsm.material)
+        material = script.material(script.hsm_required().material)
         # A rehearsal replaces the scripted HSM with a throwaway token: a declared stand-in.
         stand_in = self.rehearsal and token.serial != material.serial
         self._journal(
@@ -216,6 +242,14 @@ class Runner:
             self._manual(step, view, operator)
         elif isinstance(step, ActionStep):
             self._action(step, view, operator)
+        elif isinstance(step, EntryStep):
+            self._entry(step, view, operator)
+        elif isinstance(step, ConfirmStep):
+            self._confirm_step(step, view, operator)
+        elif isinstance(step, BreakStep):
+            self._break(step, view, operator)
+        elif isinstance(step, SignOffStep):
+            self._sign_off(step, view, operator)
         self.statuses[index] = StepStatus.DONE
         following = self.enabled_index()
         if following is not None:
@@ -286,13 +320,15 @@ class Runner:
         data: dict[str, Json] = {}
         if isinstance(step, WitnessCheckStep):
             data = {"matches": ack.matches, "observed": ack.observed}
-            if not ack.matches:
+            if not ack.matches and ack.deviation is None:
                 self._completed(step, ack, data)
                 seen = f": observed {ack.observed!r}" if ack.observed else ""
                 raise CeremonyAborted(
                     f"Step {view.index + 1} ({step.title}): the witnesses saw a mismatch{seen}; "
                     f"expected {step.compare.expected!r}. The ceremony is stopped."
                 )
+        if self._deviated(step, view, ack, data):
+            return
         self._completed(step, ack, data)
 
     def _ask(self, view: StepView, operator: Operator) -> Acknowledgement:
@@ -302,8 +338,74 @@ class Runner:
             raise CeremonyError(f"Step {view.index + 1} ({view.step.title}): {problem}.")
         return ack
 
+    def _deviated(
+        self, step: StepBase, view: StepView, ack: Acknowledgement, data: Mapping[str, Json]
+    ) -> bool:
+        """Journal a deviation recorded with ``ack``; True if the step is then finished."""
+        deviation = ack.deviation
+        if deviation is None:
+            return False
+        self._record_deviation(step, view, deviation)
+        if deviation.decision == "skip":
+            self._journal(
+                "step.skipped",
+                {"kind": _kind(step), "title": step.title, **data},
+                step=step.id,
+                actors=self._actors(step, ack),
+            )
+            return True
+        if deviation.decision == "proceed":
+            self._completed(step, ack, {**data, "deviation": True})
+            return True
+        raise CeremonyError(
+            f"Step {view.index + 1} ({step.title}): a deviation here can only proceed, "
+            "skip the step or abort the ceremony."
+        )
+
+    def _record_deviation(self, step: StepBase, view: StepView, deviation: Deviation) -> None:
+        """Check who decided, journal the deviation, and stop if the decision is to abort."""
+        decider = deviation.decided_by
+        policy = self.script.deviations
+        allowed = policy.decided_by if policy is not None else None
+        if decider not in self.present:
+            raise CeremonyError(
+                f"Step {view.index + 1}: {decider!r} is not present and cannot decide a deviation."
+            )
+        roles = self.script.participant(decider).roles
+        deciding = [r for r in roles if allowed is None or r in allowed]
+        if not deciding:
+            names = ", ".join(self.script.role(r).name for r in allowed or ())
+            raise CeremonyError(
+                f"Step {view.index + 1}: only a {names} may decide a deviation "
+                "(the script's 'deviations' section)."
+            )
+        if deviation.decision == "skip" and isinstance(step, ActionStep | AttendanceStep):
+            raise CeremonyError(
+                f"Step {view.index + 1} ({step.title}) cannot be skipped: retry it or abort."
+            )
+        self._journal(
+            "deviation.recorded",
+            {
+                "expected": deviation.expected,
+                "observed": deviation.observed,
+                "decision": deviation.decision,
+                "note": deviation.note,
+            },
+            step=step.id,
+            actors=[Actor(decider, deciding[0], "decider")],
+        )
+        if deviation.decision == "abort":
+            raise CeremonyAborted(
+                f"Step {view.index + 1} ({step.title}): the ceremony is aborted after a "
+                f"deviation: {deviation.observed}"
+            )
+
     def _action(self, step: ActionStep, view: StepView, operator: Operator) -> None:
         ack = self._ask(view, operator)
+        if self._deviated(step, view, ack, {"action": step.action}):
+            return
+        if step.confirm is not None:
+            self._typed_confirmation(step, view, operator, ack, step.confirm)
         handlers: dict[str, Callable[[ActionStep, StepView, Operator, Acknowledgement], None]] = {
             "hsm-login": self._hsm_login,
             "generate-key": self._generate_key,
@@ -312,13 +414,209 @@ class Runner:
             "hsm-logout": self._hsm_logout,
             "print-report": self._print_report,
         }
-        handlers[step.action](step, view, operator, ack)
+        while True:
+            try:
+                handlers[step.action](step, view, operator, ack)
+                break
+            except (PinError, CeremonyAborted):
+                raise
+            except SealroomError as exc:
+                deviation = operator.action_failed(view, str(exc))
+                failed = Deviation(
+                    expected=f"the action {step.action} completes",
+                    observed=str(exc),
+                    decision=deviation.decision,
+                    decided_by=deviation.decided_by,
+                    note=deviation.note,
+                )
+                if failed.decision == "abort":
+                    with suppress(CeremonyAborted):
+                        self._record_deviation(step, view, failed)
+                    raise
+                if failed.decision != "retry":
+                    raise CeremonyError(
+                        f"Step {view.index + 1} ({step.title}): a failed action can be retried "
+                        "or the ceremony aborted; it cannot be skipped or passed."
+                    ) from exc
+                self._record_deviation(step, view, failed)
         self._completed(step, ack, {"action": step.action})
+
+    def _entry(self, step: EntryStep, view: StepView, operator: Operator) -> None:
+        ack = self._ask(view, operator)
+        spec = step.entry
+        if self._deviated(step, view, ack, {"label": spec.label}):
+            return
+        expected = self._expected_value(spec.expect) if spec.expect else None
+        for attempt in range(1, ENTRY_ATTEMPTS + 1):
+            value = operator.text(view, spec.label, attempt).strip()
+            problem = entry_problem(spec.format, value)
+            if problem is None and spec.twice:
+                again = operator.text(view, f"{spec.label} (again)", attempt).strip()
+                if again != value:
+                    problem = "the two entries differ"
+            if problem is None and expected is not None and value != expected:
+                problem = f"{value!r} is not the scripted {expected!r}"
+            if problem is None:
+                self._journal(
+                    "entry.recorded",
+                    _entry_data(spec.label, spec.format, value, expected, attempt),
+                    step=step.id,
+                    actors=self._actors(step, ack),
+                )
+                self._completed(step, ack, {"value": value})
+                return
+            self._journal(
+                "entry.rejected",
+                {"label": spec.label, "attempt": attempt, "problem": problem},
+                step=step.id,
+                actors=self._actors(step, ack),
+            )
+            last = problem
+        deviation = operator.action_failed(view, f"{spec.label}: {last}")
+        if deviation.decision not in {"proceed", "abort"}:
+            raise CeremonyError(
+                f"Step {view.index + 1} ({step.title}): after {ENTRY_ATTEMPTS} refused entries "
+                "the room may only proceed (recording a deviation) or abort."
+            )
+        self._record_deviation(
+            step,
+            view,
+            Deviation(
+                expected=expected or f"a valid {spec.format}",
+                observed=f"{spec.label}: {last}",
+                decision=deviation.decision,
+                decided_by=deviation.decided_by,
+                note=deviation.note,
+            ),
+        )
+        self._completed(step, ack, {"deviation": True})
+
+    def _expected_value(self, expect: ExpectedValue) -> str:
+        material = self.script.material(expect.material)
+        value = getattr(material, expect.field)
+        if not isinstance(value, str):
+            raise CeremonyError(
+                f"Material {material.id!r} declares no {expect.field}; the entry cannot be checked."
+            )
+        return value
+
+    def _confirm_step(self, step: ConfirmStep, view: StepView, operator: Operator) -> None:
+        ack = self._ask(view, operator)
+        if self._deviated(step, view, ack, {}):
+            return
+        self._typed_confirmation(step, view, operator, ack, step.words)
+        self._completed(step, ack, {"confirmed": True})
+
+    def _typed_confirmation(
+        self,
+        step: StepBase,
+        view: StepView,
+        operator: Operator,
+        ack: Acknowledgement,
+        words: str,
+    ) -> None:
+        for attempt in range(1, ENTRY_ATTEMPTS + 1):
+            typed = operator.text(view, f"Type exactly: {words}", attempt)
+            if typed == words:
+                self._journal(
+                    "confirmation.typed",
+                    {"words": words, "attempts": attempt},
+                    step=step.id,
+                    actors=self._actors(step, ack),
+                )
+                return
+            self._journal(
+                "confirmation.refused",
+                {"words": words, "attempt": attempt},
+                step=step.id,
+                actors=self._actors(step, ack),
+            )
+        raise CeremonyAborted(
+            f"Step {view.index + 1} ({step.title}): the confirmation words were typed wrongly "
+            f"{ENTRY_ATTEMPTS} times; nothing irreversible was done and the ceremony is stopped."
+        )
+
+    def _break(self, step: BreakStep, view: StepView, operator: Operator) -> None:
+        ack = self._ask(view, operator)
+        away = tuple(operator.break_started(view))
+        unknown = [p for p in away if p not in self.present]
+        if unknown:
+            raise CeremonyError(f"Step {view.index + 1}: {unknown[0]!r} is not present.")
+        self._journal(
+            "break.started", {"left": list(away)}, step=step.id, actors=self._actors(step, ack)
+        )
+        returned = tuple(p for p in operator.break_ended(view, away) if p in away)
+        still_away = [p for p in away if p not in returned]
+        self.present = tuple(p for p in self.present if p not in still_away)
+        self._journal(
+            "break.ended",
+            {"returned": list(returned), "absent": still_away},
+            step=step.id,
+            actors=self._actors(step, ack),
+        )
+        remaining = {s.id for s in self.script.steps[view.index + 1 :]}
+        for later in self.script.steps:
+            if later.id not in remaining:
+                continue
+            for role in (later.performer, *later.witnesses):
+                if not candidates(self.script, self.present, role):
+                    raise CeremonyError(
+                        f"After the break nobody present holds the role "
+                        f"{self.script.role(role).name!r}, needed at step {later.title!r}."
+                    )
+        for material_id in step.recheck_bags:
+            material = self.script.material(material_id)
+            bag = material.bag_out or material.bag_in
+            label = f"Bag serial of {material.description} ({material.id})"
+            for attempt in range(1, ENTRY_ATTEMPTS + 1):
+                typed = operator.text(view, label, attempt).strip()
+                ok = typed == bag
+                self._journal(
+                    "bag.rechecked",
+                    {"material": material.id, "expected": bag, "typed": typed, "matches": ok},
+                    step=step.id,
+                    actors=self._actors(step, ack),
+                )
+                if ok:
+                    break
+            else:
+                raise CeremonyAborted(
+                    f"Step {view.index + 1} ({step.title}): the bag of {material.id} does not "
+                    f"carry the serial {bag!r} after the break; the ceremony is stopped."
+                )
+        self._completed(step, ack, {"returned": list(returned), "absent": still_away})
+
+    def _sign_off(self, step: SignOffStep, view: StepView, operator: Operator) -> None:
+        ack = self._ask(view, operator)
+        statements = list(operator.sign_off(view, self.present))
+        given = [s.participant for s in statements]
+        if sorted(given) != sorted(self.present):
+            missing = [p for p in self.present if p not in given]
+            raise CeremonyError(
+                f"Step {view.index + 1} ({step.title}): every participant present signs off; "
+                f"missing: {', '.join(missing) or 'none'}; unexpected or twice: "
+                f"{', '.join(p for p in given if p not in self.present or given.count(p) > 1)}."
+            )
+        self._journal(
+            "signoff.recorded",
+            {
+                "statements": [
+                    {"participant": s.participant, "followed": s.followed, "comment": s.comment}
+                    for s in statements
+                ]
+            },
+            step=step.id,
+            actors=[
+                Actor(s.participant, self.script.participant(s.participant).roles[0], "signatory")
+                for s in statements
+            ],
+        )
+        self._completed(step, ack, {"followed": all(s.followed for s in statements)})
 
     def _hsm_login(
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
     ) -> None:
-        limit = self.script.hsm.max_pin_attempts
+        limit = self.script.hsm_required().max_pin_attempts
         actors = self._actors(step, ack)
         for attempt in range(1, limit + 1):
             pin = operator.secret(view, "HSM user PIN", attempt, limit - attempt + 1)
@@ -536,7 +834,7 @@ class Runner:
         return actors
 
     def _completed(self, step: StepBase, ack: Acknowledgement, extra: Mapping[str, Json]) -> None:
-        data: dict[str, Json] = {"kind": step.kind if hasattr(step, "kind") else "step"}
+        data: dict[str, Json] = {"kind": _kind(step)}
         data["title"] = step.title
         data.update(extra)
         self._journal("step.completed", data, step=step.id, actors=self._actors(step, ack))
@@ -553,3 +851,39 @@ class Runner:
 
 
 Capacity = Literal["performer", "witness", "present"]
+
+
+def _kind(step: StepBase) -> str:
+    return str(getattr(step, "kind", "step"))
+
+
+_FORMATS: dict[str, tuple[re.Pattern[str], str]] = {
+    "bag-serial": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9./-]{0,63}$"), "letters, digits, - . /"),
+    "serial": (re.compile(r"^[A-Za-z0-9][A-Za-z0-9./:-]{0,63}$"), "letters, digits, - . / :"),
+    "time": (re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"), "HH:MM or HH:MM:SS"),
+    "clock-offset": (re.compile(r"^[+-]?[0-9]{1,6}$"), "whole seconds, e.g. +3 or -12"),
+    "text": (re.compile(r"^\S.{0,499}$", re.DOTALL), "some text"),
+}
+
+
+def entry_problem(fmt: str, value: str) -> str | None:
+    """Why ``value`` is not a valid entry of format ``fmt``, or None."""
+    pattern, wanted = _FORMATS[fmt]
+    if not pattern.match(value):
+        return f"{value!r} is not a valid {fmt} ({wanted})"
+    return None
+
+
+def _entry_data(
+    label: str, fmt: str, value: str, expected: str | None, attempt: int
+) -> dict[str, Json]:
+    data: dict[str, Json] = {
+        "label": label,
+        "format": fmt,
+        "value": value,
+        "expected": expected,
+        "attempts": attempt,
+    }
+    if fmt == "clock-offset":
+        data["offset_seconds"] = int(value)
+    return data

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
@@ -14,27 +14,127 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)
 Label = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
 FileName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 
+CeremonyType = Literal[
+    "root-key-generation",
+    "parked-key-generation",
+    "subordinate-ca-signing",
+    "cross-certificate",
+    "root-csr",
+    "crl-issuance",
+    "ocsp-responder-certificate",
+    "key-backup",
+    "key-recovery",
+    "key-migration",
+    "key-destruction",
+    "key-transport-departure",
+    "key-transport-arrival",
+    "hsm-intake",
+    "hsm-initialisation",
+    "key-compromise-response",
+    "periodic-inspection",
+]
 KeyAlgorithm = Literal["rsa-3072", "rsa-4096", "ec-p256", "ec-p384"]
 KeyPurpose = Literal["certificate-signing", "crl-signing", "ocsp-signing"]
 MaterialKind = Literal["hsm", "workstation", "printer", "media", "smartcard", "camera", "other"]
 ActionName = Literal[
     "hsm-login",
+    "hsm-logout",
     "generate-key",
     "sign-root-certificate",
     "show-qr",
-    "hsm-logout",
     "print-report",
+    "verify-software",
+    "inventory-token",
+    "initialise-token",
+    "sign-certificate",
+    "make-csr",
+    "sign-crl",
+    "import-qr",
+    "export-qr",
+    "backup-key",
+    "restore-test",
+    "recover-key",
+    "destroy-key",
+    "zeroise-token",
 ]
 
-# Which step parameters each action requires, and what each parameter refers to.
+# Which step parameters each action requires, and which script section each refers to
+# ("" for a free value).
 ACTION_PARAMS: dict[str, dict[str, str]] = {
     "hsm-login": {},
+    "hsm-logout": {},
     "generate-key": {"key": "keys"},
     "sign-root-certificate": {"certificate": "certificates"},
     "show-qr": {"certificate": "certificates"},
-    "hsm-logout": {},
     "print-report": {},
+    "verify-software": {},
+    "inventory-token": {},
+    "initialise-token": {},
+    "sign-certificate": {"certificate": "certificates"},
+    "make-csr": {"csr": "csrs"},
+    "sign-crl": {"crl": "crls"},
+    "import-qr": {"input": "inputs"},
+    "export-qr": {"artifact": ""},
+    "backup-key": {"backup": "backups"},
+    "restore-test": {"backup": "backups"},
+    "recover-key": {"backup": "backups"},
+    "destroy-key": {"key": "keys"},
+    "zeroise-token": {},
 }
+
+# Actions this version of Sealroom performs; a script using another lints clean but does not run
+# (the engine refuses it before the first step). Later issues add to this set.
+AVAILABLE_ACTIONS: frozenset[str] = frozenset(
+    {"hsm-login", "hsm-logout", "generate-key", "sign-root-certificate", "show-qr", "print-report"}
+)
+
+# Irreversible actions: each step running one must carry a typed confirmation (lint S-CONFIRM).
+DESTRUCTIVE_ACTIONS: frozenset[str] = frozenset(
+    {"destroy-key", "zeroise-token", "initialise-token"}
+)
+
+# What a CA key may be used for (EV-KEY-PURPOSE): the only actions that sign with it.
+SIGNING_ACTIONS: frozenset[str] = frozenset(
+    {"sign-root-certificate", "sign-certificate", "make-csr", "sign-crl"}
+)
+
+EvidenceId = Literal[
+    "EV-SCRIPT",
+    "EV-APPROVAL",
+    "EV-TYPE",
+    "EV-CPS",
+    "EV-ROLES",
+    "EV-TRUSTED",
+    "EV-ATTEND",
+    "EV-WITNESS",
+    "EV-PHYSICAL",
+    "EV-MATERIALS",
+    "EV-DEVICE",
+    "EV-SETTINGS",
+    "EV-INTEGRITY",
+    "EV-TEB",
+    "EV-CLOCK",
+    "EV-LOG",
+    "EV-STEPS",
+    "EV-COLLECTED",
+    "EV-DEVIATION",
+    "EV-CUSTODY",
+    "EV-KEY-ID",
+    "EV-KEY-ALG",
+    "EV-KEY-FPR",
+    "EV-KEY-PARKED",
+    "EV-KEY-DATE",
+    "EV-KEY-PURPOSE",
+    "EV-ARTIFACTS",
+    "EV-BACKUP",
+    "EV-QUORUM",
+    "EV-RESTORE",
+    "EV-DESTROY",
+    "EV-MIGRATE",
+    "EV-TRANSPORT",
+    "EV-SIGNOFF",
+    "EV-REPORT",
+]
 
 
 class Frozen(BaseModel):
@@ -52,16 +152,27 @@ class CpsReference(Frozen):
 class Location(Frozen):
     site: NonEmpty
     room: NonEmpty
-    physical_security: tuple[NonEmpty, ...] = Field(min_length=1)
+    physical_security: tuple[NonEmpty, ...] = ()
+    """Barriers, access control and logging of the room (WebTrust 4.1.5(e), EV-PHYSICAL)."""
+
+
+class Approval(Frozen):
+    """Management approval to hold the ceremony (WebTrust 4.1.5(b), EV-APPROVAL)."""
+
+    approved_by: NonEmpty
+    role: NonEmpty
+    date: date
+    reference: NonEmpty
 
 
 class Ceremony(Frozen):
     id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
-    type: Literal["root-key-generation"]
+    type: CeremonyType
     title: NonEmpty
-    objectives: tuple[NonEmpty, ...] = Field(min_length=1)
-    cps: CpsReference
+    objectives: tuple[NonEmpty, ...] = ()
+    cps: CpsReference | None = None
     location: Location
+    approval: Approval | None = None
 
 
 class Role(Frozen):
@@ -70,6 +181,53 @@ class Role(Frozen):
     trusted: bool
     internal: bool
     duties: NonEmpty
+    """What the role does during the ceremony."""
+    after: NonEmpty | None = None
+    """Duties after the ceremony (WebTrust 4.1.5(a)), e.g. holding a share or a safe key."""
+    acts: dict[Identifier, NonEmpty] = Field(default_factory=dict)
+    """What the role does in each act, by act id."""
+
+
+class Quorum(Frozen):
+    """m of n holders of a role must act together (WebTrust 4.4.1, EV-QUORUM)."""
+
+    id: Identifier
+    role: Identifier
+    threshold: int = Field(ge=1)
+    purpose: NonEmpty
+
+
+class Act(Frozen):
+    """A phase of the ceremony; its steps name it in their ``act`` field."""
+
+    id: Identifier
+    title: NonEmpty
+
+
+class Custody(Frozen):
+    """Where an item is kept after the ceremony (WebTrust 4.1.5(f), EV-CUSTODY)."""
+
+    item: Identifier
+    """A material id, or a backup share id."""
+    bag: NonEmpty | None = None
+    location: NonEmpty
+    holder: Identifier
+    """The participant responsible for it."""
+
+
+class DeviationPolicy(Frozen):
+    """Who decides when the ceremony departs from the script (WebTrust 4.1.5(h))."""
+
+    decided_by: tuple[Identifier, ...] = Field(min_length=1)
+    """Role ids; one holder of any of them decides and is journaled."""
+    procedure: NonEmpty
+
+
+class EvidenceItem(Frozen):
+    """Something to collect during the ceremony (EV-COLLECTED)."""
+
+    id: Identifier
+    description: NonEmpty
 
 
 class Participant(Frozen):
@@ -113,12 +271,81 @@ class Subject(Frozen):
 
 class CertificateSpec(Frozen):
     id: Identifier
-    profile: Literal["root"]
+    profile: Literal["root", "subordinate-ca", "cross-certificate", "ocsp-responder"]
     key: Identifier
-    subject: Subject
+    """The key that signs (for a root, also the key certified)."""
+    subject: Subject | None = None
+    """The subject; for profiles certifying a CSR or certificate, taken from ``subject_from``."""
+    subject_from: Identifier | None = None
+    """An input (CSR or certificate) whose public key and subject are certified."""
+    issuer_certificate: Identifier | None = None
+    """The input or certificate of the issuing CA (all profiles but root)."""
+    path_length: int | None = Field(default=None, ge=0)
     not_before: AwareDatetime
     not_after: AwareDatetime
     output: FileName
+
+
+class CsrSpec(Frozen):
+    """A certificate signing request made with a key in the HSM (e.g. a root to be cross-signed)."""
+
+    id: Identifier
+    key: Identifier
+    subject: Subject
+    output: FileName
+
+
+class RevokedEntry(Frozen):
+    serial: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{1,40}$")]
+    revoked_at: AwareDatetime
+    reason: Literal[
+        "unspecified",
+        "key-compromise",
+        "ca-compromise",
+        "affiliation-changed",
+        "superseded",
+        "cessation-of-operation",
+    ]
+
+
+class CrlSpec(Frozen):
+    id: Identifier
+    key: Identifier
+    issuer_certificate: Identifier
+    number: int = Field(ge=1)
+    this_update: AwareDatetime
+    next_update: AwareDatetime
+    revoked: tuple[RevokedEntry, ...] = ()
+    output: FileName
+
+
+class InputSpec(Frozen):
+    """Something the ceremony takes in through the air gap (a CSR, a certificate, a blob)."""
+
+    id: Identifier
+    kind: Literal["csr", "certificate", "backup-blob", "journal-head"]
+    description: NonEmpty
+    expected_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
+
+
+class ShareHolder(Frozen):
+    share: Identifier
+    """The share's id, used by custody entries."""
+    custodian: Identifier
+    """A participant id."""
+
+
+class BackupSpec(Frozen):
+    """A CA key wrapped under a key-encryption key split k-of-n with SLIP-39 (EV-BACKUP)."""
+
+    id: Identifier
+    key: Identifier
+    threshold: int = Field(ge=1)
+    shares: tuple[ShareHolder, ...] = Field(min_length=1)
+    media: tuple[Identifier, ...] = Field(min_length=1)
+    """Material ids of the media the wrapped blob is written to."""
+    restore_test_token: Identifier | None = None
+    """Material id of the token the restore test unwraps into."""
 
 
 class Compare(Frozen):
@@ -132,6 +359,10 @@ class StepBase(Frozen):
     instruction: NonEmpty
     performer: Identifier
     witnesses: tuple[Identifier, ...] = ()
+    act: Identifier | None = None
+    """The act (phase) this step belongs to; steps of one act are contiguous."""
+    evidence: tuple[EvidenceId, ...] = ()
+    """Evidence items this step produces, beyond what its kind or action produces by itself."""
 
 
 class AttendanceStep(StepBase):
@@ -151,23 +382,93 @@ class ActionStep(StepBase):
     kind: Literal["action"]
     action: ActionName
     params: dict[Identifier, Identifier] = Field(default_factory=dict)
+    confirm: NonEmpty | None = None
+    """Exact words the performer types before an irreversible action runs."""
+
+
+class ExpectedValue(Frozen):
+    """Where the value typed in an entry step must come from (it must match it exactly)."""
+
+    material: Identifier
+    field: Literal["serial", "bag_in", "bag_out"]
+
+
+class EntrySpec(Frozen):
+    label: NonEmpty
+    format: Literal["bag-serial", "serial", "time", "clock-offset", "text"]
+    expect: ExpectedValue | None = None
+    twice: bool = False
+    """Ask for the value twice (a typing slip is caught before it is journaled)."""
+
+
+class EntryStep(StepBase):
+    """A typed value: a bag serial, a device serial, a time, the clock offset."""
+
+    kind: Literal["entry"]
+    entry: EntrySpec
+
+
+class ConfirmStep(StepBase):
+    """A typed confirmation for an irreversible manual act: the performer types the exact words."""
+
+    kind: Literal["confirm"]
+    words: NonEmpty
+
+
+class BreakStep(StepBase):
+    """A break: who left and who returned are recorded; on resume the listed bags are re-checked."""
+
+    kind: Literal["break"]
+    recheck_bags: tuple[Identifier, ...] = ()
+    """Material ids whose bag serial (bag_out, else bag_in) is typed again on resume."""
+
+
+class SignOffStep(StepBase):
+    """Every participant present states whether the script was followed (EV-SIGNOFF)."""
+
+    kind: Literal["sign-off"]
 
 
 Step = Annotated[
-    AttendanceStep | AcknowledgeStep | WitnessCheckStep | ActionStep, Field(discriminator="kind")
+    AttendanceStep
+    | AcknowledgeStep
+    | WitnessCheckStep
+    | ActionStep
+    | EntryStep
+    | ConfirmStep
+    | BreakStep
+    | SignOffStep,
+    Field(discriminator="kind"),
 ]
 
 
 class Script(Frozen):
     sealroom: Literal[1]
     ceremony: Ceremony
-    roles: tuple[Role, ...] = Field(min_length=1)
-    participants: tuple[Participant, ...] = Field(min_length=1)
-    materials: tuple[Material, ...] = Field(min_length=1)
-    hsm: HsmSettings
+    roles: tuple[Role, ...] = ()
+    participants: tuple[Participant, ...] = ()
+    quorums: tuple[Quorum, ...] = ()
+    materials: tuple[Material, ...] = ()
+    hsm: HsmSettings | None = None
     keys: tuple[KeySpec, ...] = ()
     certificates: tuple[CertificateSpec, ...] = ()
+    csrs: tuple[CsrSpec, ...] = ()
+    crls: tuple[CrlSpec, ...] = ()
+    inputs: tuple[InputSpec, ...] = ()
+    backups: tuple[BackupSpec, ...] = ()
+    evidence: tuple[EvidenceItem, ...] = ()
+    custody: tuple[Custody, ...] = ()
+    deviations: DeviationPolicy | None = None
+    acts: tuple[Act, ...] = ()
     steps: tuple[Step, ...] = Field(min_length=1)
+
+    def hsm_required(self) -> HsmSettings:
+        """The HSM settings; a script without an ``hsm`` section cannot use a token."""
+        if self.hsm is None:
+            from sealroom.errors import ScriptError
+
+            raise ScriptError("The script has no 'hsm' section, so it cannot use a token.")
+        return self.hsm
 
     def role(self, role_id: str) -> Role:
         return next(r for r in self.roles if r.id == role_id)

@@ -53,6 +53,8 @@ class RootCertificateIssuer:
             )
         signer = hsm_private_key(key)
         public_key = signer.public_key()
+        if spec.subject is None:
+            raise PkiError(f"Certificate {spec.id!r}: a root certificate needs a subject.")
         name = subject_name(spec.subject)
         extensions = root_extensions(public_key)
         builder = (

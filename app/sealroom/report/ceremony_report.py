@@ -170,7 +170,9 @@ def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
         (
             "CP/CPS governing the keys",
             f"{ceremony.cps.document}, version {ceremony.cps.version}, section "
-            f"{ceremony.cps.section}",
+            f"{ceremony.cps.section}"
+            if ceremony.cps is not None
+            else "not stated in the script",
         ),
         ("Location", f"{ceremony.location.site}, {ceremony.location.room}"),
         ("Physical security", _bullets(ceremony.location.physical_security)),
