@@ -18,7 +18,9 @@ from sealroom.ceremony.answers import (
     load_answers,
 )
 from sealroom.ceremony.loader import LoadedScript, lint_findings, load_script
-from sealroom.ceremony.runner import Runner
+from sealroom.ceremony.ports import Hsm, SigningKey, TokenInfo
+from sealroom.ceremony.runner import Runner, require_runnable
+from sealroom.ceremony.script import KeySpec
 from sealroom.errors import SealroomError
 
 EXIT_OK = 0
@@ -101,10 +103,32 @@ class CeremonySetup:
     printer: str | None = None
 
 
+class NoToken:
+    """The Hsm port for a script with no ``hsm`` section: any token operation is refused."""
+
+    def _refuse(self) -> SealroomError:
+        return SealroomError("This ceremony's script declares no HSM; no token can be used.")
+
+    def token_info(self) -> TokenInfo:
+        raise self._refuse()
+
+    def login(self, pin: str) -> None:
+        raise self._refuse()
+
+    def logout(self) -> None:
+        raise self._refuse()
+
+    def generate_key(self, spec: KeySpec) -> SigningKey:
+        raise self._refuse()
+
+    def random_bytes(self, count: int) -> bytes:
+        raise self._refuse()
+
+
 def _prepare_out_dir(loaded: LoadedScript, out_dir: Path, rehearsal: bool) -> None:
     """Refuse, before anything is created, an output folder that already holds evidence."""
     names = [JOURNAL_NAME, REPORT_NAME, *(c.output for c in loaded.script.certificates)]
-    if rehearsal:
+    if rehearsal and loaded.script.hsm is not None:
         names.append(TOKEN_DIR_NAME)
     for name in names:
         if (out_dir / name).exists():
@@ -123,7 +147,9 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
     """Build a Runner wired to the real adapters; closes the HSM and journal afterwards."""
     _prepare_out_dir(setup.loaded, setup.out_dir, setup.rehearsal)
     script = setup.loaded.script
-    if setup.rehearsal:
+    if script.hsm is None:
+        module, token_ref = "", ""
+    elif setup.rehearsal:
         from sealroom.hsm.softhsm import SOFTHSM_MODULE, create_rehearsal_token
 
         assert setup.answers is not None  # noqa: S101 - guaranteed by the callers
@@ -154,8 +180,14 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
     clock = SystemClock()
     journal_path = setup.out_dir / JOURNAL_NAME
     with ExitStack() as stack:
-        hsm = stack.enter_context(
-            Pkcs11Hsm.open(module, token_ref, max_pin_attempts=script.hsm_required().max_pin_attempts)
+        hsm: Hsm = (
+            NoToken()
+            if script.hsm is None
+            else stack.enter_context(
+                Pkcs11Hsm.open(
+                    module, token_ref, max_pin_attempts=script.hsm_required().max_pin_attempts
+                )
+            )
         )
         journal = stack.enter_context(JournalWriter.create(journal_path, clock))
         printer = (
@@ -179,6 +211,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
 def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySetup:
     script_path = Path(args.script)
     loaded = load_script(script_path)
+    require_runnable(loaded.script)
     answers = None
     if rehearsal:
         answers_path = Path(args.answers) if args.answers else default_answers_path(script_path)
@@ -220,6 +253,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------------------------ print-script
+
+
+def cmd_print_script(args: argparse.Namespace) -> int:
+    from sealroom.outputs import OutputFolder
+    from sealroom.report.worksheet import render_worksheet
+
+    loaded = load_script(Path(args.script))
+    out = Path(args.out)
+    pdf = render_worksheet(loaded)
+    path = OutputFolder(out.parent if str(out.parent) else Path()).write_once(out.name, pdf)
+    _out(f"script worksheet written to {path} (script SHA-256 {loaded.sha256})")
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------------------------------ main
 
 
@@ -255,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--token", metavar="LABEL|URI", help="token label or pkcs11: URI (production)")
     run.add_argument("--printer", metavar="NAME", help="CUPS printer (production)")
     run.set_defaults(func=cmd_run)
+
+    worksheet = sub.add_parser(
+        "print-script", help="write the script worksheet PDF for the internal witness"
+    )
+    worksheet.add_argument("script", metavar="SCRIPT")
+    worksheet.add_argument("--out", required=True, metavar="FILE", help="PDF to write (new)")
+    worksheet.set_defaults(func=cmd_print_script)
 
     verify = sub.add_parser("verify-journal", help="check a journal's hash chain")
     verify.add_argument("journal", metavar="FILE")

@@ -172,3 +172,35 @@ def test_an_unexpected_error_is_still_journaled_as_an_abort() -> None:
         "reason": "Internal error (ZeroDivisionError); the ceremony is stopped."
     }
     assert operator.failed is not None
+
+
+def test_a_script_without_an_hsm_runs_without_touching_a_token() -> None:
+    from dataclasses import replace
+
+    from sealroom.ceremony.script import ActionStep
+
+    loaded = load_script(ROOT_SCRIPT)
+    manual = tuple(s for s in loaded.script.steps if not isinstance(s, ActionStep))
+    script = loaded.script.model_copy(update={"hsm": None, "steps": manual, "keys": ()})
+    world = fake_world(replace(loaded, script=script))
+    assert world.runner.run(ScriptedOperator(script)).completed
+    assert world.hsm.calls == []
+    assert "token.identified" not in world.journal.events()
+
+
+def test_a_script_with_actions_not_yet_available_is_refused_before_opening() -> None:
+    from dataclasses import replace
+
+    from sealroom.ceremony.script import ActionStep
+
+    loaded = load_script(ROOT_SCRIPT)
+    steps = tuple(
+        s.model_copy(update={"action": "zeroise-token", "params": {}})
+        if isinstance(s, ActionStep) and s.action == "hsm-logout"
+        else s
+        for s in loaded.script.steps
+    )
+    world = fake_world(replace(loaded, script=loaded.script.model_copy(update={"steps": steps})))
+    with pytest.raises(CeremonyError, match="cannot yet perform: zeroise-token"):
+        world.runner.run(ScriptedOperator(world.runner.script))
+    assert world.journal.events() == []

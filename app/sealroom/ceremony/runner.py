@@ -190,6 +190,10 @@ class Runner:
                 "software": {"name": "sealroom", "version": __version__},
             },
         )
+        self.opened = True
+        if script.hsm is None:
+            self.statuses[0] = StepStatus.ENABLED
+            return
         token = self.ports.hsm.token_info()
         material = script.material(script.hsm_required().material)
         # A rehearsal replaces the scripted HSM with a throwaway token: a declared stand-in.
@@ -216,7 +220,6 @@ class Runner:
                 },
             },
         )
-        self.opened = True
         if token.serial != material.serial and not self.rehearsal:
             raise CeremonyAborted(
                 f"The token's serial number is {token.serial!r}, but the script declares the HSM "
