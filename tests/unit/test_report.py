@@ -8,13 +8,14 @@ import hashlib
 import re
 import shutil
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from test_report_sample import build_sample_journal, sample_certificate
+from test_report_sample import build_sample_journal, sample_certificate, sample_script_data
 
 from sealroom.ceremony.fingerprint import sha256_fingerprint
-from sealroom.ceremony.loader import load_script
+from sealroom.ceremony.script import Script
 from sealroom.errors import ReportError
 from sealroom.journal.reader import read_entries
 from sealroom.report.ceremony_report import JournalReportRenderer, render_ceremony_report
@@ -22,7 +23,6 @@ from sealroom.report.layout import CONTENT_WIDTH, MARGIN_X, PAGE_WIDTH, esc, pri
 from sealroom.report.record import ceremony_record
 from sealroom.transfer.frames import decode_frames
 from sealroom.transfer.scan import decode_image
-from tests.fakes import ROOT_SCRIPT
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "sample-journal.jsonl"
@@ -50,8 +50,19 @@ def _journal(kind: str, directory: Path) -> Path:
     if kind == "aborted":
         return build_sample_journal(path, rehearsal=False, abort_at_key_check=True)
     if kind == "midway":
-        return build_sample_journal(path, steps_done=9)
+        # As the report printed at the print-report step sees the journal: everything before it.
+        return build_sample_journal(path, steps_done=_index("print-report"))
     raise AssertionError(kind)
+
+
+def _index(step_id: str) -> int:
+    """The 0-based position of ``step_id`` in the sample script (derived, never hard-coded)."""
+    return [s.id for s in _script().steps].index(step_id)
+
+
+@functools.cache
+def _script() -> Script:
+    return Script.model_validate(sample_script_data())
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +112,10 @@ def test_record_reads_every_section_from_the_journal(journals: Path) -> None:
     assert record.present == ("alice", "bob", "dan", "erin")
     assert record.absent == ("carol",)
     assert record.token is not None and record.token.serial_matches
-    assert [s.performed for s in record.steps] == [True] * len(record.script.steps)
-    login = record.steps[3]
+    skipped = _index("photograph-bags")
+    assert [s.performed for s in record.steps] == [i != skipped for i in range(len(record.steps))]
+    assert record.steps[skipped].skipped
+    login = record.steps[_index("hsm-login")]
     assert login.performer is not None and login.performer.name == "Bob Okafor"
     assert [w.name for w in login.witnesses] == ["Erin Schmidt (Example Audit LLP)"]
     assert login.details[0].startswith("PIN refused at attempt 1 (2 left)")
@@ -114,21 +127,32 @@ def test_record_reads_every_section_from_the_journal(journals: Path) -> None:
     (cert,) = record.certificates
     assert cert.der == der
     assert cert.sha256_matches and cert.spki_matches_certificate and cert.spki_matches_key
-    assert record.deviations == ()
+    # The two deviations the room decided; nothing found by the workstation or the report.
+    assert [d.recorded for d in record.deviations] == [True, True]
+    assert [d.where for d in record.deviations] == [
+        f"Step {_index('room-check') + 1}: Confirm the room is secured",
+        f"Step {_index('photograph-bags') + 1}: Photograph the sealed bags",
+    ]
     assert record.head.seq == len(record.entries)
 
 
 def test_record_lists_a_witness_mismatch_and_the_abort(journals: Path) -> None:
     record = ceremony_record(read_entries(_journal("aborted", journals)))
     assert record.ended_by == "ceremony.aborted"
-    assert [d.seq for d in record.deviations] == [record.head.seq - 1, record.head.seq]
-    assert "tactics talon tiger tissue" in record.deviations[0].observed
-    assert "Dan Ivanov (Internal witness, witness)" in record.deviations[0].decided_by
-    done = [s.id for s in record.script.steps].index("check-key-fingerprint") + 1
+    found = [d for d in record.deviations if not d.recorded]
+    assert [d.seq for d in found] == [record.head.seq - 1, record.head.seq]
+    assert "tactics talon tiger tissue" in found[0].observed
+    assert "Dan Ivanov (Internal witness, witness)" in found[0].decided_by
+    check = _index("check-key-fingerprint")
+    done = check + 1
     left = len(record.script.steps) - done
-    assert [s.performed for s in record.steps] == [True] * done + [False] * left
-    assert record.steps[5].result.startswith("DOES NOT MATCH")
-    assert not record.steps[6].ok
+    skipped = _index("photograph-bags")
+    assert [s.performed for s in record.steps] == [i != skipped for i in range(done)] + [
+        False
+    ] * left
+    assert record.steps[check].result.startswith("DOES NOT MATCH")
+    assert not record.steps[check + 1].ok
+    assert record.steps[check + 1].result == "Not performed (the ceremony was aborted)"
 
 
 def test_a_tampered_certificate_is_a_deviation(journals: Path) -> None:
@@ -139,7 +163,8 @@ def test_a_tampered_certificate_is_a_deviation(journals: Path) -> None:
     changed = [dataclasses.replace(issued, data=data) if e is issued else e for e in entries]
     record = ceremony_record(changed)
     assert not record.certificates[0].sha256_matches
-    assert record.deviations[0].expected.startswith("the certificate root-certificate matches")
+    (found,) = [d for d in record.deviations if not d.recorded]
+    assert found.expected.startswith("the certificate root-certificate matches")
 
 
 def test_entries_that_are_not_one_chain_are_refused(journals: Path) -> None:
@@ -199,7 +224,7 @@ def test_the_report_text_holds_what_the_auditor_checks(journals: Path) -> None:
     assert squeeze(cert_fpr.words) in flat
     assert entries[-1].sha256 in flat
     for heading in (
-        "Ceremony identity [EV-TYPE, EV-CPS, EV-PHYSICAL, EV-SCRIPT]",
+        "Ceremony identity [EV-TYPE, EV-APPROVAL, EV-CPS, EV-PHYSICAL, EV-CLOCK, EV-SCRIPT]",
         "Participants and roles [EV-ROLES, EV-ATTEND, EV-TRUSTED]",
         "Materials and tamper-evident bags [EV-MATERIALS, EV-TEB]",
         "Hardware security module [EV-DEVICE]",
@@ -207,6 +232,7 @@ def test_the_report_text_holds_what_the_auditor_checks(journals: Path) -> None:
         "Key inventory [EV-KEY-ID, EV-KEY-ALG, EV-KEY-FPR, EV-KEY-DATE, EV-KEY-PURPOSE]",
         "Artefacts [EV-ARTIFACTS]",
         "Deviations and aborts [EV-DEVIATION]",
+        "Custody after the ceremony [EV-CUSTODY]",
         "Journal position covered [EV-LOG]",
         "Sign-off [EV-SIGNOFF, EV-WITNESS]",
     ):
@@ -214,7 +240,7 @@ def test_the_report_text_holds_what_the_auditor_checks(journals: Path) -> None:
     for serial in ("HSM-0001", "WS-0007", "PRN-0042", "TEB-100201", "TEB-100202"):
         assert serial in text
     assert "6.1.1 Key pair generation" in text
-    assert flat.count(squeeze("I confirm the script was followed")) == 4  # Carol was absent
+    assert flat.count(squeeze("The script was followed: YES")) == 4  # Carol was absent
     pages = page_count(data)
     assert pages >= 4
     for number in range(1, pages + 1):
@@ -232,12 +258,13 @@ def test_a_production_report_has_no_rehearsal_mark(journals: Path) -> None:
     text = pdf_text(pdf)
     assert "REHEARSAL" not in text
     assert "Production ceremony" in text
-    assert squeeze(text).count(squeeze("I confirm the script was followed")) == 5
+    assert squeeze(text).count(squeeze("The script was followed: YES")) == 5
 
 
 @needs_poppler
-def test_no_text_leaves_the_printable_area(journals: Path, tmp_path: Path) -> None:
-    pdf, _ = rendered("aborted", journals)
+@pytest.mark.parametrize("kind", ["rehearsal", "aborted"])
+def test_no_text_leaves_the_printable_area(journals: Path, tmp_path: Path, kind: str) -> None:
+    pdf, _ = rendered(kind, journals)
     html = tmp_path / "words.html"
     subprocess.run(["pdftotext", "-bbox", str(pdf), str(html)], check=True)
     boxes = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)"', html.read_text())
@@ -255,10 +282,12 @@ def test_an_aborted_report_shows_the_deviation_and_the_steps_not_performed(
     pdf, _ = rendered("aborted", journals)
     flat = squeeze(pdf_text(pdf))
     assert squeeze("ABORTED at 2027-01-15") in flat
-    assert squeeze("2 deviation(s) are recorded") in flat
+    assert (
+        squeeze("4 deviation(s) are recorded in the journal: 2 decided by the room, 2 found")
+        in flat
+    )
     assert squeeze("tactics talon tiger tissue") in flat
-    script = load_script(ROOT_SCRIPT).script
-    after = len(script.steps) - [s.id for s in script.steps].index("check-key-fingerprint") - 1
+    after = len(_script().steps) - _index("check-key-fingerprint") - 1
     assert flat.count(squeeze("Not performed (the ceremony was aborted)")) == after
     assert squeeze("No certificate was issued.") in flat
 
@@ -268,7 +297,9 @@ def test_a_report_rendered_mid_ceremony_says_it_is_in_progress(journals: Path) -
     pdf, _ = rendered("midway", journals)
     flat = squeeze(pdf_text(pdf))
     assert squeeze("In progress when this report was rendered") in flat
-    assert squeeze("Not performed when this report was rendered") in flat
+    assert flat.count(squeeze("Not performed when this report was rendered")) == 1
+    # The statements given at sign-off, just before the printing, are on the printed report.
+    assert flat.count(squeeze("The script was followed: YES")) == 4
 
 
 @needs_poppler
@@ -311,3 +342,156 @@ def test_the_printed_qr_codes_give_back_the_certificate(journals: Path, tmp_path
 def test_the_sample_journal_in_tests_data_still_renders() -> None:
     entries = read_entries(SAMPLE)
     assert render_ceremony_report(entries).startswith(b"%PDF-")
+
+
+# ------------------------------------------------------------------------------------ new events
+
+
+def test_record_reads_entries_breaks_statements_and_deviations(journals: Path) -> None:
+    record = ceremony_record(read_entries(_journal("rehearsal", journals)))
+    assert record.clock is not None
+    assert record.clock.offset_seconds == 2
+    assert [p.name for p in record.clock.readers] == ["Erin Schmidt (Example Audit LLP)"]
+    assert record.clock.sentence() == (
+        "workstation clock was 2 s behind the reference clock read by Erin Schmidt "
+        "(Example Audit LLP), Independent witness (auditor)"
+    )
+    script = record.script
+    for material in script.materials:
+        for field in ("serial", "bag_in", "bag_out"):
+            for typed in record.typed_for(material.id, field):
+                assert typed.value == getattr(material, field)
+                assert typed.matches
+    (bag_in,) = record.typed_for("hsm", "bag_in")
+    assert bag_in.attempts == 2
+    hsm_bag = record.steps[_index("hsm-bag")]
+    assert hsm_bag.details[0] == "Attempt 1 refused: the two entries differ"
+    assert hsm_bag.result == "Typed: TEB-100201, as scripted"
+    generate = record.steps[_index("generate-root-key")]
+    assert generate.details[:2] == (
+        "Confirmation words typed wrongly at attempt 1 (what was typed is not kept)",
+        'Typed the words "GENERATE exr-root-r1-2026" (attempt 2)',
+    )
+    (taken,) = record.breaks
+    assert taken.step_number == _index("break-before-hand-over") + 1
+    assert taken.left == taken.returned == ("bob", "dan", "erin")
+    assert taken.absent == ()
+    assert [(c.material, c.typed, c.matches) for c in taken.rechecks] == [
+        ("hsm", "TEB-100310", False),
+        ("hsm", "TEB-100301", True),
+        ("workstation", "TEB-100302", True),
+    ]
+    assert record.steps[_index("break-before-hand-over")].ok  # a misread, then the right bag
+    cctv, camera = record.deviations
+    assert cctv.decision.startswith("proceed") and camera.decision.startswith("skip")
+    assert cctv.decided_by == camera.decided_by == "Alice Martin (Ceremony administrator)"
+    assert camera.note is not None and "stand in for the photographs" in camera.note
+    assert not record.steps[_index("room-check")].ok  # done, but after a deviation
+    assert record.steps[_index("room-check")].result.endswith(", after a deviation")
+    skipped = record.steps[_index("photograph-bags")]
+    assert skipped.result == "Not performed: skipped after deviation"
+    assert skipped.performer is not None and skipped.performer.name == "Alice Martin"
+    assert record.statements is not None
+    assert [(s.participant, s.followed) for s in record.statements] == [
+        ("alice", True),
+        ("bob", True),
+        ("dan", True),
+        ("erin", True),
+    ]
+    assert record.statements[3].comment is not None
+    assert [s.act for s in record.steps][:2] == ["Opening", "Opening"]
+    assert record.steps[-1].act == "Closing"
+
+
+def test_a_statement_that_the_script_was_not_followed_is_flagged(journals: Path) -> None:
+    entries = read_entries(_journal("rehearsal", journals))
+    said = next(e for e in entries if e.event == "signoff.recorded")
+    statements = [dict(s) for s in said.data["statements"]]  # type: ignore[union-attr]
+    statements[2] = {"participant": "dan", "followed": False, "comment": "Step 5 was skipped."}
+    changed = [
+        dataclasses.replace(e, data={"statements": statements}) if e is said else e for e in entries
+    ]
+    record = ceremony_record(changed)
+    sign_off = record.steps[_index("sign-off")]
+    assert sign_off.result == "1 of 4 stated the script was NOT followed"
+    assert not sign_off.ok
+
+
+def test_someone_who_does_not_return_from_a_break_is_not_asked_to_sign(journals: Path) -> None:
+    entries = read_entries(_journal("production", journals))
+    ended = next(e for e in entries if e.event == "break.ended")
+    data = {"returned": ["bob", "erin"], "absent": ["dan"]}
+    changed = [dataclasses.replace(e, data=data) if e is ended else e for e in entries]
+    record = ceremony_record(changed)
+    assert record.present_at_end() == ("alice", "bob", "carol", "erin")
+    assert "DID NOT RETURN: Dan Ivanov" in record.steps[_index("break-before-hand-over")].details[1]
+
+
+@needs_poppler
+def test_the_report_shows_everything_the_engine_journals(journals: Path) -> None:
+    pdf, _ = rendered("rehearsal", journals)
+    flat = squeeze(pdf_text(pdf))
+    record = ceremony_record(read_entries(_journal("rehearsal", journals)))
+    script = record.script
+    approval = script.ceremony.approval
+    assert approval is not None
+    (bag_in,) = record.typed_for("hsm", "bag_in")
+    (serial,) = record.typed_for("hsm", "serial")
+    recheck = record.rechecks_of("hsm")[-1]
+
+    def step(step_id: str) -> int:
+        return _index(step_id) + 1
+
+    def hms(moment: datetime) -> str:
+        return moment.strftime("%H:%M:%S")
+
+    for text in (
+        # EV-APPROVAL
+        f"Management approval {approval.approved_by}, {approval.role}",
+        f"approved on {approval.date.isoformat()}, reference {approval.reference}",
+        # EV-ROLES: duties after the ceremony
+        *(role.after or "" for role in script.roles),
+        # EV-CLOCK
+        "Workstation clock was 2 s behind the reference clock read by Erin Schmidt (Example "
+        "Audit LLP), Independent witness (auditor)",
+        # acts as sub-headings of the steps table
+        *(f"Act: {act.title}" for act in script.acts),
+        # entries, rejected attempts, confirmations
+        "Typed: +2 s: the workstation clock is 2 s behind the reference clock",
+        "Attempt 1 refused: the two entries differ",
+        "HSM bag serial: accepted at attempt 2",
+        "Typed: TEB-100201, as scripted",
+        f"typed at step {step('hsm-bag')} ({hms(bag_in.recorded_at)}, at attempt 2): "
+        "TEB-100201, matches",
+        f"typed at step {step('hsm-serial')} ({hms(serial.recorded_at)}): HSM-0001, matches",
+        "Confirmation words typed wrongly at attempt 1 (what was typed is not kept)",
+        'Typed the words "GENERATE exr-root-r1-2026" (attempt 2)',
+        # EV-ATTEND and EV-TEB: the break
+        "Breaks: who left the room and who returned",
+        "left: Bob Okafor, Dan Ivanov, Erin Schmidt (Example Audit LLP)",
+        "returned: Bob Okafor, Dan Ivanov, Erin Schmidt (Example Audit LLP)",
+        "Bag of hsm re-checked: typed TEB-100310: DOES NOT MATCH",
+        "Bag of hsm re-checked: typed TEB-100301: matches",
+        f"re-checked after the break, step {step('break-before-hand-over')} "
+        f"({hms(recheck.checked_at)}): TEB-100301, matches",
+        # EV-DEVIATION
+        "Who decides a deviation (script): Ceremony administrator.",
+        "CCTV recording throughout (physical security of room B-104)",
+        "Camera 2 showed no recording light when the room was checked",
+        "proceed: the step counts as done, deviating from the script",
+        "Note: Security restarted camera 2 at 09:06",
+        "Alice Martin (Ceremony administrator)",
+        "skip: the step was not performed",
+        "Not performed: skipped after deviation",
+        # EV-CUSTODY
+        *(f"{c.location}" for c in script.custody),
+        f"Hand-over, step {step('custody')} (Hand over the materials for storage)",
+        # EV-SIGNOFF: the statements next to the signature lines
+        f"The script was followed: YES stated at the workstation, step {step('sign-off')}",
+        "Comment: Followed; the camera 2 gap and the missing bag photographs are recorded",
+    ):
+        assert squeeze(text) in flat, text
+    for material in script.materials:
+        for value in (material.serial, material.bag_in, material.bag_out):
+            if value:
+                assert value.lower() in flat, value

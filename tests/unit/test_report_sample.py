@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -23,7 +24,16 @@ from cryptography.x509.oid import NameOID
 from sealroom.ceremony.fingerprint import sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript, load_script
 from sealroom.ceremony.ports import Actor
-from sealroom.ceremony.script import utc_text
+from sealroom.ceremony.script import (
+    AcknowledgeStep,
+    ActionStep,
+    AttendanceStep,
+    BreakStep,
+    EntryStep,
+    SignOffStep,
+    WitnessCheckStep,
+    utc_text,
+)
 from sealroom.journal.reader import read_entries
 from sealroom.journal.store import JournalWriter
 from sealroom.journal.verify import verify_journal
@@ -87,9 +97,96 @@ def sample_certificate() -> tuple[bytes, bytes, str]:
     return spki, der, pem
 
 
+SAMPLE_SCRIPT_NAME = "root-key-generation-sample.yaml"
+"""The sample's script: the reference script with the extra steps listed in sample_script_data."""
+
+CLOCK_OFFSET = "+2"
+"""Typed at the clock step: the reference clock was 2 s ahead, the workstation 2 s behind."""
+CCTV_DEVIATION = {
+    "expected": "CCTV recording throughout (physical security of room B-104)",
+    "observed": "Camera 2 showed no recording light when the room was checked",
+    "decision": "proceed",
+    "note": "Security restarted camera 2 at 09:06; the auditor noted the gap on her worksheet.",
+}
+CAMERA_DEVIATION = {
+    "expected": "photographs of the sealed bags from the evidence camera",
+    "observed": "the evidence camera's battery is flat and no spare is in the room",
+    "decision": "skip",
+    "note": "The bag serials typed and checked at the next steps stand in for the photographs.",
+}
+SIGNOFF_COMMENTS = {
+    "erin": "Followed; the camera 2 gap and the missing bag photographs are recorded deviations.",
+}
+
+
 @functools.cache
 def loaded_script() -> LoadedScript:
+    """The reference script as shipped (ceremony_scripts/root-key-generation.yaml)."""
     return load_script(SCRIPT)
+
+
+def sample_script_data() -> dict[str, Any]:
+    """The reference script with what it lacks to produce every journal event, as data.
+
+    The reference root key generation has no break and no typed confirmation. The sample adds,
+    derived from the reference (its key label, its acts, its bags):
+
+    - ``confirm`` words on the generate-key step ("GENERATE <key label>");
+    - an acknowledge step photographing the bags before the first bag check (the room skips it:
+      a deviation decided ``skip``);
+    - a break before the hand-over, re-checking the bags of every material sealed in the closing.
+    """
+    script = loaded_script().script
+    data: dict[str, Any] = script.model_dump(mode="json", exclude_defaults=True)
+    steps: list[dict[str, Any]] = data["steps"]
+    for step in steps:
+        if step.get("action") == "generate-key":
+            step["confirm"] = f"GENERATE {script.key(step['params']['key']).label}"
+    first_bag = next(i for i, s in enumerate(steps) if "EV-TEB" in s.get("evidence", ()))
+    steps.insert(
+        first_bag,
+        {
+            "id": "photograph-bags",
+            "act": steps[first_bag]["act"],
+            "kind": "acknowledge",
+            "title": "Photograph the sealed bags",
+            "instruction": "Before any bag is opened, photograph each bag with its serial "
+            "readable, using the evidence camera.",
+            "performer": "administrator",
+            "witnesses": ["auditor"],
+            "evidence": ["EV-TEB"],
+        },
+    )
+    sealed = [m.id for m in script.materials if m.bag_out is not None]
+    custody = next(i for i, s in enumerate(steps) if "EV-CUSTODY" in s.get("evidence", ()))
+    steps.insert(
+        custody,
+        {
+            "id": "break-before-hand-over",
+            "act": "closing",
+            "kind": "break",
+            "title": "Break before the hand-over",
+            "instruction": "The sealed materials stay on the table in view of the camera. On "
+            "return the performer types each bag's serial again.",
+            "performer": "administrator",
+            "witnesses": ["auditor"],
+            "recheck_bags": sealed,
+        },
+    )
+    return data
+
+
+def sample_script(directory: Path) -> LoadedScript:
+    """Write the sample script into ``directory`` and load it as the engine would."""
+    path = directory / SAMPLE_SCRIPT_NAME
+    text = (
+        "# Sealroom sample: the reference root key generation with a bag photograph step, a\n"
+        "# break and a typed confirmation (tests/unit/test_report_sample.py writes this file).\n"
+        + yaml.safe_dump(sample_script_data(), sort_keys=False, allow_unicode=True, width=100)
+    )
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return load_script(path)
 
 
 def _fpr(data: bytes) -> dict[str, str]:
@@ -105,12 +202,18 @@ def build_sample_journal(
     absent: tuple[str, ...] = ("carol",),
     steps_done: int | None = None,
 ) -> Path:
-    """Write a journal of the root key generation script to ``path`` and return ``path``.
+    """Write a journal of the sample script to ``path`` and return ``path``.
+
+    It holds every event of docs/journal-events.md but ``ceremony.aborted``, as the engine
+    writes them: a typing slip at the HSM bag (``entry.rejected``), the clock offset, a CCTV
+    deviation that proceeds, bag photographs skipped after a deviation, a wrong then right
+    confirmation, a break with a bag re-checked after a misread serial, and everyone's sign-off
+    statement.
 
     ``steps_done`` stops after that many steps (as a report rendered mid-ceremony sees it);
     ``abort_at_key_check`` makes the witnesses see a mismatch at the fingerprint read-back.
     """
-    loaded = loaded_script()
+    loaded = sample_script(path.parent)
     script = loaded.script
     spki, der, pem = sample_certificate()
     clock = SampleClock()
@@ -124,12 +227,25 @@ def build_sample_journal(
         out += [Actor(witness_of[r], r, "witness") for r in step.witnesses]
         return out
 
+    def number(step_id: str) -> int:
+        return [s.id for s in script.steps].index(step_id) + 1
+
     with JournalWriter.create(path, clock) as journal:
+
+        def add(event: str, step_id: str, data: dict[str, Any]) -> None:
+            journal.append(event, data, step=step_id, actors=actors(step_id))
 
         def completed(step_id: str, extra: dict[str, Any]) -> None:
             step = next(s for s in script.steps if s.id == step_id)
-            data: dict[str, Any] = {"kind": step.kind, "title": step.title, **extra}
-            journal.append("step.completed", data, step=step_id, actors=actors(step_id))
+            add("step.completed", step_id, {"kind": step.kind, "title": step.title, **extra})
+
+        def deviation(step_id: str, data: dict[str, Any]) -> None:
+            journal.append(
+                "deviation.recorded",
+                data,
+                step=step_id,
+                actors=[Actor("alice", "administrator", "decider")],
+            )
 
         journal.append(
             "ceremony.opened",
@@ -137,7 +253,7 @@ def build_sample_journal(
                 "ceremony_id": script.ceremony.id,
                 "ceremony_type": script.ceremony.type,
                 "title": script.ceremony.title,
-                "script_name": SCRIPT.name,
+                "script_name": loaded.path.name,
                 "script_sha256": loaded.sha256,
                 "script_words": sha256_fingerprint(loaded.text.encode()).words,
                 "script_text": loaded.text,
@@ -151,6 +267,7 @@ def build_sample_journal(
             {
                 "material": "hsm",
                 "declared_serial": "HSM-0001",
+                "stand_in": False,
                 "token": {
                     "library": "/usr/lib/softhsm/libsofthsm2.so",
                     "library_description": "Implementation of PKCS11",
@@ -167,12 +284,12 @@ def build_sample_journal(
                 },
             },
         )
-        plan = [s.id for s in script.steps]
+        plan = list(script.steps)
         if steps_done is not None:
             plan = plan[:steps_done]
-        for step_id in plan:
-            step = next(s for s in script.steps if s.id == step_id)
-            if step.kind == "attendance":
+        for step in plan:
+            step_id = step.id
+            if isinstance(step, AttendanceStep):
                 roll = [
                     Actor(pid, r, "present")
                     for pid in present
@@ -185,48 +302,90 @@ def build_sample_journal(
                     actors=roll + actors(step_id),
                 )
                 completed(step_id, {})
-            elif step.kind == "acknowledge":
-                completed(step_id, {})
-            elif step.kind == "witness-check":
+            elif isinstance(step, AcknowledgeStep):
+                if "EV-PHYSICAL" in step.evidence:
+                    deviation(step_id, CCTV_DEVIATION)
+                    completed(step_id, {"deviation": True})
+                elif step_id == "photograph-bags":
+                    deviation(step_id, CAMERA_DEVIATION)
+                    add("step.skipped", step_id, {"kind": step.kind, "title": step.title})
+                else:
+                    completed(step_id, {})
+            elif isinstance(step, WitnessCheckStep):
                 if abort_at_key_check and step_id == "check-key-fingerprint":
                     observed = "the last four words differ: 'tactics talon tiger tissue'"
                     completed(step_id, {"matches": False, "observed": observed})
                     journal.append(
                         "ceremony.aborted",
                         {
-                            "reason": "Step 6 (Read back the public key fingerprint): the "
-                            "witnesses saw a mismatch"
+                            "reason": f"Step {number(step_id)} ({step.title}): the witnesses "
+                            f"saw a mismatch: observed {observed!r}; expected "
+                            f"{step.compare.expected!r}. The ceremony is stopped."
                         },
                         step=step_id,
                     )
                     return path
                 completed(step_id, {"matches": True, "observed": None})
-            elif step.kind == "entry":
-                expect = step.entry.expect  # type: ignore[union-attr]
+            elif isinstance(step, EntryStep):
+                spec = step.entry
+                expect = spec.expect
                 value = (
                     str(getattr(script.material(expect.material), expect.field))
                     if expect is not None
-                    else "+2"
+                    else CLOCK_OFFSET
                 )
-                journal.append(
-                    "entry.recorded",
-                    {
-                        "label": step.entry.label,  # type: ignore[union-attr]
-                        "format": step.entry.format,  # type: ignore[union-attr]
-                        "value": value,
-                        "expected": value if expect is not None else None,
-                        "attempts": 1,
-                    },
-                    step=step_id,
-                    actors=actors(step_id),
-                )
+                attempts = 1
+                if spec.twice and expect is not None and expect.field == "bag_in":
+                    # A typing slip: the second entry differs from the first, both are asked again.
+                    add(
+                        "entry.rejected",
+                        step_id,
+                        {"label": spec.label, "attempt": 1, "problem": "the two entries differ"},
+                    )
+                    attempts = 2
+                data: dict[str, Any] = {
+                    "label": spec.label,
+                    "format": spec.format,
+                    "value": value,
+                    "expected": value if expect is not None else None,
+                    "attempts": attempts,
+                }
+                if spec.format == "clock-offset":
+                    data["offset_seconds"] = int(value)
+                add("entry.recorded", step_id, data)
                 completed(step_id, {"value": value})
-            elif step.kind == "sign-off":
+            elif isinstance(step, BreakStep):
+                away = [p for p in ("bob", "dan", "erin") if p in present]
+                add("break.started", step_id, {"left": away})
+                add("break.ended", step_id, {"returned": away, "absent": []})
+                for material_id in step.recheck_bags:
+                    material = script.material(material_id)
+                    bag = material.bag_out or material.bag_in or ""
+                    typed = [bag]
+                    if material.kind == "hsm":
+                        typed.insert(0, bag[:-2] + bag[-1] + bag[-2])  # two digits swapped
+                    for text in typed:
+                        add(
+                            "bag.rechecked",
+                            step_id,
+                            {
+                                "material": material_id,
+                                "expected": bag,
+                                "typed": text,
+                                "matches": text == bag,
+                            },
+                        )
+                completed(step_id, {"returned": away, "absent": []})
+            elif isinstance(step, SignOffStep):
                 journal.append(
                     "signoff.recorded",
                     {
                         "statements": [
-                            {"participant": pid, "followed": True, "comment": None}
+                            {
+                                "participant": pid,
+                                "followed": True,
+                                "comment": SIGNOFF_COMMENTS.get(pid),
+                            }
                             for pid in present
                         ]
                     },
@@ -236,28 +395,30 @@ def build_sample_journal(
                     ],
                 )
                 completed(step_id, {"followed": True})
-            else:
-                action = step.action  # type: ignore[union-attr]
+            elif isinstance(step, ActionStep):
+                action = step.action
+                if step.confirm is not None:
+                    add(
+                        "confirmation.refused",
+                        step_id,
+                        {"words": step.confirm, "attempt": 1},
+                    )
+                    add("confirmation.typed", step_id, {"words": step.confirm, "attempts": 2})
                 if action == "hsm-login":
                     for attempt in range(1, pin_failures + 1):
-                        journal.append(
+                        add(
                             "hsm.login-failed",
+                            step_id,
                             {"attempt": attempt, "attempts_left": 3 - attempt},
-                            step=step_id,
-                            actors=actors(step_id),
                         )
-                    journal.append(
-                        "hsm.login",
-                        {"attempts": pin_failures + 1},
-                        step=step_id,
-                        actors=actors(step_id),
-                    )
+                    add("hsm.login", step_id, {"attempts": pin_failures + 1})
                 elif action == "generate-key":
-                    journal.append(
+                    add(
                         "key.generated",
+                        step_id,
                         {
                             "key_id": "root-key",
-                            "label": "exr-root-r1-2027",
+                            "label": "exr-root-r1-2026",
                             "cka_id": "5c1e0f9a3b7d2e41",
                             "algorithm": "rsa-4096",
                             "key_type": "RSA",
@@ -281,12 +442,11 @@ def build_sample_journal(
                             "token_serial": "HSM-0001",
                             "generated_at": utc_text(clock.moment),
                         },
-                        step=step_id,
-                        actors=actors(step_id),
                     )
                 elif action == "sign-root-certificate":
-                    journal.append(
+                    add(
                         "certificate.issued",
+                        step_id,
                         {
                             "certificate_id": "root-certificate",
                             "key_id": "root-key",
@@ -307,25 +467,23 @@ def build_sample_journal(
                                 "public key matches the key generated in this ceremony",
                             ],
                         },
-                        step=step_id,
-                        actors=actors(step_id),
                     )
                 elif action == "show-qr":
-                    journal.append(
+                    add(
                         "qr.shown",
+                        step_id,
                         {
                             "certificate_id": "root-certificate",
                             "frames": 3,
                             "payload_sha256": hashlib.sha256(der).hexdigest(),
                         },
-                        step=step_id,
-                        actors=actors(step_id),
                     )
                 elif action == "hsm-logout":
-                    journal.append("hsm.logout", {}, step=step_id, actors=actors(step_id))
+                    add("hsm.logout", step_id, {})
                 elif action == "print-report":
-                    journal.append(
+                    add(
                         "report.printed",
+                        step_id,
                         {
                             "sha256": "ab" * 32,
                             "covers_through": journal.head.seq,
@@ -333,10 +491,10 @@ def build_sample_journal(
                             "job": "report.pdf",
                             "destination": "out/report.pdf",
                         },
-                        step=step_id,
-                        actors=actors(step_id),
                     )
                 completed(step_id, {"action": action})
+            else:
+                raise AssertionError(f"the sample does not know the step kind of {step_id}")
         if steps_done is None:
             journal.append(
                 "ceremony.closed", {"result": "completed", "steps_completed": len(script.steps)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -11,7 +12,7 @@ from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Ta
 
 from sealroom.ceremony.fingerprint import Fingerprint, pgp_words
 from sealroom.ceremony.ports import ReportRenderer
-from sealroom.ceremony.script import ActionStep, WitnessCheckStep
+from sealroom.ceremony.script import ActionStep, EntryStep, WitnessCheckStep
 from sealroom.errors import JournalError, ReportError, SealroomError, TransferError
 from sealroom.journal.entry import JournalEntry
 from sealroom.journal.verify import read_verified_entries
@@ -108,22 +109,40 @@ def _section(number: int, title: str, evidence: str, first: Flowable) -> list[Fl
     return [CondPageBreak(40 * mm), KeepTogether([_heading(number, title, evidence), first])]
 
 
+SECTIONS: Final = (
+    "identity",
+    "people",
+    "materials",
+    "device",
+    "steps",
+    "keys",
+    "artefacts",
+    "deviations",
+    "custody",
+    "journal",
+    "signoff",
+)
+NUMBER: Final = {name: number for number, name in enumerate(SECTIONS, start=1)}
+"""Section numbers, so that cross-references in the text follow the order."""
+
+
 def _story(record: CeremonyRecord) -> list[Flowable]:
     story: list[Flowable] = [
         para("Ceremony report", "title"),
         para(record.title, "subtitle"),
         _summary(record),
     ]
-    story += _identity(record, 1)
-    story += _people(record, 2)
-    story += _materials(record, 3)
-    story += _device(record, 4)
-    story += _steps(record, 5)
-    story += _keys(record, 6)
-    story += _artefacts(record, 7)
-    story += _deviations(record, 8)
-    story += _journal(record, 9)
-    story += _signoff(record, 10)
+    story += _identity(record, NUMBER["identity"])
+    story += _people(record, NUMBER["people"])
+    story += _materials(record, NUMBER["materials"])
+    story += _device(record, NUMBER["device"])
+    story += _steps(record, NUMBER["steps"])
+    story += _keys(record, NUMBER["keys"])
+    story += _artefacts(record, NUMBER["artefacts"])
+    story += _deviations(record, NUMBER["deviations"])
+    story += _custody(record, NUMBER["custody"])
+    story += _journal(record, NUMBER["journal"])
+    story += _signoff(record, NUMBER["signoff"])
     return story
 
 
@@ -140,6 +159,10 @@ def _status(record: CeremonyRecord) -> str:
 
 def _summary(record: CeremonyRecord) -> Flowable:
     done = sum(1 for s in record.steps if s.performed)
+    skipped = sum(1 for s in record.steps if s.skipped)
+    performed = f"{done} of {len(record.steps)}"
+    if skipped:
+        performed += f"; {skipped} skipped after a deviation (section {NUMBER['deviations']})"
     mode = (
         "REHEARSAL: practice run, not a ceremony record"
         if record.rehearsal
@@ -149,12 +172,17 @@ def _summary(record: CeremonyRecord) -> Flowable:
         ("Ceremony id", para(record.ceremony_id, "cell_bold")),
         ("Mode", para(mode, "alert" if record.rehearsal else "cell_bold")),
         ("Status", _status(record)),
-        ("Steps performed", f"{done} of {len(record.steps)}"),
-        ("Deviations recorded", str(len(record.deviations)) if record.deviations else "none"),
+        ("Steps performed", performed),
+        (
+            "Deviations recorded",
+            f"{len(record.deviations)} (section {NUMBER['deviations']})"
+            if record.deviations
+            else "none",
+        ),
         (
             "Journal covered",
             f"entries 1 to {record.head.seq}; the chain was verified when this report was "
-            "rendered (section 9)",
+            f"rendered (section {NUMBER['journal']})",
         ),
     ]
     return fields(rows)
@@ -174,9 +202,11 @@ def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
             if ceremony.cps is not None
             else "not stated in the script",
         ),
+        ("Management approval", _approval(record)),
         ("Location", f"{ceremony.location.site}, {ceremony.location.room}"),
         ("Physical security", _bullets(ceremony.location.physical_security)),
         ("Started (journal opened)", clock_text(record.opened_at)),
+        ("Clock [EV-CLOCK]", _clock(record)),
         ("Ended", _ended(record)),
         ("Script file", record.script_name),
         ("Script SHA-256", _fingerprint_cell(script_fpr)),
@@ -184,7 +214,10 @@ def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
     ]
     return [
         *_section(
-            number, "Ceremony identity", "EV-TYPE, EV-CPS, EV-PHYSICAL, EV-SCRIPT", fields(rows)
+            number,
+            "Ceremony identity",
+            "EV-TYPE, EV-APPROVAL, EV-CPS, EV-PHYSICAL, EV-CLOCK, EV-SCRIPT",
+            fields(rows),
         ),
         para(
             "The script's SHA-256 is that of the script file recorded whole in the first journal "
@@ -192,6 +225,49 @@ def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
             "small",
         ),
     ]
+
+
+def _approval(record: CeremonyRecord) -> Flowable:
+    approval = record.script.ceremony.approval
+    if approval is None:
+        return para("NOT STATED in the script (WebTrust 4.1.5(b))", "alert")
+    return para(
+        f"<b>{esc(approval.approved_by)}</b>, {esc(approval.role)}<br/>"
+        f"approved on {approval.date.isoformat()}, reference {esc(approval.reference)}",
+        "cell",
+        markup=True,
+    )
+
+
+def _clock(record: CeremonyRecord) -> Flowable:
+    clock = record.clock
+    if clock is None:
+        step = next(
+            (
+                s
+                for s in record.steps
+                if isinstance(s.step, EntryStep) and s.step.entry.format == "clock-offset"
+            ),
+            None,
+        )
+        if step is None:
+            return para(
+                "The script has no clock comparison (an entry step of format "
+                "clock-offset); no offset is recorded.",
+                "alert",
+            )
+        return para(
+            f"No offset recorded yet: step {step.number} ({step.step.title}) was not performed.",
+            "alert" if record.ended_by else "cell",
+        )
+    sentence = clock.sentence()
+    return para(
+        f"<b>{esc(sentence[0].upper() + sentence[1:])}</b> (step {clock.step_number}, "
+        f"{esc(clock_text(clock.recorded_at))}). The offset typed is the reference time minus the "
+        "workstation time; every time in this report is the workstation's.",
+        "cell",
+        markup=True,
+    )
 
 
 def _ended(record: CeremonyRecord) -> str:
@@ -214,19 +290,33 @@ def _fingerprint_cell(fpr: Fingerprint, note: str | None = None) -> Flowable:
 
 def _people(record: CeremonyRecord, number: int) -> list[Flowable]:
     script = record.script
-    role_rows = [
-        [
-            para(role.name, "cell_bold"),
-            "yes" if role.trusted else "no",
-            "internal" if role.internal else "external (independent)",
-            role.duties,
-        ]
-        for role in script.roles
-    ]
+    acts = {act.id: act.title for act in script.acts}
+    role_rows = []
+    for role in script.roles:
+        during = esc(role.duties)
+        for act_id, text in role.acts.items():
+            during += f"<br/><b>{esc(acts.get(act_id, act_id))}:</b> {esc(text)}"
+        role_rows.append(
+            [
+                para(role.name, "cell_bold"),
+                "yes" if role.trusted else "no",
+                "internal" if role.internal else "external (independent)",
+                para(during, "cell", markup=True),
+                para(role.after, "cell")
+                if role.after
+                else para("NOT STATED in the script (WebTrust 4.1.5(a))", "alert"),
+            ]
+        )
     roles = grid(
-        ["Role", "Trusted role", "Internal / external", "Duties"],
+        [
+            "Role",
+            "Trusted role",
+            "Internal / external",
+            "During the ceremony",
+            "After the ceremony",
+        ],
         role_rows,
-        [42 * mm, 20 * mm, 30 * mm, CONTENT_WIDTH - 92 * mm],
+        [34 * mm, 15 * mm, 22 * mm, 55 * mm, CONTENT_WIDTH - 126 * mm],
     )
     people_rows = []
     for participant in script.participants:
@@ -239,6 +329,11 @@ def _people(record: CeremonyRecord, number: int) -> list[Flowable]:
         elif participant.id in record.present:
             presence = "present"
             arrival = clock_text(record.attendance_at) if record.attendance_at else "-"
+            for taken in record.breaks:
+                if participant.id in taken.absent:
+                    presence = f"left at the break (step {taken.step_number}), DID NOT RETURN"
+                elif participant.id in taken.left:
+                    presence += f"; away during the break (step {taken.step_number})"
         else:
             presence, arrival = "ABSENT", "-"
         people_rows.append(
@@ -246,51 +341,181 @@ def _people(record: CeremonyRecord, number: int) -> list[Flowable]:
                 para(participant.name, "cell_bold"),
                 "; ".join(names),
                 "yes" if trusted else "no",
-                presence,
+                para(presence, "alert" if "NOT" in presence or presence == "ABSENT" else "cell"),
                 arrival,
             ]
         )
     people = grid(
         ["Participant", "Role(s)", "Trusted", "Attendance", "Recorded present at"],
         people_rows,
-        [50 * mm, 46 * mm, 16 * mm, 24 * mm, CONTENT_WIDTH - 136 * mm],
+        [46 * mm, 40 * mm, 14 * mm, 40 * mm, CONTENT_WIDTH - 140 * mm],
     )
     return [
         *_section(number, "Participants and roles", "EV-ROLES, EV-ATTEND, EV-TRUSTED", roles),
         Spacer(1, 4 * mm),
         people,
         para(
-            "Who acted together in each step (multi-person control) is shown in section 5.",
+            "Who acted together in each step (multi-person control) is shown in section "
+            f"{NUMBER['steps']}.",
+            "small",
+        ),
+        *_breaks(record),
+    ]
+
+
+def _breaks(record: CeremonyRecord) -> list[Flowable]:
+    scheduled = [s for s in record.steps if s.step.kind == "break"]
+    if not scheduled:
+        return [para("The script schedules no break and none is recorded.", "small")]
+    rows = []
+    alerts = []
+    for step in scheduled:
+        taken = next((b for b in record.breaks if b.step_number == step.number), None)
+        label = para(f"<b>{step.number}</b> {esc(step.step.title)}", "cell", markup=True)
+        if taken is None:
+            text = "skipped after a deviation" if step.skipped else "not taken"
+            rows.append([label, para(text, "cell"), "", "", ""])
+            if not step.ok:
+                alerts.append(len(rows) - 1)
+            continue
+        absent = _names(record, taken.absent) if taken.absent else "-"
+        rows.append(
+            [
+                label,
+                _time(taken.started_at),
+                para(_names(record, taken.left) or "nobody", "cell"),
+                _time(taken.ended_at),
+                para(
+                    (_names(record, taken.returned) or "nobody")
+                    + ("" if not taken.absent else f". Did not return: {absent}"),
+                    "alert" if taken.absent else "cell",
+                ),
+            ]
+        )
+        if taken.absent:
+            alerts.append(len(rows) - 1)
+    table = grid(
+        ["Break (step)", "Began", "Who left the room", "Ended", "Who returned"],
+        rows,
+        [40 * mm, 18 * mm, 47 * mm, 18 * mm, CONTENT_WIDTH - 123 * mm],
+        alerts=alerts,
+    )
+    return [
+        CondPageBreak(30 * mm),
+        para("Breaks: who left the room and who returned", "h2"),
+        table,
+        para(
+            "The bags re-checked when the room resumed are in section "
+            f"{NUMBER['materials']} and in the break's step.",
             "small",
         ),
     ]
 
 
+def _names(record: CeremonyRecord, ids: Sequence[str]) -> str:
+    return ", ".join(record.participant_name(p) for p in ids)
+
+
+def _time(moment: datetime | None) -> str:
+    return moment.strftime("%H:%M:%S") if moment is not None else "-"
+
+
 def _materials(record: CeremonyRecord, number: int) -> list[Flowable]:
-    rows = [
-        [
-            para(m.description, "cell_bold"),
-            m.kind,
-            m.model,
-            para(m.serial, "mono"),
-            para(m.bag_in or "-", "mono"),
-            para(m.bag_out or "-", "mono"),
+    rows = []
+    alerts = []
+    for m in record.script.materials:
+        cells = [
+            _checked_value(record, m.id, "serial", m.serial),
+            _checked_value(record, m.id, "bag_in", m.bag_in),
+            _checked_value(record, m.id, "bag_out", m.bag_out),
         ]
-        for m in record.script.materials
-    ]
+        rows.append(
+            [
+                para(
+                    f"<b>{esc(m.description)}</b><br/>{esc(m.kind)}, {esc(m.model)}"
+                    f"<br/><font color='#555555'>id {esc(m.id)}</font>",
+                    "cell",
+                    markup=True,
+                ),
+                *(cell for cell, _ in cells),
+            ]
+        )
+        if not all(ok for _, ok in cells):
+            alerts.append(len(rows) - 1)
     table = grid(
-        ["Material", "Kind", "Model", "Serial", "Bag in", "Bag out"],
+        ["Material", "Serial", "Bag in (opened)", "Bag out (sealed)"],
         rows,
-        [44 * mm, 20 * mm, 40 * mm, 24 * mm, 23 * mm, CONTENT_WIDTH - 151 * mm],
+        [46 * mm, 40 * mm, 44 * mm, CONTENT_WIDTH - 130 * mm],
+        alerts=alerts,
     )
     return [
         *_section(number, "Materials and tamper-evident bags", "EV-MATERIALS, EV-TEB", table),
         para(
-            "Bag in: the tamper-evident bag the item arrived in, checked when opened. Bag out: "
-            "the bag it is sealed into at the end (as declared in the script).",
+            "Each value is the script's, followed by what was typed at the workstation when it "
+            "was checked: bag in, the tamper-evident bag the item arrived in, checked before it "
+            "was opened; bag out, the bag it was sealed into; re-checks, the serial typed again "
+            "after a break.",
             "small",
         ),
     ]
+
+
+def _checked_value(
+    record: CeremonyRecord, material: str, field: str, scripted: str | None
+) -> tuple[Flowable, bool]:
+    """The scripted value and every check typed against it; False when one failed."""
+    if scripted is None:
+        return para("-", "mono"), True
+    lines = [f"<font name='Courier-Bold'>{esc(scripted)}</font>"]
+    ok = True
+    typed = record.typed_for(material, field)
+    for entry in typed:
+        verdict = "matches" if entry.matches else "DOES NOT MATCH"
+        color = "#111111" if entry.matches else "#b00020"
+        attempts = f", at attempt {entry.attempts}" if entry.attempts > 1 else ""
+        lines.append(
+            f"<font color='{color}'>typed at step {entry.step_number} "
+            f"({_time(entry.recorded_at)}{attempts}): {esc(entry.value)}, {verdict}</font>"
+        )
+        ok = ok and bool(entry.matches)
+    if field != "serial":
+        for check in record.rechecks_of(material):
+            if check.expected != scripted:
+                continue
+            verdict = "matches" if check.matches else "DOES NOT MATCH"
+            color = "#111111" if check.matches else "#b00020"
+            lines.append(
+                f"<font color='{color}'>re-checked after the break, step {check.step_number} "
+                f"({_time(check.checked_at)}): {esc(check.typed)}, {verdict}</font>"
+            )
+    if not typed:
+        checking = [
+            s
+            for s in record.steps
+            if isinstance(s.step, EntryStep)
+            and s.step.entry.expect is not None
+            and s.step.entry.expect.material == material
+            and s.step.entry.expect.field == field
+        ]
+        if checking:
+            step = checking[0]
+            if step.skipped:
+                why = f"not checked: step {step.number} was skipped after a deviation"
+            elif step.performed:
+                why = f"no value accepted at step {step.number} (a deviation)"
+            elif record.ended_by is not None:
+                why = f"not checked: step {step.number} was not performed"
+            else:
+                why = ""
+            lines.append(
+                f"<font color='#b00020'>{esc(why)}</font>"
+                if why
+                else f"<font color='#555555'>to be checked at step {step.number}</font>"
+            )
+            ok = not why
+        else:
+            lines.append("<font color='#555555'>no step checks it</font>")
+    return para("<br/>".join(lines), "cell", markup=True), ok
 
 
 def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
@@ -315,6 +540,8 @@ def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
         else:
             rows.append((label, value))
     rows.append(("Identified at", f"{clock_text(token.identified_at)} (journal seq {token.seq})"))
+    label, _ = _checked_value(record, token.material, "serial", token.declared_serial)
+    rows.append(("Serial on the device's label", label))
     return _section(number, "Hardware security module", "EV-DEVICE", fields(rows))
 
 
@@ -333,9 +560,15 @@ def _actor_text(record: StepRecord) -> tuple[Flowable, Flowable]:
 
 
 def _steps(record: CeremonyRecord, number: int) -> list[Flowable]:
-    rows = []
+    rows: list[list[Flowable | str]] = []
     alerts = []
-    for index, step in enumerate(record.steps):
+    bands = []
+    act: str | None = None
+    for step in record.steps:
+        if step.act is not None and step.act != act:
+            act = step.act
+            bands.append(len(rows))
+            rows.append([para(f"Act: {step.act}", "cell_bold"), "", "", "", "", ""])
         performer, witnesses = _actor_text(step)
         kind: str = step.step.kind
         if isinstance(step.step, ActionStep):
@@ -363,16 +596,24 @@ def _steps(record: CeremonyRecord, number: int) -> list[Flowable]:
             ]
         )
         if not step.ok:
-            alerts.append(index)
+            alerts.append(len(rows) - 1)
     table = grid(
         ["#", "Step", "Completed", "Performed by", "Witnessed by", "Result"],
         rows,
         [7 * mm, 44 * mm, 19 * mm, 30 * mm, 34 * mm, CONTENT_WIDTH - 134 * mm],
         alerts=alerts,
+        bands=bands,
+    )
+    clock = (
+        f" The {record.clock.sentence()} (section {NUMBER['identity']})."
+        if record.clock is not None
+        else ""
     )
     intro = para(
-        "Every step of the script, in order. The performer and witnesses are those who "
-        "confirmed the step at the workstation; times are the workstation clock in UTC.",
+        "Every step of the script, in order, under the act (phase) it belongs to. The performer "
+        "and witnesses are those who confirmed the step at the workstation; times are the "
+        f"workstation clock in UTC.{clock} A red frame marks a step an auditor must look at: a "
+        f"mismatch, a deviation (section {NUMBER['deviations']}) or a step not performed.",
         "body",
     )
     return [*_section(number, "Steps performed", "EV-STEPS", intro), table]
@@ -526,6 +767,21 @@ def _certificate_qr(cert: CertificateView) -> list[Flowable]:
 
 def _deviations(record: CeremonyRecord, number: int) -> list[Flowable]:
     title, evidence = "Deviations and aborts", "EV-DEVIATION"
+    policy = record.script.deviations
+    if policy is None:
+        rule = para(
+            "The script names nobody to decide deviations (no 'deviations' section, WebTrust "
+            "4.1.5(h)).",
+            "alert",
+        )
+    else:
+        deciders = ", ".join(record.role_name(r) for r in policy.decided_by)
+        rule = para(
+            f"<b>Who decides a deviation (script):</b> {esc(deciders)}. "
+            f"<b>Procedure:</b> {esc(policy.procedure)}",
+            "body",
+            markup=True,
+        )
     if not record.deviations:
         token = (
             "the token was the rehearsal's declared stand-in for the scripted HSM"
@@ -534,28 +790,130 @@ def _deviations(record: CeremonyRecord, number: int) -> list[Flowable]:
         )
         text = (
             f"No deviation from the script is recorded in journal entries 1 to {record.head.seq}: "
-            f"no witness check failed, {token}, every integrity check by this "
-            "report passed and the ceremony was not aborted."
+            f"the room recorded none, no witness check failed, {token}, every integrity check "
+            "by this report passed and the ceremony was not aborted."
         )
-        return _section(number, title, evidence, para(text))
-    rows = [
-        [
-            para(d.where, "cell_bold"),
-            d.expected,
-            para(d.observed, "alert"),
-            d.decision,
-            d.decided_by,
-            str(d.seq),
-        ]
-        for d in record.deviations
-    ]
+        return [*_section(number, title, evidence, para(text)), rule]
+    rows = []
+    for d in record.deviations:
+        decision = esc(d.decision)
+        if d.note:
+            decision += f"<br/><i>Note:</i> {esc(d.note)}"
+        rows.append(
+            [
+                para(d.where, "cell_bold"),
+                d.expected,
+                para(d.observed, "alert"),
+                para(decision, "cell", markup=True),
+                d.decided_by,
+                str(d.seq),
+            ]
+        )
     table = grid(
         ["Where", "Expected", "Observed", "Decision", "Decided / seen by", "Seq"],
         rows,
-        [32 * mm, 33 * mm, 33 * mm, 33 * mm, CONTENT_WIDTH - 141 * mm, 10 * mm],
+        [32 * mm, 33 * mm, 33 * mm, 36 * mm, CONTENT_WIDTH - 143 * mm, 9 * mm],
     )
-    intro = para(f"{len(record.deviations)} deviation(s) are recorded in the journal.", "alert")
-    return [*_section(number, title, evidence, intro), table]
+    recorded = sum(1 for d in record.deviations if d.recorded)
+    intro = para(
+        f"{len(record.deviations)} deviation(s) are recorded in the journal: {recorded} decided "
+        f"by the room, {len(record.deviations) - recorded} found by the workstation or by this "
+        "report.",
+        "alert",
+    )
+    return [*_section(number, title, evidence, intro), rule, table]
+
+
+def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
+    script = record.script
+    title, evidence = "Custody after the ceremony", "EV-CUSTODY"
+    if not script.custody:
+        return _section(
+            number,
+            title,
+            evidence,
+            para(
+                "The script assigns no custody of materials after the ceremony (WebTrust "
+                "4.1.5(f)).",
+                "alert",
+            ),
+        )
+    shares = {
+        share.share: (backup.id, share.custodian)
+        for backup in script.backups
+        for share in backup.shares
+    }
+    materials = {m.id: m for m in script.materials}
+    rows = []
+    alerts = []
+    for item in script.custody:
+        material = materials.get(item.item)
+        if material is not None:
+            what = (
+                f"<b>{esc(material.description)}</b><br/>serial "
+                f"<font name='Courier'>{esc(material.serial)}</font>, id {esc(material.id)}"
+            )
+        elif item.item in shares:
+            what = f"<b>Share {esc(item.item)}</b><br/>of backup {esc(shares[item.item][0])}"
+        else:
+            what = f"<b>{esc(item.item)}</b><br/>(not a material or share of the script)"
+        ok = True
+        if item.bag is None:
+            bag: Flowable = para("no bag", "cell")
+        elif material is not None and material.bag_out == item.bag:
+            bag, ok = _checked_value(record, material.id, "bag_out", item.bag)
+        else:
+            bag = para(item.bag, "mono")
+        holder = script.participants
+        who = next((p for p in holder if p.id == item.holder), None)
+        holder_text = (
+            f"<b>{esc(who.name)}</b><br/>{esc('; '.join(record.role_name(r) for r in who.roles))}"
+            if who is not None
+            else f"{esc(item.holder)} (not a participant of the script)"
+        )
+        rows.append(
+            [
+                para(what, "cell", markup=True),
+                bag,
+                para(item.location, "cell"),
+                para(holder_text, "cell", markup=True),
+            ]
+        )
+        if not ok:
+            alerts.append(len(rows) - 1)
+    table = grid(
+        ["Item", "Bag", "Kept at", "Holder"],
+        rows,
+        [46 * mm, 50 * mm, 40 * mm, CONTENT_WIDTH - 136 * mm],
+        alerts=alerts,
+    )
+    intro = para(
+        "Where each item is kept after the ceremony and who holds it, as the script assigns it, "
+        "with the bag serial typed when the item was sealed.",
+        "body",
+    )
+    out = [*_section(number, title, evidence, intro), table]
+    hand_over = [s for s in record.steps if "EV-CUSTODY" in s.step.evidence]
+    for step in hand_over:
+        if step.performed and step.performer is not None:
+            witnesses = ", ".join(f"{w.name} ({w.role_name})" for w in step.witnesses) or "nobody"
+            text = (
+                f"Hand-over, step {step.number} ({step.step.title}): {step.result.lower()} at "
+                f"{clock_text(step.completed_at or record.opened_at)}; performed by "
+                f"{step.performer.name} ({step.performer.role_name}), witnessed by {witnesses}."
+            )
+            out.append(para(text, "small"))
+        else:
+            state = "skipped after a deviation" if step.skipped else "not performed"
+            if record.ended_by is None and not step.skipped:
+                state = "not performed yet"
+            out.append(
+                para(
+                    f"Hand-over, step {step.number} ({step.step.title}): {state}.",
+                    "alert" if not step.ok else "small",
+                )
+            )
+    return out
 
 
 def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:
@@ -614,47 +972,81 @@ def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:
 
 def _signoff(record: CeremonyRecord, number: int) -> list[Flowable]:
     script = record.script
-    signers = [p for p in script.participants if record.present is None or p.id in record.present]
-    rows = []
-    for participant in signers:
+    statements = {s.participant: s for s in record.statements or ()}
+    if record.statements is not None:
+        order = [s.participant for s in record.statements]
+    else:
+        at_end = record.present_at_end()
+        order = [p.id for p in script.participants if at_end is None or p.id in at_end]
+    rows: list[list[Flowable | str]] = []
+    alerts: list[int] = []
+    for participant_id in order:
+        participant = next((p for p in script.participants if p.id == participant_id), None)
         roles = []
-        for role_id in participant.roles:
+        for role_id in participant.roles if participant else ():
             role = next((r for r in script.roles if r.id == role_id), None)
             if role is None:
                 roles.append(role_id)
             else:
                 roles.append(role.name + ("" if role.internal else " - independent"))
+        name = record.participant_name(participant_id)
+        said = statements.get(participant_id)
+        if said is None:
+            statement = para(
+                "I confirm the script was followed:<br/><br/><b>yes&nbsp;&nbsp;/&nbsp;&nbsp;no"
+                "</b>&nbsp;&nbsp;<font size='7'>(circle one)</font>",
+                "cell",
+                markup=True,
+            )
+        else:
+            verdict = (
+                "<b>The script was followed: YES</b>"
+                if said.followed
+                else "<font color='#b00020'><b>The script was followed: NO</b></font>"
+            )
+            text = (
+                f"{verdict}<br/><font color='#555555'>stated at the workstation, step "
+                f"{said.step_number}, {esc(_time(said.recorded_at))}</font>"
+            )
+            if said.comment:
+                text += f"<br/>Comment: {esc(said.comment)}"
+            statement = para(text, "cell", markup=True)
+            if not said.followed:
+                alerts.append(len(rows))
         rows.append(
             [
-                para(
-                    f"<b>{esc(participant.name)}</b><br/>{esc('; '.join(roles))}",
-                    "cell",
-                    markup=True,
-                ),
-                para(
-                    "I confirm the script was followed:<br/><br/><b>yes&nbsp;&nbsp;/&nbsp;&nbsp;no"
-                    "</b>&nbsp;&nbsp;<font size='7'>(circle one)</font>",
-                    "cell",
-                    markup=True,
-                ),
-                "",
+                para(f"<b>{esc(name)}</b><br/>{esc('; '.join(roles))}", "cell", markup=True),
+                statement,
+                Spacer(1, 16 * mm),
                 "",
             ]
         )
     table = grid(
         ["Name and role", "Statement", "Signature", "Date"],
         rows,
-        [52 * mm, 48 * mm, 46 * mm, CONTENT_WIDTH - 146 * mm],
-        row_heights=[19 * mm] * len(rows),
+        [46 * mm, 62 * mm, 44 * mm, CONTENT_WIDTH - 152 * mm],
+        alerts=alerts,
     )
+    if record.statements is not None:
+        text = (
+            "Each participant present signs below. The statement each one gave at the "
+            "workstation (journaled in signoff.recorded) is printed next to their signature "
+            "line: sign only if it is what you stated. Note any disagreement on this page, "
+            "initialled. The independent witness's signature is required (EV-WITNESS)."
+        )
+    else:
+        text = (
+            "Each participant present signs below, stating whether the ceremony followed the "
+            "script as this report shows it (no statement was journaled before this report was "
+            "rendered). Note any disagreement on this page, initialled. The independent "
+            "witness's signature is required (EV-WITNESS)."
+        )
     absent = [record.participant_name(p) for p in record.absent]
-    text = (
-        "Each participant present signs below, stating whether the ceremony followed the script "
-        "as this report shows it. Note any disagreement on this page, initialled. The "
-        "independent witness's signature is required (EV-WITNESS)."
-    )
+    gone = [record.participant_name(p) for b in record.breaks for p in b.absent]
     if absent:
         text += " Absent, so not signing: " + ", ".join(absent) + "."
+    if gone:
+        text += " Left during a break and did not return: " + ", ".join(gone) + "."
     return [
         *_section(number, "Sign-off", "EV-SIGNOFF, EV-WITNESS", para(text)),
         table,

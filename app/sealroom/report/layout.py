@@ -41,6 +41,7 @@ INK: Final = colors.HexColor("#111111")
 MUTED: Final = colors.HexColor("#555555")
 RULE: Final = colors.HexColor("#8a8a8a")
 HEAD_FILL: Final = colors.HexColor("#e6e6e6")
+BAND_FILL: Final = colors.HexColor("#f2f2f2")
 ALERT: Final = colors.HexColor("#b00020")
 WATERMARK: Final = colors.Color(0.75, 0.05, 0.05, alpha=0.11)
 
@@ -118,15 +119,24 @@ def grid(
     widths: Sequence[float],
     *,
     shade_first_column: bool = False,
-    row_heights: Sequence[float] | None = None,
+    row_heights: Sequence[float | None] | None = None,
     alerts: Sequence[int] = (),
+    bands: Sequence[int] = (),
+    head_style: str = "head",
+    cell_style: str = "cell",
+    padding: float = 3,
 ) -> Table:
-    """A ruled table that repeats its header row on each page it spans; cells wrap."""
+    """A ruled table that repeats its header row on each page it spans; cells wrap.
+
+    ``bands`` are indices of rows that are sub-headings: their first cell spans the whole width
+    on a shaded background (the other cells of such a row are ignored). ``alerts`` are indices of
+    rows boxed in red.
+    """
     data: list[list[Any]] = []
     if header is not None:
-        data.append([para(h, "head") for h in header])
+        data.append([para(h, head_style) for h in header])
     for row in rows:
-        data.append([para(c, "cell") if isinstance(c, str) else c for c in row])
+        data.append([para(c, cell_style) if isinstance(c, str) else c for c in row])
     heights = None
     if row_heights is not None:
         heights = ([None] if header is not None else []) + list(row_heights)
@@ -141,16 +151,20 @@ def grid(
     commands: list[tuple[Any, ...]] = [
         ("GRID", (0, 0), (-1, -1), 0.4, RULE),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+        ("LEFTPADDING", (0, 0), (-1, -1), padding),
+        ("RIGHTPADDING", (0, 0), (-1, -1), padding),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5),
         ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
     ]
     if header is not None:
         commands.append(("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL))
     if shade_first_column:
-        commands.append(("BACKGROUND", (0, 0), (0, -1), colors.HexColor("#f2f2f2")))
+        commands.append(("BACKGROUND", (0, 0), (0, -1), BAND_FILL))
     offset = 1 if header is not None else 0
+    for index in bands:
+        band = index + offset
+        commands.append(("SPAN", (0, band), (-1, band)))
+        commands.append(("BACKGROUND", (0, band), (-1, band), BAND_FILL))
     for index in alerts:
         commands.append(("BOX", (0, index + offset), (-1, index + offset), 1.2, ALERT))
     table.setStyle(TableStyle(commands))

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from sealroom.ceremony.fingerprint import Fingerprint, fingerprint_from_json, sha256_fingerprint
 from sealroom.ceremony.ports import Actor, JournalHead, Json
-from sealroom.ceremony.script import Script, Step, WitnessCheckStep
+from sealroom.ceremony.script import EntryStep, Script, Step, WitnessCheckStep
 from sealroom.errors import ReportError
 from sealroom.journal.entry import GENESIS_PREV, OPENING_EVENT, JournalEntry
 
@@ -58,8 +58,12 @@ class StepRecord:
     result: str
     details: tuple[str, ...]
     ok: bool
-    """False when the step shows a mismatch or a failure an auditor must look at."""
+    """False when the step shows a mismatch, a deviation or a failure an auditor must look at."""
     seqs: tuple[int, ...]
+    act: str | None = None
+    """The title of the act (phase) the step belongs to, from the script."""
+    skipped: bool = False
+    """Not performed: a deviation decided to skip it (``step.skipped``)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +174,102 @@ class Deviation:
     decision: str
     decided_by: str
     seq: int
+    note: str | None = None
+    recorded: bool = False
+    """True for a ``deviation.recorded`` entry (a decision taken by the room); False for a
+    deviation this report or the engine derived (a failed check, an abort)."""
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """A value typed at an entry step (``entry.recorded``): a bag serial, a serial, the clock."""
+
+    step_number: int
+    step_id: str
+    label: str
+    format: str
+    value: str
+    expected: str | None
+    attempts: int
+    offset_seconds: int | None
+    material: str | None
+    """The script material whose value the entry had to match (None: no scripted value)."""
+    field: str | None
+    """``serial``, ``bag_in`` or ``bag_out`` when ``material`` is set."""
+    performer: Person | None
+    witnesses: tuple[Person, ...]
+    recorded_at: datetime
+    seq: int
+
+    @property
+    def matches(self) -> bool | None:
+        """Whether the typed value is the scripted one (None when nothing was scripted)."""
+        return None if self.expected is None else self.value == self.expected
+
+
+@dataclass(frozen=True)
+class ClockView:
+    """The workstation clock compared with a reference clock (EV-CLOCK)."""
+
+    offset_seconds: int
+    """Reference clock minus workstation clock, in seconds."""
+    readers: tuple[Person, ...]
+    """The witnesses of the step: who read the reference clock."""
+    step_number: int
+    recorded_at: datetime
+    seq: int
+
+    def sentence(self) -> str:
+        """``workstation clock was 2 s behind the reference clock read by <witness>``."""
+        who = " and ".join(f"{p.name}, {p.role_name}," for p in self.readers).rstrip(",")
+        who = who or "(no witness named)"
+        if self.offset_seconds == 0:
+            relation = "agreed to the second with"
+        elif self.offset_seconds > 0:
+            relation = f"was {self.offset_seconds} s behind"
+        else:
+            relation = f"was {-self.offset_seconds} s ahead of"
+        return f"workstation clock {relation} the reference clock read by {who}"
+
+
+@dataclass(frozen=True)
+class BagCheck:
+    """A bag serial typed again after a break (``bag.rechecked``)."""
+
+    step_number: int
+    material: str
+    expected: str
+    typed: str
+    matches: bool
+    checked_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class BreakView:
+    """A break: who left and who returned (EV-ATTEND), and the bags re-checked (EV-TEB)."""
+
+    step_number: int
+    title: str
+    started_at: datetime | None
+    left: tuple[str, ...]
+    ended_at: datetime | None
+    returned: tuple[str, ...]
+    absent: tuple[str, ...]
+    """Who left and did not return."""
+    rechecks: tuple[BagCheck, ...]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One participant's sign-off statement (``signoff.recorded``, EV-SIGNOFF)."""
+
+    participant: str
+    followed: bool
+    comment: str | None
+    step_number: int
+    recorded_at: datetime
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -202,6 +302,29 @@ class CeremonyRecord:
     deviations: tuple[Deviation, ...]
     entries: tuple[JournalEntry, ...]
     head: JournalHead
+    typed: tuple[EntryView, ...] = ()
+    """Every ``entry.recorded``, in journal order."""
+    clock: ClockView | None = None
+    breaks: tuple[BreakView, ...] = ()
+    statements: tuple[Statement, ...] | None = None
+    """The sign-off statements; None when no ``signoff.recorded`` is in the journal."""
+
+    def step_number(self, step_id: str) -> int | None:
+        return next((s.number for s in self.steps if s.step.id == step_id), None)
+
+    def typed_for(self, material: str, field: str) -> tuple[EntryView, ...]:
+        """The entries that had to match ``field`` (serial, bag_in, bag_out) of ``material``."""
+        return tuple(e for e in self.typed if e.material == material and e.field == field)
+
+    def rechecks_of(self, material: str) -> tuple[BagCheck, ...]:
+        return tuple(c for b in self.breaks for c in b.rechecks if c.material == material)
+
+    def present_at_end(self) -> tuple[str, ...] | None:
+        """Who was in the room after the last break (None before attendance is recorded)."""
+        if self.present is None:
+            return None
+        gone = {p for b in self.breaks for p in b.absent}
+        return tuple(p for p in self.present if p not in gone)
 
     def participant_name(self, participant_id: str) -> str:
         return participant_name(self.script, participant_id)
@@ -351,6 +474,10 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         deviations=tuple(builder.deviations),
         entries=tuple(entries),
         head=JournalHead(seq=last.seq, sha256=last.sha256),
+        typed=tuple(builder.typed),
+        clock=builder.clock,
+        breaks=tuple(builder.breaks()),
+        statements=builder.statements,
     )
 
 
@@ -388,7 +515,14 @@ class _Builder:
         self.deviations: list[Deviation] = []
         self.by_step: dict[str, list[JournalEntry]] = {}
         self.completed: dict[str, JournalEntry] = {}
+        self.skipped: dict[str, JournalEntry] = {}
+        self.rechecks: dict[str, list[BagCheck]] = {}
         self.aborted: JournalEntry | None = None
+        self.typed: list[EntryView] = []
+        self.clock: ClockView | None = None
+        self.statements: tuple[Statement, ...] | None = None
+        self.numbers = {step.id: number for number, step in enumerate(script.steps, start=1)}
+        self.acts = {act.id: act.title for act in script.acts}
         for entry in entries:
             if entry.step is not None:
                 self.by_step.setdefault(entry.step, []).append(entry)
@@ -562,7 +696,8 @@ class _Builder:
         step = self._script_step(entry.step)
         if isinstance(step, WitnessCheckStep):
             data = _Data(entry)
-            if not data.flag("matches"):
+            # A mismatch the room decided on (deviation: true) is listed by its deviation.recorded.
+            if not data.flag("matches") and data.data.get("deviation") is not True:
                 observed = data.opt_text("observed") or "(not stated)"
                 self.deviations.append(
                     Deviation(
@@ -574,6 +709,155 @@ class _Builder:
                         seq=entry.seq,
                     )
                 )
+
+    def _on_entry_recorded(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        step_id = self._step_id(entry)
+        step = self._script_step(step_id)
+        expect = step.entry.expect if isinstance(step, EntryStep) else None
+        fmt = data.text("format")
+        offset = data.number("offset_seconds") if fmt == "clock-offset" else None
+        performer = next(
+            (person(self.script, a) for a in entry.actors if a.capacity == "performer"), None
+        )
+        witnesses = tuple(person(self.script, a) for a in entry.actors if a.capacity == "witness")
+        view = EntryView(
+            step_number=self.numbers.get(step_id, 0),
+            step_id=step_id,
+            label=data.text("label"),
+            format=fmt,
+            value=data.text("value"),
+            expected=data.opt_text("expected"),
+            attempts=data.number("attempts"),
+            offset_seconds=offset,
+            material=expect.material if expect else None,
+            field=expect.field if expect else None,
+            performer=performer,
+            witnesses=witnesses,
+            recorded_at=entry.time,
+            seq=entry.seq,
+        )
+        self.typed.append(view)
+        if offset is not None:
+            self.clock = ClockView(
+                offset_seconds=offset,
+                readers=witnesses,
+                step_number=view.step_number,
+                recorded_at=entry.time,
+                seq=entry.seq,
+            )
+        if view.matches is False:
+            self.deviations.append(
+                Deviation(
+                    where=self._step_label(step_id),
+                    expected=f"{view.label}: {view.expected}",
+                    observed=f"typed {view.value}",
+                    decision="recorded by the workstation; no decision is journaled",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+
+    def _on_deviation_recorded(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        deciders = [a for a in entry.actors if a.capacity == "decider"]
+        decided_by = (
+            "; ".join(
+                f"{who.name} ({who.role_name})"
+                for who in (person(self.script, a) for a in deciders)
+            )
+            or "(nobody named)"
+        )
+        self.deviations.append(
+            Deviation(
+                where=self._step_label(entry.step) if entry.step else "the ceremony as a whole",
+                expected=data.text("expected"),
+                observed=data.text("observed"),
+                decision=_DECISIONS.get(data.text("decision"), data.text("decision")),
+                decided_by=decided_by,
+                seq=entry.seq,
+                note=data.opt_text("note"),
+                recorded=True,
+            )
+        )
+
+    def _on_step_skipped(self, entry: JournalEntry) -> None:
+        self.skipped.setdefault(self._step_id(entry), entry)
+
+    def _on_signoff_recorded(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        value = data.data.get("statements")
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise data._fail("statements", "a list of statements")
+        statements = []
+        for item in value:
+            if not isinstance(item, Mapping):
+                raise data._fail("statements", "a list of objects")
+            one = _Data(entry, item)
+            statements.append(
+                Statement(
+                    participant=one.text("participant"),
+                    followed=one.flag("followed"),
+                    comment=one.opt_text("comment"),
+                    step_number=self.numbers.get(self._step_id(entry), 0),
+                    recorded_at=entry.time,
+                    seq=entry.seq,
+                )
+            )
+        self.statements = tuple(statements)
+
+    def _on_bag_rechecked(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        step_id = self._step_id(entry)
+        check = BagCheck(
+            step_number=self.numbers.get(step_id, 0),
+            material=data.text("material"),
+            expected=data.text("expected"),
+            typed=data.text("typed"),
+            matches=data.flag("matches"),
+            checked_at=entry.time,
+            seq=entry.seq,
+        )
+        self.rechecks.setdefault(step_id, []).append(check)
+        if check.matches != (check.typed == check.expected):
+            self.deviations.append(
+                Deviation(
+                    where=self._step_label(step_id),
+                    expected=f"the bag re-check of {check.material} says 'matches' exactly when "
+                    "the serial typed is the one expected",
+                    observed=f"matches is {str(check.matches).lower()}, typed {check.typed}, "
+                    f"expected {check.expected}",
+                    decision="integrity check by this report failed: treat the entry as suspect",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+
+    def breaks(self) -> list[BreakView]:
+        """One view per break step that has journal entries, in script order."""
+        views = []
+        for number, step in enumerate(self.script.steps, start=1):
+            if step.kind != "break":
+                continue
+            entries = self.by_step.get(step.id, [])
+            started = next((e for e in entries if e.event == "break.started"), None)
+            ended = next((e for e in entries if e.event == "break.ended"), None)
+            if started is None:
+                continue
+            rechecks = tuple(self.rechecks.get(step.id, ()))
+            views.append(
+                BreakView(
+                    step_number=number,
+                    title=step.title,
+                    started_at=started.time,
+                    left=_Data(started).texts("left"),
+                    ended_at=ended.time if ended else None,
+                    returned=_Data(ended).texts("returned") if ended else (),
+                    absent=_Data(ended).texts("absent") if ended else (),
+                    rechecks=rechecks,
+                )
+            )
+        return views
 
     def _on_ceremony_aborted(self, entry: JournalEntry) -> None:
         self.aborted = entry
@@ -602,6 +886,11 @@ class _Builder:
                 seq=entry.seq,
             )
         )
+
+    def _step_id(self, entry: JournalEntry) -> str:
+        if entry.step is None:
+            raise ReportError(f"The journal entry seq {entry.seq} ({entry.event}) names no step.")
+        return entry.step
 
     def _script_step(self, step_id: str) -> Step | None:
         return next((s for s in self.script.steps if s.id == step_id), None)
@@ -632,7 +921,8 @@ class _Builder:
     def _step_record(self, number: int, step: Step) -> StepRecord:
         entries = self.by_step.get(step.id, [])
         completed = self.completed.get(step.id)
-        actors_from = completed or next((e for e in entries if e.actors), None)
+        skipped = self.skipped.get(step.id)
+        actors_from = completed or skipped or next((e for e in entries if e.actors), None)
         actors = actors_from.actors if actors_from else ()
         performer = next(
             (person(self.script, a) for a in actors if a.capacity == "performer"), None
@@ -650,6 +940,8 @@ class _Builder:
             details=tuple(details),
             ok=ok,
             seqs=tuple(e.seq for e in entries),
+            act=self.acts.get(step.act, step.act) if step.act else None,
+            skipped=skipped is not None and completed is None,
         )
 
     def _result(
@@ -658,51 +950,162 @@ class _Builder:
         details: list[str] = []
         ok = True
         for entry in entries:
-            data = _Data(entry)
-            if entry.event == "hsm.login-failed":
-                details.append(
-                    f"PIN refused at attempt {data.number('attempt')} "
-                    f"({data.number('attempts_left')} left), {clock_text(entry.time)}"
-                )
-            elif entry.event == "hsm.login":
-                details.append(f"HSM activated after {data.number('attempts')} attempt(s)")
-            elif entry.event == "key.generated":
-                details.append(
-                    f"Key pair {data.text('label')} generated ({data.text('algorithm')})"
-                )
-            elif entry.event == "certificate.issued":
-                details.append(f"Certificate issued and verified, serial {data.text('serial')}")
-            elif entry.event == "qr.shown":
-                details.append(f"Shown as {data.number('frames')} QR frame(s)")
-            elif entry.event == "hsm.logout":
-                details.append("HSM logged out")
-            elif entry.event == "report.printed":
-                details.append(
-                    f"Report printed ({data.text('printer')}, job {data.text('job')}), "
-                    f"covering seq 1 to {data.number('covers_through')}"
-                )
-            elif entry.event == "ceremony.aborted":
+            detail = self._detail(entry)
+            if detail is not None:
+                details.append(detail)
+            if entry.event == "ceremony.aborted":
                 ok = False
-                details.append(f"Ceremony aborted: {data.text('reason')}")
-        events = {e.event for e in entries}
+        events = [e.event for e in entries]
         if "hsm.login-failed" in events and "hsm.login" not in events:
             ok = False
+        if "confirmation.refused" in events and "confirmation.typed" not in events:
+            ok = False
+        last_check: dict[str, bool] = {}
+        for entry in entries:
+            if entry.event == "bag.rechecked":
+                last_check[_Data(entry).text("material")] = _Data(entry).flag("matches")
+        if not all(last_check.values()):
+            ok = False
+        if "deviation.recorded" in events:
+            ok = False
+        if step.id in self.skipped and completed is None:
+            return "Not performed: skipped after deviation", details, False
         if completed is None:
             if any(e.event == "ceremony.aborted" for e in entries) or self.aborted is not None:
                 return "Not performed (the ceremony was aborted)", details, False
             return "Not performed when this report was rendered", details, ok
         data = _Data(completed)
+        deviated = data.data.get("deviation") is True
+        after = ", after a deviation" if deviated else ""
         if isinstance(step, WitnessCheckStep):
             if data.flag("matches"):
-                return f"Matches: {step.compare.expected}", details, ok
+                return f"Matches: {step.compare.expected}{after}", details, ok
             observed = data.opt_text("observed") or "(not stated)"
-            return f"DOES NOT MATCH. Observed: {observed}", details, False
+            return f"DOES NOT MATCH. Observed: {observed}{after}", details, False
         if step.kind == "attendance":
             present = len(self.present or ())
             return f"{present} present, {len(self.absent)} absent", details, ok
         if step.kind == "acknowledge":
-            return "Confirmed by the performer and witnesses", details, ok
-        return "Done", details, ok
+            return f"Confirmed by the performer and witnesses{after}", details, ok
+        if step.kind == "entry":
+            recorded = [e for e in entries if e.event == "entry.recorded"]
+            if not recorded:
+                return f"No value accepted{after}", details, False
+            typed = _Data(recorded[-1])
+            value = typed.text("value")
+            expected = typed.opt_text("expected")
+            if expected is not None and value != expected:
+                return f"DOES NOT MATCH: typed {value}, scripted {expected}", details, False
+            if typed.text("format") == "clock-offset":
+                offset = typed.number("offset_seconds")
+                if offset == 0:
+                    return f"Typed: {value} s: the clocks agree{after}", details, ok
+                relation = "behind" if offset > 0 else "ahead of"
+                return (
+                    f"Typed: {value} s: the workstation clock is {abs(offset)} s {relation} "
+                    f"the reference clock{after}",
+                    details,
+                    ok,
+                )
+            scripted = ", as scripted" if expected is not None else ""
+            return f"Typed: {value}{scripted}{after}", details, ok
+        if step.kind == "confirm":
+            return f"Confirmation words typed{after}", details, ok
+        if step.kind == "break":
+            away = data.data.get("absent")
+            if isinstance(away, Sequence) and not isinstance(away, str) and away:
+                return "Break taken; not everyone returned", details, ok
+            return f"Break taken; everyone who left returned{after}", details, ok
+        if step.kind == "sign-off":
+            if self.statements is None:
+                return f"Done{after}", details, ok
+            against = [s for s in self.statements if not s.followed]
+            total = len(self.statements)
+            if against:
+                return (
+                    f"{len(against)} of {total} stated the script was NOT followed",
+                    details,
+                    False,
+                )
+            return f"All {total} stated the script was followed{after}", details, ok
+        return f"Done{after}", details, ok
+
+    def _detail(self, entry: JournalEntry) -> str | None:
+        """One line for the step's result column, or None for an event shown elsewhere."""
+        data = _Data(entry)
+        event = entry.event
+        if event == "hsm.login-failed":
+            return (
+                f"PIN refused at attempt {data.number('attempt')} "
+                f"({data.number('attempts_left')} left), {clock_text(entry.time)}"
+            )
+        if event == "hsm.login":
+            return f"HSM activated after {data.number('attempts')} attempt(s)"
+        if event == "key.generated":
+            return f"Key pair {data.text('label')} generated ({data.text('algorithm')})"
+        if event == "certificate.issued":
+            return f"Certificate issued and verified, serial {data.text('serial')}"
+        if event == "qr.shown":
+            return f"Shown as {data.number('frames')} QR frame(s)"
+        if event == "hsm.logout":
+            return "HSM logged out"
+        if event == "report.printed":
+            return (
+                f"Report printed ({data.text('printer')}, job {data.text('job')}), "
+                f"covering seq 1 to {data.number('covers_through')}"
+            )
+        if event == "ceremony.aborted":
+            return f"Ceremony aborted: {data.text('reason')}"
+        if event == "entry.rejected":
+            return f"Attempt {data.number('attempt')} refused: {data.text('problem')}"
+        if event == "entry.recorded":
+            attempts = data.number("attempts")
+            return f"{data.text('label')}: accepted at attempt {attempts}" if attempts > 1 else None
+        if event == "confirmation.refused":
+            return (
+                f"Confirmation words typed wrongly at attempt {data.number('attempt')} "
+                "(what was typed is not kept)"
+            )
+        if event == "confirmation.typed":
+            return f'Typed the words "{data.text("words")}" (attempt {data.number("attempts")})'
+        if event == "break.started":
+            left = data.texts("left")
+            when = entry.time.strftime("%H:%M:%S")
+            return f"{when} left: {self._names(left)}" if left else f"{when} nobody left"
+        if event == "break.ended":
+            when = entry.time.strftime("%H:%M:%S")
+            text = f"{when} returned: {self._names(data.texts('returned'))}"
+            absent = data.texts("absent")
+            if absent:
+                text += f"; DID NOT RETURN: {self._names(absent)}"
+            return text
+        if event == "bag.rechecked":
+            verdict = "matches" if data.flag("matches") else "DOES NOT MATCH"
+            return (
+                f"Bag of {data.text('material')} re-checked: typed {data.text('typed')}: {verdict}"
+            )
+        if event == "deviation.recorded":
+            decision = data.text("decision")
+            who = "; ".join(
+                participant_name(self.script, a.participant)
+                for a in entry.actors
+                if a.capacity == "decider"
+            )
+            return f"Deviation recorded: {decision}, decided by {who or '(nobody named)'}"
+        if event == "signoff.recorded":
+            return None
+        return None
+
+    def _names(self, ids: Sequence[str]) -> str:
+        return ", ".join(participant_name(self.script, p) for p in ids) or "nobody"
+
+
+_DECISIONS = {
+    "proceed": "proceed: the step counts as done, deviating from the script",
+    "skip": "skip: the step was not performed",
+    "retry": "retry: the action was run again",
+    "abort": "abort: the ceremony was stopped",
+}
 
 
 def clock_text(moment: datetime) -> str:
