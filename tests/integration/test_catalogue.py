@@ -1,0 +1,193 @@
+"""The script catalogue: every script lints clean, is answered, and rehearses or is refused."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from sealroom.ceremony.answers import StepAnswer, default_answers_path, load_answers
+from sealroom.ceremony.loader import lint_findings
+from sealroom.ceremony.ports import Acknowledgement
+from sealroom.ceremony.quorum import acknowledgement_problem
+from sealroom.ceremony.runner import entry_problem
+from sealroom.ceremony.script import (
+    AVAILABLE_ACTIONS,
+    ActionStep,
+    AttendanceStep,
+    BreakStep,
+    CeremonyType,
+    ConfirmStep,
+    EntryStep,
+    Script,
+    StepBase,
+)
+from sealroom.ceremony.source import read_source
+
+CATALOGUE = Path(__file__).resolve().parents[2] / "ceremony_scripts"
+SCRIPTS = sorted(p for p in CATALOGUE.glob("*.yaml") if not p.name.endswith(".answers.yaml"))
+SEALROOM = str(Path(sys.executable).with_name("sealroom"))
+
+
+def _model(path: Path) -> Script:
+    """The script's model, validated by schema only (lint findings are test (a)'s business)."""
+    return Script.model_validate(read_source(path).data)
+
+
+def _ids(paths: list[Path]) -> list[str]:
+    return [p.stem for p in paths]
+
+
+def _missing_actions(script: Script) -> list[str]:
+    """Actions the script uses that this version of Sealroom cannot perform yet, in step order."""
+    missing: list[str] = []
+    for step in script.steps:
+        if (
+            isinstance(step, ActionStep)
+            and step.action not in AVAILABLE_ACTIONS
+            and step.action not in missing
+        ):
+            missing.append(step.action)
+    return missing
+
+
+def _rehearsal_params() -> list[object]:
+    params: list[object] = []
+    for path in SCRIPTS:
+        script = _model(path)
+        runs = not _missing_actions(script)
+        marks = [pytest.mark.softhsm] if runs and script.hsm is not None else []
+        params.append(pytest.param(path, id=path.stem, marks=marks))
+    return params
+
+
+def sealroom(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.pop("SOFTHSM2_CONF", None)
+    result = subprocess.run(
+        [SEALROOM, *args], capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    assert "Traceback" not in result.stdout + result.stderr
+    return result
+
+
+# ------------------------------------------------------------------------------- (a) lint clean
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=_ids(SCRIPTS))
+def test_script_lints_clean(path: Path) -> None:
+    _doc, script, findings = lint_findings(path)
+    assert script is not None
+    assert [str(f) for f in findings] == []
+
+
+def test_sealroom_lint_accepts_the_whole_catalogue() -> None:
+    result = sealroom("lint", *(str(p) for p in SCRIPTS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.splitlines() == [f"{p}: ok" for p in SCRIPTS]
+
+
+# ---------------------------------------------------------------------------- (b) answers files
+
+
+def _typed_wanted(script: Script, step: StepBase) -> list[str] | None:
+    """The values the engine asks for at ``step``, in order; None where any valid value will do."""
+    if isinstance(step, EntryStep):
+        if step.entry.expect is None:
+            return None
+        value = getattr(script.material(step.entry.expect.material), step.entry.expect.field)
+        return [value, value] if step.entry.twice else [value]
+    if isinstance(step, ConfirmStep):
+        return [step.words]
+    if isinstance(step, ActionStep) and step.confirm is not None:
+        return [step.confirm]
+    if isinstance(step, BreakStep):
+        bags = [script.material(m).bag_out or script.material(m).bag_in for m in step.recheck_bags]
+        return [bag for bag in bags if bag is not None]
+    return []
+
+
+def _check_typed(script: Script, step: StepBase, answer: StepAnswer) -> None:
+    wanted = _typed_wanted(script, step)
+    typed = list(answer.typed)
+    if wanted is not None:
+        assert typed == wanted, f"{step.id}: typed {typed}, the engine asks for {wanted}"
+        return
+    assert isinstance(step, EntryStep)
+    assert len(typed) == (2 if step.entry.twice else 1), step.id
+    for value in typed:
+        assert entry_problem(step.entry.format, value) is None, (step.id, value)
+
+
+@pytest.mark.parametrize("path", SCRIPTS, ids=_ids(SCRIPTS))
+def test_answers_file_answers_every_step(path: Path) -> None:
+    script = _model(path)
+    answers = load_answers(default_answers_path(path), script)
+    steps = answers.model.steps
+    assert list(steps) == [s.id for s in script.steps], "one answer per step, in script order"
+    attendance = steps[script.steps[0].id]
+    assert isinstance(script.steps[0], AttendanceStep)
+    assert attendance.present is not None
+    present = attendance.present
+    for step in script.steps:
+        answer = steps[step.id]
+        ack = Acknowledgement(answer.performer, answer.witnesses)
+        assert acknowledgement_problem(script, step, present, ack) is None, step.id
+        _check_typed(script, step, answer)
+        if isinstance(step, BreakStep):
+            assert set(answer.left) <= set(present), step.id
+        else:
+            assert not answer.left, step.id
+        assert answer.deviation is None and answer.on_failure is None, step.id
+        assert answer.matches, step.id
+        for pid in answer.signoffs:
+            assert pid in present, (step.id, pid)
+
+
+# -------------------------------------------------------------------------------- (c) rehearsal
+
+
+@pytest.mark.parametrize("path", _rehearsal_params())
+def test_rehearsal_completes_or_is_refused_before_anything(path: Path, tmp_path: Path) -> None:
+    script = _model(path)
+    missing = _missing_actions(script)
+    out = tmp_path / "out"
+    result = sealroom("rehearse", str(path), "--out", str(out))
+    if not missing:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"rehearsal complete: {len(script.steps)} steps" in result.stdout
+        journal = sealroom("verify-journal", str(out / "journal.jsonl"))
+        assert journal.returncode == 0, journal.stdout
+        assert "chain intact, ended by ceremony.closed" in journal.stdout
+        assert (out / "report.pdf").is_file()
+        return
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "This version of Sealroom cannot yet perform:" in result.stderr
+    for action in missing:
+        assert action in result.stderr
+    assert "cannot be run or rehearsed yet" in result.stderr
+    assert not (out / "journal.jsonl").exists()
+    assert not out.exists() or not any(out.iterdir())
+
+
+# --------------------------------------------------------------------------------- (d) coverage
+
+
+def test_catalogue_covers_every_ceremony_type() -> None:
+    types = [_model(p).ceremony.type for p in SCRIPTS]
+    assert sorted(types) == sorted(get_args(CeremonyType))
+    for path, ceremony_type in zip(SCRIPTS, types, strict=True):
+        assert path.name == f"{ceremony_type}.yaml"
+        assert default_answers_path(path).is_file(), path.name
+
+
+def test_every_ceremony_has_its_own_id_and_is_in_the_readme() -> None:
+    ids = [_model(p).ceremony.id for p in SCRIPTS]
+    assert len(set(ids)) == len(ids)
+    readme = (CATALOGUE / "README.md").read_text(encoding="utf-8")
+    for path in SCRIPTS:
+        assert f"`{path.name}`" in readme, path.name
