@@ -854,7 +854,7 @@ def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
                 f"<font name='Courier'>{esc(material.serial)}</font>, id {esc(material.id)}"
             )
         elif item.item in shares:
-            what = f"<b>Share {esc(item.item)}</b><br/>of backup {esc(shares[item.item][0])}"
+            what = f"<b>{esc(item.item)}</b><br/>a key share of backup {esc(shares[item.item][0])}"
         else:
             what = f"<b>{esc(item.item)}</b><br/>(not a material or share of the script)"
         ok = True

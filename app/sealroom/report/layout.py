@@ -81,6 +81,22 @@ STYLES: Final[dict[str, ParagraphStyle]] = {
     "mono_small": _style("mono_small", fontName=MONO, fontSize=6.8, leading=8.2),
     "qr_label": _style("qr_label", fontName=MONO_BOLD, fontSize=8, leading=10, alignment=TA_CENTER),
     "alert": _style("alert", fontName=SANS_BOLD, textColor=ALERT),
+    # The script worksheet is read at arm's length and written on: larger type throughout.
+    "sheet_title": _style("sheet_title", fontName=SANS_BOLD, fontSize=18, leading=22, spaceAfter=2),
+    "sheet_subtitle": _style("sheet_subtitle", fontSize=12, leading=15, spaceAfter=6),
+    "sheet_h1": _style(
+        "sheet_h1", fontName=SANS_BOLD, fontSize=13, leading=16, spaceBefore=8, spaceAfter=4
+    ),
+    "sheet_body": _style("sheet_body", fontSize=10, leading=13, spaceAfter=4),
+    "sheet_small": _style("sheet_small", fontSize=8.5, leading=11, textColor=MUTED),
+    "sheet_head": _style("sheet_head", fontName=SANS_BOLD, fontSize=9.5, leading=12),
+    "sheet_cell": _style("sheet_cell", fontSize=10, leading=12.8),
+    "sheet_cell_bold": _style("sheet_cell_bold", fontName=SANS_BOLD, fontSize=10, leading=12.8),
+    "sheet_step": _style("sheet_step", fontName=SANS_BOLD, fontSize=11, leading=13.5),
+    "sheet_number": _style(
+        "sheet_number", fontName=SANS_BOLD, fontSize=14, leading=17, alignment=TA_CENTER
+    ),
+    "sheet_mono": _style("sheet_mono", fontName=MONO_BOLD, fontSize=10, leading=12.8),
 }
 
 
@@ -125,12 +141,14 @@ def grid(
     head_style: str = "head",
     cell_style: str = "cell",
     padding: float = 3,
+    split_in_row: float = 0,
 ) -> Table:
     """A ruled table that repeats its header row on each page it spans; cells wrap.
 
     ``bands`` are indices of rows that are sub-headings: their first cell spans the whole width
     on a shaded background (the other cells of such a row are ignored). ``alerts`` are indices of
-    rows boxed in red.
+    rows boxed in red. ``split_in_row`` (points, 0 = never) lets a row too tall for the space
+    left be split across pages when at least that much of it fits.
     """
     data: list[list[Any]] = []
     if header is not None:
@@ -146,6 +164,7 @@ def grid(
         rowHeights=heights,
         repeatRows=1 if header is not None else 0,
         splitByRow=1,
+        splitInRow=split_in_row,
         hAlign="LEFT",
     )
     commands: list[tuple[Any, ...]] = [
@@ -351,11 +370,17 @@ def _decorate(canvas: Any, number: int, total: int | None, page: PageFrame) -> N
     canvas.line(MARGIN_X, rule_y, PAGE_WIDTH - MARGIN_X, rule_y)
     bottom = MARGIN_BOTTOM - 7 * mm
     canvas.line(MARGIN_X, bottom + 9, PAGE_WIDTH - MARGIN_X, bottom + 9)
-    canvas.setFont(SANS, 6.8)
+    of = f" of {total}" if total is not None else ""
+    page_label = f"Page {number}{of}"
+    room = CONTENT_WIDTH - canvas.stringWidth(page_label, SANS_BOLD, 8.5) - 5 * mm
+    footer = printable(page.footer)
+    footer_size = 6.8
+    while footer_size > 5 and canvas.stringWidth(footer, SANS, footer_size) > room:
+        footer_size -= 0.2
+    canvas.setFont(SANS, footer_size)
     canvas.setFillColor(MUTED)
-    canvas.drawString(MARGIN_X, bottom, printable(page.footer))
+    canvas.drawString(MARGIN_X, bottom, footer)
     canvas.setFillColor(INK)
     canvas.setFont(SANS_BOLD, 8.5)
-    of = f" of {total}" if total is not None else ""
-    canvas.drawRightString(PAGE_WIDTH - MARGIN_X, bottom, f"Page {number}{of}")
+    canvas.drawRightString(PAGE_WIDTH - MARGIN_X, bottom, page_label)
     canvas.restoreState()
