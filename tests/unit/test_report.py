@@ -12,12 +12,18 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from test_report_sample import build_sample_journal, sample_certificate, sample_script_data
+from test_report_sample import (
+    build_sample_journal,
+    documented_events,
+    sample_certificate,
+    sample_script_data,
+)
 
 from sealroom.ceremony.fingerprint import sha256_fingerprint
 from sealroom.ceremony.script import Script
 from sealroom.errors import ReportError
 from sealroom.journal.reader import read_entries
+from sealroom.journal.verify import verify_journal
 from sealroom.report.ceremony_report import JournalReportRenderer, render_ceremony_report
 from sealroom.report.layout import CONTENT_WIDTH, MARGIN_X, PAGE_WIDTH, esc, printable
 from sealroom.report.record import ceremony_record
@@ -26,6 +32,9 @@ from sealroom.transfer.scan import decode_image
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "tests" / "data" / "sample-journal.jsonl"
+"""A journal written by an earlier Sealroom (before entries, breaks and sign-off statements)."""
+EVERY_EVENT = ROOT / "tests" / "data" / "sample-journal-every-event.jsonl"
+"""build_sample_journal's output, kept: a journal with every event but an abort still renders."""
 NAMES = (
     "Alice Martin",
     "Bob Okafor",
@@ -339,8 +348,14 @@ def test_the_printed_qr_codes_give_back_the_certificate(journals: Path, tmp_path
 # ------------------------------------------------------------------------------------ sample
 
 
-def test_the_sample_journal_in_tests_data_still_renders() -> None:
+def test_the_sample_journals_in_tests_data_still_render() -> None:
     entries = read_entries(SAMPLE)
+    assert render_ceremony_report(entries).startswith(b"%PDF-")
+    assert verify_journal(EVERY_EVENT).ok
+    entries = read_entries(EVERY_EVENT)
+    assert {e.event for e in entries} == documented_events() - {"ceremony.aborted"}
+    record = ceremony_record(entries)
+    assert record.clock is not None and record.statements is not None and record.breaks
     assert render_ceremony_report(entries).startswith(b"%PDF-")
 
 

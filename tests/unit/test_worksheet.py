@@ -164,6 +164,8 @@ def test_every_step_is_there_with_what_to_compare_type_or_expect(
             assert squeeze(step.words) in flat
     confirm = [s.confirm for s in script.steps if getattr(s, "confirm", None)]
     assert confirm and all(squeeze(f"types exactly: {w}") in flat for w in confirm)
+    for item in script.evidence:
+        assert squeeze(f"{item.id} {item.description}") in flat
     roles = {r.id: r.name for r in script.roles}
     assert squeeze(f"Performed by {roles['crypto-officer']}: Bob Okafor or Carol Nguyen") in flat
 

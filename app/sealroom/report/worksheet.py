@@ -45,6 +45,8 @@ SPARE_BREAK_ROWS: Final = 6
 LINE_GAP: Final = 8.5 * mm
 """Distance between ruled lines to write on: enough for handwriting of about 5 mm."""
 
+_YES_NO: Final = "<b>yes&nbsp;/&nbsp;no</b>"
+"""Circle one; never broken over two lines."""
 STEP_WIDTHS: Final = (14 * mm, CONTENT_WIDTH - 58 * mm, 22 * mm, 22 * mm)
 """Step no. | Activity | Initial | Time."""
 
@@ -382,6 +384,17 @@ def _ceremony_details(script: Script) -> list[Flowable]:
             _h1("Quorums"),
             _table(["Purpose", "Role", "Together"], quorum_rows, [90 * mm, 54 * mm, 30 * mm]),
         ]
+    if script.evidence:
+        evidence_rows: list[list[Flowable | str]] = [
+            [para(e.id, "sheet_cell_bold"), e.description, ""] for e in script.evidence
+        ]
+        out += [
+            CondPageBreak(30 * mm),
+            _h1("Evidence to collect"),
+            _table(
+                ["Item", "Description", "Collected"], evidence_rows, [36 * mm, 112 * mm, 26 * mm]
+            ),
+        ]
     out += [CondPageBreak(30 * mm), _h1("Deviations"), _deviation_policy(script)]
     return out
 
@@ -523,7 +536,7 @@ def _recheck(script: Script, material_id: str) -> str:
     bag = material.bag_out or material.bag_in or "(no bag in the script)"
     return (
         f"{esc(material.description)}: <font name='Courier-Bold'>{esc(bag)}</font> "
-        "&nbsp; matches: <b>yes / no</b>"
+        f"&nbsp; matches: {_YES_NO}"
     )
 
 
@@ -689,10 +702,7 @@ def _break_log(script: Script) -> list[Flowable]:
 def _bag_line(script: Script, material_id: str) -> str:
     material = next((m for m in script.materials if m.id == material_id), None)
     bag = (material.bag_out or material.bag_in) if material is not None else None
-    return (
-        f"{esc(material_id)} <font name='Courier-Bold'>{esc(bag or '(no bag)')}</font> "
-        "<b>yes / no</b>"
-    )
+    return f"{esc(material_id)} <font name='Courier-Bold'>{esc(bag or '(no bag)')}</font> {_YES_NO}"
 
 
 def _deviation_sheets(script: Script) -> list[Flowable]:
