@@ -1047,15 +1047,23 @@ def _signoff(record: CeremonyRecord, number: int) -> list[Flowable]:
         text += " Absent, so not signing: " + ", ".join(absent) + "."
     if gone:
         text += " Left during a break and did not return: " + ", ".join(gone) + "."
+    # The page people sign is kept whole (heading, statements, signature lines, the journal
+    # position they sign for) unless it is longer than a page.
     return [
-        *_section(number, "Sign-off", "EV-SIGNOFF, EV-WITNESS", para(text)),
-        table,
-        Spacer(1, 3 * mm),
-        para(
-            f"This report shows journal entries 1 to {record.head.seq} of ceremony "
-            f"{record.ceremony_id}; entry {record.head.seq} has SHA-256 "
-            f"{record.head.sha256}.",
-            "small",
+        CondPageBreak(40 * mm),
+        KeepTogether(
+            [
+                _heading(number, "Sign-off", "EV-SIGNOFF, EV-WITNESS"),
+                para(text),
+                table,
+                Spacer(1, 3 * mm),
+                para(
+                    f"This report shows journal entries 1 to {record.head.seq} of ceremony "
+                    f"{record.ceremony_id}; entry {record.head.seq} has SHA-256 "
+                    f"{record.head.sha256}.",
+                    "small",
+                ),
+            ]
         ),
     ]
 
