@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -20,19 +20,48 @@ class Position:
     column: int
 
 
+FindingKind = Literal["schema", "compliance", "state"]
+
+
 @dataclass(frozen=True)
 class Finding:
-    """One problem found in a source file, printed as ``file:line:col: ID message``."""
+    """One problem found in a source file, printed as ``file:line:col: ID message (clause; EV)``.
+
+    ``kind`` says which check found it: ``schema`` (YAML, schema, references, order), ``compliance``
+    (what WebTrust and the evidence list require a script to contain) or ``state`` (what the script
+    leaves behind: bags, custody, quorums, keys, evidence, acts). ``clause`` names the requirement
+    (e.g. ``WebTrust 4.1.5(b)``) and ``evidence`` the evidence ID (``EV-APPROVAL``) it concerns.
+    """
 
     file: str
     position: Position
     rule: str
     message: str
+    kind: FindingKind = "schema"
+    clause: str | None = None
+    evidence: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The message followed by its clause and evidence ID, as printed."""
+        cited = "; ".join(part for part in (self.clause, self.evidence) if part)
+        return f"{self.message} ({cited})" if cited else self.message
+
+    def as_json(self) -> dict[str, str | int | None]:
+        """The finding as a JSON object (``sealroom lint --format json``)."""
+        return {
+            "file": self.file,
+            "line": self.position.line,
+            "column": self.position.column,
+            "rule": self.rule,
+            "kind": self.kind,
+            "message": self.message,
+            "clause": self.clause,
+            "evidence": self.evidence,
+        }
 
     def __str__(self) -> str:
-        return (
-            f"{self.file}:{self.position.line}:{self.position.column}: {self.rule} {self.message}"
-        )
+        return f"{self.file}:{self.position.line}:{self.position.column}: {self.rule} {self.text}"
 
 
 def format_path(path: FieldPath) -> str:
@@ -76,8 +105,21 @@ class SourceDocument:
                 path.append(elem)
         return tuple(path)
 
-    def finding(self, path: FieldPath, rule: str, message: str) -> Finding:
-        return Finding(self.file, self.position(path), rule, message)
+    def has(self, path: FieldPath) -> bool:
+        """True if ``path`` exists in the source (a key that is present, or a list item)."""
+        return self.existing_prefix(path) == tuple(path)
+
+    def finding(
+        self,
+        path: FieldPath,
+        rule: str,
+        message: str,
+        *,
+        kind: FindingKind = "schema",
+        clause: str | None = None,
+        evidence: str | None = None,
+    ) -> Finding:
+        return Finding(self.file, self.position(path), rule, message, kind, clause, evidence)
 
 
 class _Loader(yaml.SafeLoader):
