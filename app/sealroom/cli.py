@@ -47,17 +47,26 @@ def _err(text: str) -> None:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
+    """Lint each script; exit 0 if all are clean, 1 on findings, 2 if a file is unusable."""
+    import json
+
     worst = EXIT_OK
+    collected: list[dict[str, str | int | None]] = []
     for name in args.scripts:
         _doc, _script, findings = lint_findings(Path(name))
-        for finding in findings:
-            _out(str(finding))
+        if args.format == "json":
+            collected.extend(f.as_json() for f in findings)
+        else:
+            for finding in findings:
+                _out(str(finding))
+            if not findings:
+                _out(f"{name}: ok")
         if any(f.rule in {"SR-READ", "SR-YAML"} for f in findings):
             worst = max(worst, EXIT_UNUSABLE)
         elif findings:
             worst = max(worst, EXIT_FINDINGS)
-        else:
-            _out(f"{name}: ok")
+    if args.format == "json":
+        _out(json.dumps(collected, indent=2, ensure_ascii=False))
     return worst
 
 
@@ -282,6 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
         "lint", help="check ceremony scripts (exit 0 clean, 1 findings, 2 unusable)"
     )
     lint.add_argument("scripts", nargs="+", metavar="SCRIPT")
+    lint.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text: one 'file:line:col: RULE message' line per finding (default); json: a list "
+        "of {file, line, column, rule, kind, message, clause, evidence}",
+    )
     lint.set_defaults(func=cmd_lint)
 
     rehearse = sub.add_parser(
