@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from sealroom.ceremony.loader import load_script
 from tests.fakes import ROOT_SCRIPT
 
 SEALROOM = str(Path(sys.executable).with_name("sealroom"))
@@ -33,7 +34,8 @@ def test_rehearsal_produces_verified_outputs(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = sealroom("rehearse", str(ROOT_SCRIPT), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert "rehearsal complete: 10 steps" in result.stdout
+    steps = len(load_script(ROOT_SCRIPT).script.steps)
+    assert f"rehearsal complete: {steps} steps" in result.stdout
     for name in ("root.crt.pem", "journal.jsonl", "report.pdf"):
         assert (out / name).is_file(), name
     cert = str(out / "root.crt.pem")

@@ -392,9 +392,9 @@ def test_record_reads_entries_breaks_statements_and_deviations(journals: Path) -
     assert taken.left == taken.returned == ("bob", "dan", "erin")
     assert taken.absent == ()
     assert [(c.material, c.typed, c.matches) for c in taken.rechecks] == [
-        ("hsm", "TEB-100310", False),
-        ("hsm", "TEB-100301", True),
-        ("workstation", "TEB-100302", True),
+        ("hsm", "TEB-100314", False),
+        ("hsm", "TEB-100341", True),
+        ("workstation", "TEB-100351", True),
     ]
     assert record.steps[_index("break-before-hand-over")].ok  # a misread, then the right bag
     cctv, camera = record.deviations
@@ -485,10 +485,11 @@ def test_the_report_shows_everything_the_engine_journals(journals: Path) -> None
         "Breaks: who left the room and who returned",
         "left: Bob Okafor, Dan Ivanov, Erin Schmidt (Example Audit LLP)",
         "returned: Bob Okafor, Dan Ivanov, Erin Schmidt (Example Audit LLP)",
-        "Bag of hsm re-checked: typed TEB-100310: DOES NOT MATCH",
-        "Bag of hsm re-checked: typed TEB-100301: matches",
+        "Bag of hsm re-checked: typed TEB-100314: DOES NOT MATCH",
+        "Bag of hsm re-checked: typed TEB-100341: matches",
+        "sealed for the break in TEB-100341;",
         f"re-checked after the break, step {step('break-before-hand-over')} "
-        f"({hms(recheck.checked_at)}): TEB-100301, matches",
+        f"({hms(recheck.checked_at)}): TEB-100341, matches",
         # EV-DEVIATION
         "Who decides a deviation (script): Ceremony administrator.",
         "CCTV recording throughout (physical security of room B-104)",

@@ -74,7 +74,13 @@ def ceremony(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakePrinte
             "clock": ["-3"],
             "hsm-bag": ["TEB-100201", "TEB-100210", "TEB-100201", "TEB-100201"],
             "generate-root-key": ["GENERATE exr-root-r1", "GENERATE exr-root-r1-2026"],
-            "break-before-hand-over": ["TEB-100310", "TEB-100301", "TEB-100302"],
+            "break-before-hand-over": [
+                "TEB-110001",
+                "TEB-110002",
+                "TEB-110010",
+                "TEB-110001",
+                "TEB-110002",
+            ],
         },
     )
     with JournalWriter.create(path, clock) as journal:

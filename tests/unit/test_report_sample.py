@@ -356,11 +356,13 @@ def build_sample_journal(
                 completed(step_id, {"value": value})
             elif isinstance(step, BreakStep):
                 away = [p for p in ("bob", "dan", "erin") if p in present]
+                break_bags = {m: f"TEB-1003{n + 4}1" for n, m in enumerate(step.recheck_bags)}
+                for material_id, bag in break_bags.items():
+                    add("bag.sealed", step_id, {"material": material_id, "serial": bag})
                 add("break.started", step_id, {"left": away})
                 add("break.ended", step_id, {"returned": away, "absent": []})
-                for material_id in step.recheck_bags:
+                for material_id, bag in break_bags.items():
                     material = script.material(material_id)
-                    bag = material.bag_out or material.bag_in or ""
                     typed = [bag]
                     if material.kind == "hsm":
                         typed.insert(0, bag[:-2] + bag[-1] + bag[-2])  # two digits swapped

@@ -541,13 +541,26 @@ class Runner:
 
     def _break(self, step: BreakStep, view: StepView, operator: Operator) -> None:
         ack = self._ask(view, operator)
+        if self._deviated(step, view, ack, {}):
+            return
+        actors = self._actors(step, ack)
         away = tuple(operator.break_started(view))
         unknown = [p for p in away if p not in self.present]
         if unknown:
             raise CeremonyError(f"Step {view.index + 1}: {unknown[0]!r} is not present.")
-        self._journal(
-            "break.started", {"left": list(away)}, step=step.id, actors=self._actors(step, ack)
-        )
+        sealed: dict[str, str] = {}
+        for material_id in step.recheck_bags:
+            material = self.script.material(material_id)
+            label = f"Serial of the bag {material.description} is sealed in for the break"
+            serial = self._typed_serial(view, operator, label)
+            sealed[material_id] = serial
+            self._journal(
+                "bag.sealed",
+                {"material": material_id, "serial": serial},
+                step=step.id,
+                actors=actors,
+            )
+        self._journal("break.started", {"left": list(away)}, step=step.id, actors=actors)
         returned = tuple(p for p in operator.break_ended(view, away) if p in away)
         still_away = [p for p in away if p not in returned]
         self.present = tuple(p for p in self.present if p not in still_away)
@@ -555,42 +568,58 @@ class Runner:
             "break.ended",
             {"returned": list(returned), "absent": still_away},
             step=step.id,
-            actors=self._actors(step, ack),
+            actors=actors,
         )
-        remaining = {s.id for s in self.script.steps[view.index + 1 :]}
-        for later in self.script.steps:
-            if later.id not in remaining:
-                continue
+        self._require_roles_after(view)
+        for material_id, serial in sealed.items():
+            material = self.script.material(material_id)
+            label = f"Serial on the bag of {material.description} ({material.id}), before opening"
+            for attempt in range(1, ENTRY_ATTEMPTS + 1):
+                typed = operator.text(view, label, attempt).strip()
+                ok = typed == serial
+                self._journal(
+                    "bag.rechecked",
+                    {"material": material_id, "expected": serial, "typed": typed, "matches": ok},
+                    step=step.id,
+                    actors=actors,
+                )
+                if ok:
+                    break
+            else:
+                raise CeremonyAborted(
+                    f"Step {view.index + 1} ({step.title}): the bag of {material_id} does not "
+                    f"carry the serial {serial!r} it was sealed with for the break; the ceremony "
+                    "is stopped."
+                )
+        self._completed(step, ack, {"returned": list(returned), "absent": still_away})
+
+    def _typed_serial(self, view: StepView, operator: Operator, label: str) -> str:
+        for attempt in range(1, ENTRY_ATTEMPTS + 1):
+            value = operator.text(view, label, attempt).strip()
+            if entry_problem("bag-serial", value) is None:
+                return value
+        raise CeremonyAborted(
+            f"Step {view.index + 1}: no valid bag serial was typed for {label!r}; the ceremony "
+            "is stopped."
+        )
+
+    def _require_roles_after(self, view: StepView) -> None:
+        """After people left, every later step must still have someone present in each role."""
+        for later in self.script.steps[view.index + 1 :]:
             for role in (later.performer, *later.witnesses):
                 if not candidates(self.script, self.present, role):
                     raise CeremonyError(
                         f"After the break nobody present holds the role "
                         f"{self.script.role(role).name!r}, needed at step {later.title!r}."
                     )
-        for material_id in step.recheck_bags:
-            material = self.script.material(material_id)
-            bag = material.bag_out or material.bag_in
-            label = f"Bag serial of {material.description} ({material.id})"
-            for attempt in range(1, ENTRY_ATTEMPTS + 1):
-                typed = operator.text(view, label, attempt).strip()
-                ok = typed == bag
-                self._journal(
-                    "bag.rechecked",
-                    {"material": material.id, "expected": bag, "typed": typed, "matches": ok},
-                    step=step.id,
-                    actors=self._actors(step, ack),
-                )
-                if ok:
-                    break
-            else:
-                raise CeremonyAborted(
-                    f"Step {view.index + 1} ({step.title}): the bag of {material.id} does not "
-                    f"carry the serial {bag!r} after the break; the ceremony is stopped."
-                )
-        self._completed(step, ack, {"returned": list(returned), "absent": still_away})
 
     def _sign_off(self, step: SignOffStep, view: StepView, operator: Operator) -> None:
         ack = self._ask(view, operator)
+        if ack.deviation is not None:
+            raise CeremonyError(
+                f"Step {view.index + 1} ({step.title}): sign-off cannot be skipped or passed by a "
+                "deviation; a participant who disagrees signs off 'not followed' with a comment."
+            )
         statements = list(operator.sign_off(view, self.present))
         given = [s.participant for s in statements]
         if sorted(given) != sorted(self.present):

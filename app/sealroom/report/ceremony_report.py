@@ -478,14 +478,14 @@ def _checked_value(
             f"({_time(entry.recorded_at)}{attempts}): {esc(entry.value)}, {verdict}</font>"
         )
         ok = ok and bool(entry.matches)
-    if field != "serial":
+    if field == "bag_in":
+        # Bags sealed for a break are not the scripted ones: list them once, under bag in.
         for check in record.rechecks_of(material):
-            if check.expected != scripted:
-                continue
             verdict = "matches" if check.matches else "DOES NOT MATCH"
             color = "#111111" if check.matches else "#b00020"
             lines.append(
-                f"<font color='{color}'>re-checked after the break, step {check.step_number} "
+                f"<font color='{color}'>sealed for the break in {esc(check.expected)}; "
+                f"re-checked after the break, step {check.step_number} "
                 f"({_time(check.checked_at)}): {esc(check.typed)}, {verdict}</font>"
             )
     if not typed:
