@@ -106,8 +106,7 @@ def _typed_wanted(script: Script, step: StepBase) -> list[str] | None:
     if isinstance(step, ActionStep) and step.confirm is not None:
         return [step.confirm]
     if isinstance(step, BreakStep):
-        bags = [script.material(m).bag_out or script.material(m).bag_in for m in step.recheck_bags]
-        return [bag for bag in bags if bag is not None]
+        return None  # the bag serials sealed for the break, then the same again on return
     return []
 
 
@@ -116,6 +115,13 @@ def _check_typed(script: Script, step: StepBase, answer: StepAnswer) -> None:
     typed = list(answer.typed)
     if wanted is not None:
         assert typed == wanted, f"{step.id}: typed {typed}, the engine asks for {wanted}"
+        return
+    if isinstance(step, BreakStep):
+        count = len(step.recheck_bags)
+        assert len(typed) == 2 * count, step.id
+        assert typed[:count] == typed[count:], f"{step.id}: the re-check must match the seal"
+        for value in typed:
+            assert entry_problem("bag-serial", value) is None, (step.id, value)
         return
     assert isinstance(step, EntryStep)
     assert len(typed) == (2 if step.entry.twice else 1), step.id
