@@ -1,4 +1,4 @@
-"""Load a ceremony script: schema, reference and order checks, all before any HSM call."""
+"""Load a ceremony script: schema, references, order, compliance and state, before any HSM call."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from sealroom.ceremony.script import ACTION_PARAMS, ActionStep, Script
+from sealroom.ceremony.compliance import compliance_findings, script_clause
+from sealroom.ceremony.script import ACTION_PARAMS, ActionStep, BreakStep, EntryStep, Script
 from sealroom.ceremony.source import (
     FieldPath,
     Finding,
@@ -21,6 +22,7 @@ from sealroom.ceremony.source import (
     format_path,
     read_source,
 )
+from sealroom.ceremony.statelint import state_findings
 from sealroom.errors import ScriptError
 
 
@@ -35,7 +37,12 @@ class LoadedScript:
 
 
 def lint_findings(path: Path) -> tuple[SourceDocument | None, Script | None, list[Finding]]:
-    """Every finding for the script at ``path``; the document and model when they could be built."""
+    """Every finding for the script at ``path``; the document and model when they could be built.
+
+    Schema and reference findings come first (each group in source order); when the model
+    validates, the compliance findings (``compliance.py``) and state findings (``statelint.py``)
+    follow. A script with any finding is refused by ``load_script``.
+    """
     try:
         doc = read_source(path)
     except SourceFormatError as exc:
@@ -47,6 +54,8 @@ def lint_findings(path: Path) -> tuple[SourceDocument | None, Script | None, lis
     except ValidationError as exc:
         return doc, None, sorted(_schema_findings(doc, exc), key=_order)
     findings = sorted(_reference_findings(doc, script), key=_order)
+    findings += compliance_findings(doc, script)
+    findings += state_findings(doc, script)
     return doc, script, findings
 
 
@@ -112,10 +121,16 @@ def _schema_findings(doc: SourceDocument, exc: ValidationError) -> Iterator[Find
             expected = str(error.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
             message = f"{where}: {value!r} is not allowed here; use one of: {expected}"
         elif kind == "union_tag_invalid":
+            if doc.has((*path, "kind")):
+                path = (*path, "kind")
             where = format_path(path)
             expected = str(error.get("ctx", {}).get("expected_tags", ""))
             tag = error.get("ctx", {}).get("tag", "")
             message = f"{where}: unknown step kind {tag!r}; use one of: {expected}"
+        elif kind == "too_short":
+            where = format_path(path)
+            least = error.get("ctx", {}).get("min_length", 1)
+            message = f"{where}: needs at least {least} item(s)"
         else:
             where = format_path(path)
             value = _value_at(doc.data, path)
@@ -124,8 +139,40 @@ def _schema_findings(doc: SourceDocument, exc: ValidationError) -> Iterator[Find
         key = (path, message)
         if key not in seen:
             seen.add(key)
-            found.append(doc.finding(path, "SR-SCHEMA", message))
+            found.append(_schema_finding(doc, path, loc, kind, message))
     yield from found
+
+
+# A required field whose absence is also a gap in what WebTrust asks the script to contain is
+# reported under the compliance rule (with its clause), though the model could not be built.
+_COMPLIANCE_FIELDS: dict[tuple[str, ...], tuple[str, str, str]] = {
+    ("roles", "*", "duties"): ("C-ROLES", "a", "EV-ROLES"),
+    ("ceremony", "approval", "*"): ("C-APPROVAL", "b", "EV-APPROVAL"),
+    ("materials", "*", "model"): ("C-MATERIALS", "c", "EV-MATERIALS"),
+    ("materials", "*", "serial"): ("C-MATERIALS", "c", "EV-MATERIALS"),
+    ("custody", "*", "location"): ("C-CUSTODY", "f", "EV-CUSTODY"),
+    ("custody", "*", "holder"): ("C-CUSTODY", "f", "EV-CUSTODY"),
+    ("deviations", "decided_by"): ("C-DEVIATIONS", "h", "EV-DEVIATION"),
+    ("deviations", "procedure"): ("C-DEVIATIONS", "h", "EV-DEVIATION"),
+}
+
+
+def _schema_finding(
+    doc: SourceDocument, path: FieldPath, loc: tuple[Any, ...], error: str, message: str
+) -> Finding:
+    if error in {"missing", "too_short"}:
+        shape = tuple("*" if isinstance(e, int) else str(e) for e in loc)
+        for pattern, (rule, letter, evidence) in _COMPLIANCE_FIELDS.items():
+            if len(shape) == len(pattern) and all(
+                want in {"*", got} for want, got in zip(pattern, shape, strict=True)
+            ):
+                data = doc.data.get("ceremony") if isinstance(doc.data, dict) else None
+                ceremony_type = data.get("type") if isinstance(data, dict) else None
+                clause = script_clause(str(ceremony_type), letter)
+                return doc.finding(
+                    path, rule, message, kind="compliance", clause=clause, evidence=evidence
+                )
+    return doc.finding(path, "SR-SCHEMA", message)
 
 
 def _suggests(errors: list[Any], doc: SourceDocument, parent: FieldPath, field: object) -> bool:
@@ -149,19 +196,36 @@ def _value_at(data: Any, path: FieldPath) -> Any:
 
 
 def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding]:
-    def at(path: FieldPath, rule: str, message: str) -> Finding:
-        return doc.finding(path, rule, f"{format_path(path)}: {message}")
+    def at(path: FieldPath, rule: str, message: str, evidence: str | None = None) -> Finding:
+        return doc.finding(path, rule, f"{format_path(path)}: {message}", evidence=evidence)
 
     sections: dict[str, Sequence[Any]] = {
         "roles": script.roles,
         "participants": script.participants,
+        "quorums": script.quorums,
         "materials": script.materials,
         "keys": script.keys,
         "certificates": script.certificates,
+        "csrs": script.csrs,
+        "crls": script.crls,
+        "inputs": script.inputs,
+        "backups": script.backups,
+        "evidence": script.evidence,
+        "acts": script.acts,
         "steps": script.steps,
     }
     for section, items in sections.items():
         yield from _duplicates(at, section, (item.id for item in items))
+    share_seen: set[str] = set()
+    for b_index, backup in enumerate(script.backups):
+        for s_index, share in enumerate(backup.shares):
+            if share.share in share_seen:
+                yield at(
+                    ("backups", b_index, "shares", s_index, "share"),
+                    "SR-DUPLICATE",
+                    f"{share.share!r} is used twice as a share id",
+                )
+            share_seen.add(share.share)
 
     role_ids = {r.id for r in script.roles}
     for index, participant in enumerate(script.participants):
@@ -199,15 +263,16 @@ def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding
             yield at(
                 ("certificates", index, "key"),
                 "SR-KEY-PURPOSE",
-                f"key {cert.key!r} is not declared for certificate-signing (EV-KEY-PURPOSE)",
+                f"key {cert.key!r} is not declared for certificate-signing",
+                "EV-KEY-PURPOSE",
             )
         if cert.not_after <= cert.not_before:
             yield at(
                 ("certificates", index, "not_after"), "SR-VALIDITY", "must be later than not_before"
             )
 
-    outputs = [c.output for c in script.certificates]
-    yield from _duplicates(at, "certificates", outputs, field="output")
+    yield from _output_duplicates(at, script)
+    yield from _new_section_references(at, script)
 
     for index, step in enumerate(script.steps):
         roles = [("performer", step.performer)] + [
@@ -227,6 +292,96 @@ def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding
             yield from _action_findings(at, script, index, step)
 
     yield from _order_findings(at, script)
+
+
+def _output_duplicates(at: Any, script: Script) -> Iterator[Finding]:
+    """Certificates, CSRs and CRLs are written to one folder, never overwritten: names differ."""
+    seen: set[str] = set()
+    items: list[tuple[str, int, str]] = [
+        *(("certificates", i, c.output) for i, c in enumerate(script.certificates)),
+        *(("csrs", i, c.output) for i, c in enumerate(script.csrs)),
+        *(("crls", i, c.output) for i, c in enumerate(script.crls)),
+    ]
+    for section, index, output in items:
+        if output in seen:
+            yield at(
+                (section, index, "output"),
+                "SR-DUPLICATE",
+                f"the output file {output!r} is written twice; give each output its own name",
+            )
+        seen.add(output)
+
+
+def _new_section_references(at: Any, script: Script) -> Iterator[Finding]:
+    """References from quorums, deviations, backups, CSRs, CRLs, certificates and entry steps."""
+    role_ids = {r.id for r in script.roles}
+    key_ids = {k.id for k in script.keys}
+    materials = {m.id: m for m in script.materials}
+    material_ids = set(materials)
+    input_ids = {i.id for i in script.inputs}
+    issuers = {c.id for c in script.certificates} | input_ids
+
+    def ref(
+        path: FieldPath, rule: str, what: str, value: str, known: set[str]
+    ) -> Iterator[Finding]:
+        if value not in known:
+            yield at(path, rule, _unknown(what, value, known))
+
+    for index, quorum in enumerate(script.quorums):
+        yield from ref(("quorums", index, "role"), "SR-REF-ROLE", "role", quorum.role, role_ids)
+    if script.deviations is not None:
+        for index, role in enumerate(script.deviations.decided_by):
+            path: FieldPath = ("deviations", "decided_by", index)
+            yield from ref(path, "SR-REF-ROLE", "role", role, role_ids)
+    for index, backup in enumerate(script.backups):
+        yield from ref(("backups", index, "key"), "SR-REF-KEY", "key", backup.key, key_ids)
+        for m_index, medium in enumerate(backup.media):
+            path = ("backups", index, "media", m_index)
+            yield from ref(path, "SR-REF-MATERIAL", "material", medium, material_ids)
+        if backup.restore_test_token is not None:
+            path = ("backups", index, "restore_test_token")
+            token = backup.restore_test_token
+            yield from ref(path, "SR-REF-MATERIAL", "material", token, material_ids)
+    for index, csr in enumerate(script.csrs):
+        yield from ref(("csrs", index, "key"), "SR-REF-KEY", "key", csr.key, key_ids)
+    for index, crl in enumerate(script.crls):
+        yield from ref(("crls", index, "key"), "SR-REF-KEY", "key", crl.key, key_ids)
+        path = ("crls", index, "issuer_certificate")
+        issuer = crl.issuer_certificate
+        yield from ref(path, "SR-REF-CERTIFICATE", "certificate or input", issuer, issuers)
+    for index, cert in enumerate(script.certificates):
+        if cert.subject_from is not None:
+            path = ("certificates", index, "subject_from")
+            yield from ref(path, "SR-REF-INPUT", "input", cert.subject_from, input_ids)
+        if cert.issuer_certificate is not None:
+            path = ("certificates", index, "issuer_certificate")
+            issuer = cert.issuer_certificate
+            yield from ref(path, "SR-REF-CERTIFICATE", "certificate or input", issuer, issuers)
+    for index, step in enumerate(script.steps):
+        if isinstance(step, EntryStep) and step.entry.expect is not None:
+            expect = step.entry.expect
+            path = ("steps", index, "entry", "expect", "material")
+            if expect.material not in materials:
+                yield from ref(path, "SR-REF-MATERIAL", "material", expect.material, material_ids)
+            elif getattr(materials[expect.material], expect.field) is None:
+                yield at(
+                    path,
+                    "SR-REF-MATERIAL",
+                    f"material {expect.material!r} declares no {expect.field} to compare with",
+                )
+        if isinstance(step, BreakStep):
+            for b_index, material_id in enumerate(step.recheck_bags):
+                path = ("steps", index, "recheck_bags", b_index)
+                if material_id not in materials:
+                    yield from ref(path, "SR-REF-MATERIAL", "material", material_id, material_ids)
+                elif (
+                    materials[material_id].bag_in is None and materials[material_id].bag_out is None
+                ):
+                    yield at(
+                        path,
+                        "SR-REF-MATERIAL",
+                        f"material {material_id!r} has no bag (bag_in or bag_out) to re-check",
+                    )
 
 
 def _duplicates(at: Any, section: str, ids: Iterable[str], field: str = "id") -> Iterator[Finding]:
@@ -262,6 +417,8 @@ def _action_findings(at: Any, script: Script, index: int, step: ActionStep) -> I
                 f"action {step.action!r} needs the parameter {name!r}",
             )
             continue
+        if not section:
+            continue  # a free value (e.g. export-qr's artifact), not a reference
         known = {item.id for item in getattr(script, section)}
         if step.params[name] not in known:
             yield at(
@@ -275,7 +432,7 @@ def _order_findings(at: Any, script: Script) -> Iterator[Finding]:
     """Simulate the script's actions and report any that could not run at their place."""
     if script.steps[0].kind != "attendance":
         yield at(
-            ("steps", 0, "kind"), "SR-ORDER", "the first step must record attendance (EV-ATTEND)"
+            ("steps", 0, "kind"), "SR-ORDER", "the first step must record attendance", "EV-ATTEND"
         )
     logged_in = False
     generated: set[str] = set()
