@@ -9,9 +9,16 @@ from PIL import Image, ImageOps
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Button, Static
+from textual.widgets import Button, Input, Static, TextArea
 
+from sealroom.ceremony.script import BreakStep, EntryStep
 from sealroom.ui.app import SealroomApp
+from sealroom.ui.forms import (
+    BreakLeaveScreen,
+    BreakScreen,
+    SignOffScreen,
+    TypingScreen,
+)
 from sealroom.ui.qr_screen import QrScreen
 from sealroom.ui.screens import (
     AttendanceScreen,
@@ -24,7 +31,7 @@ from sealroom.ui.screens import (
     WaitScreen,
     WorkingScreen,
 )
-from sealroom.ui.widgets import ListPicker, PresenceList, RoleChoice
+from sealroom.ui.widgets import InlineChoice, ListPicker, PresenceList, RoleChoice
 
 TIMEOUT = 15.0
 STEP = 0.02
@@ -81,7 +88,22 @@ def screen_text(screen: Screen[object]) -> str:
             parts.append(str(widget.render()))
         elif isinstance(widget, Button):
             parts.append(str(widget.label))
+        elif isinstance(widget, Input):  # as drawn: a password field shows dots
+            value = "\u2022" * len(widget.value) if widget.password else widget.value
+            parts.append(f"[{value}]")
+        elif isinstance(widget, TextArea):
+            parts.append(f"[{widget.text}]")
     return "\n".join(parts)
+
+
+def footer(screen: Screen[object]) -> str:
+    """The key footer as shown: ``KEY Description`` for every binding shown and enabled."""
+    shown = []
+    for key, active in screen.active_bindings.items():
+        binding = active.binding
+        if binding.show and active.enabled:
+            shown.append(f"{binding.key_display or key} {binding.description}")
+    return "  ".join(shown)
 
 
 async def press_button(pilot: Pilot[Any], screen: Screen[object], button_id: str) -> None:
@@ -100,10 +122,11 @@ async def pick(pilot: Pilot[Any], picker: ListPicker, key: str) -> None:
     picker.focus()
     await pilot.pause()
     keys = [k for k, _ in picker.items]
+    move = "right" if isinstance(picker, InlineChoice) else "down"
     for _ in range(len(keys) + 1):
         if keys[picker.cursor] == key:
             break
-        await pilot.press("down")
+        await pilot.press(move)
     assert keys[picker.cursor] == key, f"cannot reach {key!r} in {keys}"
     await pilot.press("space")
 
@@ -150,8 +173,47 @@ Hook = Callable[[Pilot[Any], Screen[Any]], Awaitable[bool]]
 """Handles a screen specially; returns True if it answered it (else the default answer is used)."""
 
 
+KEY_NAMES = {
+    "-": "minus",
+    "+": "plus",
+    " ": "space",
+    ".": "full_stop",
+    "/": "slash",
+    ":": "colon",
+    "'": "apostrophe",
+    ",": "comma",
+    "(": "left_parenthesis",
+    ")": "right_parenthesis",
+}
+
+
 async def type_text(pilot: Pilot[Any], text: str) -> None:
-    await pilot.press(*["minus" if c == "-" else c for c in text])
+    await pilot.press(*[KEY_NAMES.get(c, c) for c in text])
+
+
+def typed_value(screen: TypingScreen) -> str:
+    """What a careful room types: the scripted value, the confirmation words, a +2 s offset."""
+    request = screen.request
+    step = screen.view.step
+    script = screen.app.runner.script  # type: ignore[attr-defined]
+    if request.words is not None:
+        return request.words
+    if isinstance(step, BreakStep):
+        material = next(
+            script.material(m) for m in step.recheck_bags if request.label.endswith(f"({m})")
+        )
+        return str(material.bag_out or material.bag_in)
+    if isinstance(step, EntryStep):
+        spec = step.entry
+        if spec.expect is not None:
+            return str(getattr(script.material(spec.expect.material), spec.expect.field))
+        return {"clock-offset": "+2", "time": "09:30"}.get(spec.format, "noted")
+    return "noted"
+
+
+async def sign_all(pilot: Pilot[Any], screen: Screen[Any], answer: str = "yes") -> None:
+    for choice in screen.query(InlineChoice):
+        await pick(pilot, choice, answer)
 
 
 async def answer(pilot: Pilot[Any], screen: Screen[Any], pin: str = PIN) -> None:
@@ -164,8 +226,19 @@ async def answer(pilot: Pilot[Any], screen: Screen[Any], pin: str = PIN) -> None
         await press_button(pilot, screen, "confirm")
     elif isinstance(screen, StepScreen):
         await choose_people(pilot, screen)
-        button = {"witness-check": "matches", "action": "run"}.get(screen.kind, "done")
-        await press_button(pilot, screen, button)
+        await press_button(pilot, screen, screen.answer_button)
+    elif isinstance(screen, TypingScreen):
+        await type_text(pilot, typed_value(screen))
+        await pilot.press("enter")
+    elif isinstance(screen, BreakLeaveScreen):
+        await press_button(pilot, screen, "start-break")
+    elif isinstance(screen, BreakScreen):
+        for person in screen.away:
+            await pick(pilot, screen.query_one("#returned", ListPicker), person)
+        await press_button(pilot, screen, "resume")
+    elif isinstance(screen, SignOffScreen):
+        await sign_all(pilot, screen)
+        await press_button(pilot, screen, "record")
     elif isinstance(screen, PinScreen):
         await type_text(pilot, pin)
         await pilot.press("enter")

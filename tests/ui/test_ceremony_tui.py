@@ -17,6 +17,7 @@ from sealroom.ceremony.script import KeySpec
 from sealroom.transfer.frames import encode_frames
 from sealroom.transfer.scan import decode_image
 from sealroom.ui.app import SealroomApp, closing_on_hangup
+from sealroom.ui.forms import FailureDecisionScreen
 from sealroom.ui.operator import STOPPED_BY_OPERATOR, TERMINAL_CLOSED
 from sealroom.ui.qr_screen import QrScreen
 from sealroom.ui.screens import (
@@ -30,7 +31,7 @@ from sealroom.ui.screens import (
     StepScreen,
     WorkingScreen,
 )
-from sealroom.ui.widgets import ARMING_SECONDS, RoleChoice
+from sealroom.ui.widgets import ARMING_SECONDS, ListPicker, RoleChoice
 from tests.fakes import ROOT_SCRIPT, FakeHsm, SoftwareKey, fake_world
 from tests.ui.helpers import (
     answer,
@@ -70,6 +71,16 @@ async def test_whole_ceremony_steps_advance_in_order_to_the_finish_screen() -> N
     assert events[-1] == "ceremony.closed"
     completed = [e["step"] for e in world.journal.entries if e["event"] == "step.completed"]
     assert completed == [s.id for s in world.runner.script.steps]
+    for screen in ("TypingScreen", "SignOffScreen"):
+        assert screen in kinds
+    entries = [e["data"] for e in world.journal.entries if e["event"] == "entry.recorded"]
+    values = [d["value"] for d in entries]  # type: ignore[index,call-overload]
+    assert values == ["+2", "TEB-100201", "HSM-0001", "TEB-100202", "TEB-100301", "TEB-100302"]
+    assert "entry.rejected" not in events and "deviation.recorded" not in events
+    signed = next(e for e in world.journal.entries if e["event"] == "signoff.recorded")
+    statements = signed["data"]["statements"]  # type: ignore[index,call-overload]
+    assert [s["participant"] for s in statements] == ["alice", "bob", "carol", "dan", "erin"]
+    assert all(s["followed"] and s["comment"] is None for s in statements)
 
 
 async def test_the_start_screen_identifies_the_ceremony_and_the_script() -> None:
@@ -93,8 +104,9 @@ async def test_a_step_cannot_be_confirmed_before_every_role_is_chosen() -> None:
     app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
 
     async def bag(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
-        assert isinstance(screen, StepScreen)
-        await press_button(pilot, screen, "matches")
+        if not isinstance(screen, StepScreen):
+            return False  # the entry itself: the default answer
+        await press_button(pilot, screen, "next")
         assert app.screen is screen, "a step without a chosen crypto officer was accepted"
         assert "Not accepted: choose who acts as Crypto officer" in screen_text(screen)
         await choose_people(pilot, screen)
@@ -129,21 +141,26 @@ async def test_the_same_person_as_performer_and_witness_is_refused_with_a_messag
     seen: list[str] = []
 
     async def bag(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
-        assert isinstance(screen, StepScreen)
+        if not isinstance(screen, StepScreen):
+            return False  # the entry itself: the default answer
         await choose_people(pilot, screen, {"crypto-officer": "carol", "internal-witness": "carol"})
-        await press_button(pilot, screen, "matches")
+        await press_button(pilot, screen, "next")
         message = screen_text(screen)
         seen.append(message)
         assert app.screen is screen
         assert "Not accepted: Carol Nguyen cannot both perform and witness" in message
         await choose_people(pilot, screen, {"internal-witness": "dan"})
-        await press_button(pilot, screen, "matches")
+        await press_button(pilot, screen, "next")
         return True
 
     async with app.run_test(size=SIZE) as pilot:
         await drive(pilot, app, {"hsm-bag": bag, "hsm-login": _stop_here(app)})
     assert seen
-    bag_entry = next(e for e in world.journal.entries if e["step"] == "hsm-bag")
+    bag_entry = next(
+        e
+        for e in world.journal.entries
+        if e["event"] == "entry.recorded" and e["step"] == "hsm-bag"
+    )
     actors = {(a["participant"], a["capacity"]) for a in bag_entry["actors"]}  # type: ignore[union-attr,index]
     assert ("carol", "performer") in actors and ("dan", "witness") in actors
 
@@ -228,7 +245,7 @@ async def test_a_witness_check_mismatch_stops_the_ceremony_and_journals_why() ->
     app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     reasons: list[str] = []
 
-    async def bag(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+    async def software(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
         assert isinstance(screen, StepScreen)
         await choose_people(pilot, screen)
         await press_button(pilot, screen, "mismatch")
@@ -243,7 +260,7 @@ async def test_a_witness_check_mismatch_stops_the_ceremony_and_journals_why() ->
         return True
 
     async with app.run_test(size=SIZE) as pilot:
-        await drive(pilot, app, {"hsm-bag": bag})
+        await drive(pilot, app, {"software-integrity": software})
     assert reasons
     assert "THE CEREMONY HAS STOPPED" in reasons[0]
     assert "the witnesses saw a mismatch" in reasons[0]
@@ -253,7 +270,7 @@ async def test_a_witness_check_mismatch_stops_the_ceremony_and_journals_why() ->
     assert app.result.reason is not None and "TEB-100299 seal torn" in app.result.reason
     assert world.journal.events()[-1] == "ceremony.aborted"
     aborted = world.journal.entries[-1]
-    assert aborted["step"] == "hsm-bag"
+    assert aborted["step"] == "software-integrity"
     assert "TEB-100299 seal torn" in aborted["data"]["reason"]  # type: ignore[index,call-overload]
 
 
@@ -280,7 +297,7 @@ async def test_stopping_from_the_terminal_asks_first_then_journals_the_abort() -
     assert app.result is not None
     assert not app.result.completed
     assert app.result.reason == STOPPED_BY_OPERATOR
-    assert app.result.steps_done == 1
+    assert app.result.steps_done == 2
     assert world.journal.events()[-1] == "ceremony.aborted"
     assert world.journal.entries[-1]["data"] == {"reason": STOPPED_BY_OPERATOR}
     assert world.journal.entries[-1]["step"] == "room-check"
@@ -329,17 +346,32 @@ async def test_an_adapter_error_shows_its_message_without_a_traceback() -> None:
     app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     shown: list[str] = []
 
+    async def decide(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+        assert isinstance(screen, FailureDecisionScreen)
+        shown.append(screen_text(screen))
+        await pick(pilot, screen.query_one("#decision", ListPicker), "abort")
+        await press_button(pilot, screen, "record")
+        return True
+
     async def failure(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
         shown.append(screen_text(screen))
         return False
 
     async with app.run_test(size=SIZE) as pilot:
-        await drive(pilot, app, {"FailureScreen": failure})
+        await drive(pilot, app, {"FailureDecisionScreen": decide, "FailureScreen": failure})
+    assert "THE STEP COULD NOT BE COMPLETED" in shown[0]
     assert "CKR_DEVICE_ERROR. Check the HSM." in shown[0]
-    assert "Traceback" not in shown[0]
+    assert "Retry the action" in shown[0] and "Proceed" not in shown[0]
+    assert "CKR_DEVICE_ERROR. Check the HSM." in shown[1]
+    assert "Traceback" not in shown[0] + shown[1]
     assert app.result is not None and app.result.reason is not None
     assert "CKR_DEVICE_ERROR" in app.result.reason
-    assert world.journal.events()[-1] == "ceremony.aborted"
+    assert world.journal.events()[-2:] == ["deviation.recorded", "ceremony.aborted"]
+    decided = world.journal.entries[-2]
+    assert decided["data"]["decision"] == "abort"  # type: ignore[index,call-overload]
+    assert decided["actors"] == [  # the only administrator present is chosen already
+        {"participant": "alice", "role": "administrator", "capacity": "decider"}
+    ]
 
 
 async def test_a_bug_in_an_adapter_is_journaled_and_shown_as_an_internal_error() -> None:
@@ -460,17 +492,17 @@ async def test_screenshots_of_the_start_and_a_step_screen_for_the_readme() -> No
         app.save_screenshot("tui-start.svg", str(images))
         return False
 
-    async def bag(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+    async def software(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
         app.save_screenshot("tui-step.svg", str(images))
         app.exit(None)
         return True
 
     async with app.run_test(size=SIZE) as pilot:
-        await drive(pilot, app, {"StartScreen": start, "hsm-bag": bag})
+        await drive(pilot, app, {"StartScreen": start, "software-integrity": software})
     start_svg = (images / "tui-start.svg").read_text()
     step_svg = (images / "tui-step.svg").read_text()
     assert "Begin" in start_svg and "REHEARSAL" in start_svg
-    assert "Inspect" in step_svg and "Matches" in step_svg
+    assert "Verify" in step_svg and "Matches" in step_svg and "deviation" in step_svg
 
 
 class SlowLoginHsm(FakeHsm):
@@ -548,9 +580,12 @@ async def test_a_stray_key_right_after_a_screen_appears_neither_chooses_nor_conf
     async def login(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
         assert isinstance(screen, StepScreen)
         officer = next(c for c in screen.query(RoleChoice) if c.role == "crypto-officer")
-        await pilot.press("space")  # at once: a repeat of the Enter/space that ended step 3
+        # A loaded test machine may take longer than the real delay to get here: widen the
+        # window so "at once" is within it, whatever the machine.
+        app.arming_seconds = 2.0
+        await pilot.press("space")  # at once: a repeat of the Enter/space that ended step 6
         checked.append(officer.chosen is None)
-        await pilot.pause(ARMING_SECONDS)
+        await pilot.pause(app.arming_seconds)
         await pilot.press("space")
         checked.append(officer.chosen == "bob")
         app.exit(None)
@@ -560,7 +595,8 @@ async def test_a_stray_key_right_after_a_screen_appears_neither_chooses_nor_conf
         await pilot.pause(ARMING_SECONDS)
         return False
 
-    hooks = {name: default for name in ("StartScreen", "AttendanceScreen", "StepScreen")}
+    screens = ("StartScreen", "AttendanceScreen", "StepScreen", "TypingScreen")
+    hooks = {name: default for name in screens}
     async with app.run_test(size=SIZE) as pilot:
         await drive(pilot, app, {**hooks, "hsm-login": login})
     assert checked == [True, True]

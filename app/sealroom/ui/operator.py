@@ -12,13 +12,32 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError
 from contextlib import AbstractContextManager, contextmanager, suppress
-from typing import TYPE_CHECKING, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from textual.screen import Screen
 
-from sealroom.ceremony.ports import Acknowledgement, Attendance, Fact, Outcome, StepView
-from sealroom.ceremony.script import Script
+from sealroom.ceremony.ports import (
+    Acknowledgement,
+    Attendance,
+    Deviation,
+    Fact,
+    Outcome,
+    SignOff,
+    StepView,
+)
+from sealroom.ceremony.runner import ENTRY_ATTEMPTS, entry_problem
+from sealroom.ceremony.script import ActionStep, BreakStep, ConfirmStep, EntryStep, Script
 from sealroom.errors import CeremonyAborted
+from sealroom.ui.forms import (
+    BreakLeaveScreen,
+    BreakScreen,
+    FailureDecisionScreen,
+    SignOffScreen,
+    TypingRequest,
+    TypingScreen,
+    words_difference,
+)
 from sealroom.ui.qr_screen import QrScreen, render_symbols
 from sealroom.ui.screens import (
     AttendanceScreen,
@@ -38,6 +57,7 @@ T = TypeVar("T")
 
 STOPPED_BY_OPERATOR = "The operator stopped the ceremony from the terminal."
 TERMINAL_CLOSED = "The terminal UI closed before the ceremony finished."
+CONFIRM_PROMPT = "Type exactly: "
 
 
 class TextualOperator:
@@ -49,6 +69,10 @@ class TextualOperator:
         self.rehearsal_pin = rehearsal_pin
         self.present: tuple[str, ...] = tuple(p.id for p in script.participants)
         self.acks: dict[str, Acknowledgement] = {}
+        self.typed: dict[tuple[str, str], tuple[int, str]] = {}
+        """(step id, slot) -> (attempt, value) last typed, to say why the engine refused it."""
+        self.break_phase: dict[str, str] = {}
+        """Step id -> ``seal`` once people were asked who leaves, ``recheck`` after the break."""
         self.working_now: str | None = None
         self.ended = False
         self._stop = threading.Event()
@@ -133,12 +157,16 @@ class TextualOperator:
         self.acks[view.step.id] = ack
         return ack
 
-    def secret(self, view: StepView, prompt: str, attempt: int, attempts_left: int) -> str:
+    def who(self, view: StepView) -> str | None:
+        """``Name (Role)`` of the performer chosen for the step, if it has been chosen."""
         ack = self.acks.get(view.step.id)
-        who = None
-        if ack is not None:
-            role = self.script.role(view.step.performer).name
-            who = f"{self.script.participant(ack.performer).name} ({role})"
+        if ack is None:
+            return None
+        role = self.script.role(view.step.performer).name
+        return f"{self.script.participant(ack.performer).name} ({role})"
+
+    def secret(self, view: StepView, prompt: str, attempt: int, attempts_left: int) -> str:
+        who = self.who(view)
         return self._ask(
             lambda: PinScreen(
                 self.app,
@@ -185,6 +213,113 @@ class TextualOperator:
         self._check_stop()
         symbols = render_symbols(frames)  # the QR encoding runs here, off the UI thread
         self._ask(lambda: QrScreen(self.app, view, title, symbols, facts), view)
+
+    def text(self, view: StepView, prompt: str, attempt: int) -> str:
+        request, slot = self.typing_request(view, prompt, attempt)
+        value = self._ask(lambda: TypingScreen(self.app, view, request), view)
+        self.typed[(view.step.id, slot)] = (attempt, value)
+        return value
+
+    def typing_request(
+        self, view: StepView, prompt: str, attempt: int
+    ) -> tuple[TypingRequest, str]:
+        """How to present the engine's ``text`` question, and the slot its answer is kept in.
+
+        The engine asks for an entry by its label (``label (again)`` for the second typing), for
+        a bag re-check after a break by a ``Bag serial of ...`` prompt, and for confirmation words
+        by ``Type exactly: WORDS``. On a second or third attempt the screen says why the previous
+        value was refused, worked out from what was typed, as the engine checks it.
+        """
+        step = view.step
+        who = self.who(view)
+        previous = attempt - 1
+        if isinstance(step, EntryStep):
+            spec = step.entry
+            again = prompt != spec.label and prompt.endswith("(again)")
+            refused = None if again or attempt == 1 else self.entry_refusal(step, previous)
+            request = TypingRequest(
+                "entry", spec.label, spec.format, attempt, ENTRY_ATTEMPTS, who, again, refused
+            )
+            return request, "again" if again else "first"
+        if isinstance(step, BreakStep) and not prompt.startswith(CONFIRM_PROMPT):
+            # Before the break a bag's serial may be typed as it is sealed; after it, the serial
+            # is typed again and must match.
+            phase: Literal["seal", "recheck"] = (
+                "seal" if self.break_phase.get(step.id) == "seal" else "recheck"
+            )
+            last = self.typed.get((step.id, prompt))
+            refused = None
+            if attempt > 1 and last is not None and last[0] == previous:
+                refused = (
+                    f"{last[1]!r} is not the serial recorded for this bag"
+                    if phase == "recheck"
+                    else f"{last[1]!r} was refused"
+                )
+            request = TypingRequest(
+                phase, prompt, "bag-serial", attempt, ENTRY_ATTEMPTS, who, refused=refused
+            )
+            return request, prompt
+        words = step.words if isinstance(step, ConfirmStep) else None
+        if isinstance(step, ActionStep) and step.confirm:
+            words = step.confirm
+        if words is None and prompt.startswith(CONFIRM_PROMPT):
+            words = prompt.removeprefix(CONFIRM_PROMPT)
+        if words is not None:
+            last = self.typed.get((step.id, "words"))
+            refused = None
+            if attempt > 1 and last is not None and last[0] == previous:
+                refused = words_difference(last[1], words)
+            request = TypingRequest(
+                "confirm", prompt, None, attempt, ENTRY_ATTEMPTS, who, refused=refused, words=words
+            )
+            return request, "words"
+        return TypingRequest("text", prompt, None, attempt, ENTRY_ATTEMPTS, who), prompt
+
+    def entry_refusal(self, step: EntryStep, attempt: int) -> str:
+        """Why the engine refused the entry typed at ``attempt`` (its checks, in its order)."""
+        spec = step.entry
+        first = self.typed.get((step.id, "first"))
+        if first is None or first[0] != attempt:
+            return "the value was refused"
+        value = first[1]
+        problem = entry_problem(spec.format, value)
+        if problem is not None:
+            return problem
+        again = self.typed.get((step.id, "again"))
+        if spec.twice and again is not None and again[0] == attempt and again[1] != value:
+            return f"the two entries differed ({value!r}, then {again[1]!r})"
+        if spec.expect is not None:
+            return f"{value!r} is not the {spec.label} the script lists"
+        return "the value was refused"
+
+    def break_started(self, view: StepView) -> Sequence[str]:
+        present = self.present
+        away = self._ask(lambda: BreakLeaveScreen(self.app, view, self.script, present), view)
+        self.break_phase[view.step.id] = "seal"
+        return away
+
+    def break_ended(self, view: StepView, away: Sequence[str]) -> Sequence[str]:
+        since = datetime.now(UTC)  # the break begins when the BREAK screen shows
+        present, leaving = self.present, tuple(away)
+        returned = self._ask(
+            lambda: BreakScreen(
+                self.app, view, self.script, present=present, away=leaving, since=since
+            ),
+            view,
+        )
+        self.present = tuple(p for p in present if p not in leaving or p in returned)
+        self.break_phase[view.step.id] = "recheck"
+        return returned
+
+    def sign_off(self, view: StepView, participants: Sequence[str]) -> Sequence[SignOff]:
+        people = tuple(participants)
+        return self._ask(lambda: SignOffScreen(self.app, view, self.script, people), view)
+
+    def action_failed(self, view: StepView, problem: str) -> Deviation:
+        present = self.present
+        return self._ask(
+            lambda: FailureDecisionScreen(self.app, view, self.script, present, problem), view
+        )
 
     def ceremony_finished(self, summary: Outcome) -> None:
         self.ended = True

@@ -18,7 +18,7 @@ from textual.widgets import Button, Label, Static
 from sealroom.ceremony.ports import Fact, StepView
 from sealroom.errors import TransferError
 from sealroom.transfer.qr import qr_matrix, terminal_lines
-from sealroom.ui.screens import CeremonyScreen, step_heading
+from sealroom.ui.base import CeremonyScreen, step_heading
 from sealroom.ui.widgets import ActionButton, CeremonyState, FactsView, hex_lines
 
 FRAMES_PER_SECOND = 4

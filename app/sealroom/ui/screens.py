@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import ClassVar, TypeVar
+from dataclasses import replace
+from typing import ClassVar
 
-from textual import events, on
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -22,11 +23,27 @@ from textual.widgets import (
 )
 
 from sealroom.ceremony.fingerprint import Fingerprint, pgp_words
-from sealroom.ceremony.ports import Acknowledgement, Attendance, Fact, Outcome, StepView
+from sealroom.ceremony.ports import (
+    Acknowledgement,
+    Attendance,
+    Deviation,
+    Fact,
+    Outcome,
+    StepView,
+)
 from sealroom.ceremony.quorum import acknowledgement_problem, attendance_problem
-from sealroom.ceremony.script import Script, WitnessCheckStep
+from sealroom.ceremony.script import (
+    ActionStep,
+    BreakStep,
+    ConfirmStep,
+    EntryStep,
+    Script,
+    SignOffStep,
+    WitnessCheckStep,
+)
+from sealroom.ui.base import CeremonyScreen, step_heading
+from sealroom.ui.forms import FORMAT_HINTS, DeviationScreen
 from sealroom.ui.widgets import (
-    KIND_NAMES,
     ActionButton,
     CeremonyBar,
     CeremonyState,
@@ -36,83 +53,19 @@ from sealroom.ui.widgets import (
     RoleChoice,
 )
 
-ResultT = TypeVar("ResultT")
-
 MIN_PIN_LENGTH = 4
 
+DEVIATION_KINDS = frozenset({"acknowledge", "witness-check", "action", "entry", "confirm", "break"})
+"""Step kinds at which the room can record a deviation from the step screen (F2). The engine
+reads ``Acknowledgement.deviation`` only for these: attendance has no acknowledgement, and a
+sign-off cannot be passed by a deviation (who disagrees signs 'not followed' with a comment)."""
 
-class CeremonyScreen(Screen[ResultT]):
-    """A full screen with the ceremony bar on top, a scrollable body, actions and the key footer."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("tab", "app.focus_next", "Next field"),
-        Binding("shift+tab", "app.focus_previous", "Previous field", show=False),
-        Binding("pagedown", "scroll_body(1)", "More", key_display="PgDn/PgUp"),
-        Binding("pageup", "scroll_body(-1)", "Scroll up", show=False),
-    ]
-
-    def __init__(self, state: CeremonyState) -> None:
-        super().__init__()
-        self.state = state
-        self.shown_at: float | None = None
-
-    def compose(self) -> ComposeResult:
-        yield CeremonyBar(self.state)
-        with VerticalScroll(id="body", can_focus=False):
-            yield from self.compose_body()
-        with Vertical(id="bottom"):
-            yield Static("", id="problem")
-            with Horizontal(id="actions"):
-                yield from self.compose_actions()
-        yield Footer(show_command_palette=False)
-
-    def compose_body(self) -> ComposeResult:
-        yield from ()
-
-    def compose_actions(self) -> ComposeResult:
-        yield from ()
-
-    def on_screen_resume(self) -> None:
-        if self.shown_at is None:
-            self.shown_at = time.monotonic()
-        for bar in self.query(CeremonyBar):
-            bar.update_progress()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "scroll_body":
-            # Offer PgDn/PgUp only when the body does not fit the terminal.
-            bodies = self.query("#body")
-            return bool(bodies) and bodies.first().max_scroll_y > 0
-        return True
-
-    def on_resize(self, event: events.Resize) -> None:
-        self.call_after_refresh(self.refresh_bindings)
-
-    def action_scroll_body(self, direction: int) -> None:
-        body = self.query_one("#body", VerticalScroll)
-        if direction < 0:
-            body.scroll_page_up()
-        else:
-            body.scroll_page_down()
-
-    def show_problem(self, text: str | None) -> None:
-        """Show why the people's answer cannot be accepted (or clear it)."""
-        problem = self.query_one("#problem", Static)
-        problem.update(Content(f"Not accepted: {text}") if text else "")
-        problem.set_class(bool(text), "visible")
-        if text:
-            self.app.bell()
-
-
-def step_heading(view: StepView, *, instruction: bool = True) -> ComposeResult:
-    """The kind of step and its title, then the instruction the administrator reads aloud."""
-    kind = KIND_NAMES.get(getattr(view.step, "kind", ""), "Step")
-    yield Label(f"{kind.upper()}  ·  step {view.index + 1} of {view.total}", classes="kind")
-    yield Label(Content(view.step.title), classes="title")
-    if instruction:
-        yield Static(Content(view.step.instruction), classes="instruction")
-    else:
-        yield Static("", classes="spacer")
+NEXT_BUTTONS: dict[str, str] = {
+    "entry": "Next: type the value",
+    "confirm": "Next: type the words",
+    "break": "Next: who leaves the room",
+    "sign-off": "Next: the statements",
+}
 
 
 # ----------------------------------------------------------------------------------- waiting
@@ -129,7 +82,7 @@ class WaitScreen(Screen[None]):
         yield CeremonyBar(self.state)
         with Vertical(id="wait"):
             yield Static("Please wait: the workstation is recording the step.", id="wait-text")
-        yield Footer(show_command_palette=False)
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_screen_resume(self) -> None:
         for bar in self.query(CeremonyBar):
@@ -158,7 +111,7 @@ class ConfirmStopScreen(ModalScreen[bool]):
             with Horizontal(classes="dialog-actions"):
                 yield ActionButton("Keep going", "keep", "primary")
                 yield ActionButton("Stop the ceremony", "stop", "error")
-        yield Footer(show_command_palette=False)
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#keep", Button).focus()
@@ -289,7 +242,12 @@ class AttendanceScreen(CeremonyScreen[Attendance]):
 
 
 class StepScreen(CeremonyScreen[Acknowledgement]):
-    """A confirmation, a witness check or an action: who acts, what to compare, and the answer."""
+    """One step: what to do, who acts, what to compare; the answer, or a deviation (F2)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "deviation", "Record a deviation", key_display="F2"),
+        Binding("ctrl+d", "deviation", "Record a deviation", show=False),
+    ]
 
     def __init__(
         self, state: CeremonyState, view: StepView, script: Script, present: Sequence[str]
@@ -303,6 +261,13 @@ class StepScreen(CeremonyScreen[Acknowledgement]):
     def kind(self) -> str:
         return str(getattr(self.view.step, "kind", ""))
 
+    @property
+    def answer_button(self) -> str:
+        """The id of the button that answers the step as scripted."""
+        return {"witness-check": "matches", "action": "run", "acknowledge": "done"}.get(
+            self.kind, "next"
+        )
+
     def compose_body(self) -> ComposeResult:
         yield from step_heading(self.view)
         step = self.view.step
@@ -311,9 +276,49 @@ class StepScreen(CeremonyScreen[Acknowledgement]):
                 (Fact("Look at", step.compare.look_at), Fact("Expected", step.compare.expected)),
                 id="compare",
             )
+        yield from self.compose_kind()
         if self.view.facts:
             yield FactsView(self.view.facts, id="step-facts")
         yield PeoplePicker(self.script, step, self.present)
+
+    def compose_kind(self) -> ComposeResult:
+        """What the next screen will ask, for entries, confirmations, breaks and sign-off."""
+        step = self.view.step
+        if isinstance(step, EntryStep):
+            spec = step.entry
+            facts = [
+                Fact("To type", spec.label),
+                Fact("Format", FORMAT_HINTS.get(spec.format, spec.format)),
+            ]
+            if spec.twice:
+                facts.append(Fact("Typed", "twice, to catch slips"))
+            if spec.expect is not None:
+                facts.append(Fact("Must match", "the value the script lists"))
+            yield FactsView(facts, id="entry-facts")
+        words = step.words if isinstance(step, ConfirmStep) else None
+        if isinstance(step, ActionStep) and step.confirm:
+            words = step.confirm
+        if words:
+            yield Label("The performer will type these words exactly:", classes="section")
+            yield Static(Content(words), classes="words-box")
+        if isinstance(step, BreakStep):
+            bags = ", ".join(self.script.material(m).description for m in step.recheck_bags)
+            if bags:
+                yield FactsView(
+                    (Fact("On resume", f"the bag serial is typed again: {bags}"),),
+                    id="break-facts",
+                )
+        if isinstance(step, SignOffStep):
+            names = ", ".join(self.script.participant(p).name for p in self.present)
+            yield FactsView(
+                (
+                    Fact(
+                        "Next",
+                        f"each person present states whether the script was followed: {names}",
+                    ),
+                ),
+                id="signoff-facts",
+            )
 
     def compose_actions(self) -> ComposeResult:
         if self.kind == "witness-check":
@@ -321,6 +326,8 @@ class StepScreen(CeremonyScreen[Acknowledgement]):
             yield ActionButton("Does not match", "mismatch", "error")
         elif self.kind == "action":
             yield ActionButton("Run this step", "run", "primary")
+        elif self.kind in NEXT_BUTTONS:
+            yield ActionButton(NEXT_BUTTONS[self.kind], "next", "primary")
         else:
             yield ActionButton("Confirm: done", "done", "primary")
 
@@ -330,6 +337,11 @@ class StepScreen(CeremonyScreen[Acknowledgement]):
         if first is not None:
             first.focus()
         self.query_one("#body", VerticalScroll).scroll_home(animate=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "deviation":
+            return self.kind in DEVIATION_KINDS
+        return super().check_action(action, parameters)
 
     def acknowledgement(
         self, matches: bool = True, observed: str | None = None
@@ -347,7 +359,7 @@ class StepScreen(CeremonyScreen[Acknowledgement]):
         self.show_problem(None)
         return ack
 
-    @on(Button.Pressed, "#done, #run, #matches")
+    @on(Button.Pressed, "#done, #run, #matches, #next")
     def accept(self) -> None:
         ack = self.acknowledgement()
         if ack is not None:
@@ -367,6 +379,28 @@ class StepScreen(CeremonyScreen[Acknowledgement]):
         step = self.view.step
         expected = step.compare.expected if isinstance(step, WitnessCheckStep) else ""
         self.app.push_screen(MismatchScreen(expected), observed)
+
+    def action_deviation(self) -> None:
+        """F2: record a deviation, sent to the engine with the chosen performer and witnesses."""
+        if self.kind not in DEVIATION_KINDS or self.app.screen is not self:
+            return
+        ack = self.acknowledgement()
+        if ack is None:
+            problem = self.query_one("#problem", Static).content
+            self.show_problem(f"{str(problem).removeprefix('Not accepted: ')}, then press F2")
+            return
+
+        def recorded(deviation: Deviation | None) -> None:
+            if deviation is None:
+                return
+            answer = replace(ack, deviation=deviation)
+            if self.kind == "witness-check":
+                answer = replace(answer, matches=False, observed=deviation.observed)
+            self.dismiss(answer)
+
+        self.app.push_screen(
+            DeviationScreen(self.state, self.view, self.script, self.present), recorded
+        )
 
     @on(RoleChoice.Changed)
     def choice_changed(self) -> None:
@@ -392,14 +426,15 @@ class MismatchScreen(ModalScreen[str | None]):
             yield Label("What did you see instead?", classes="section")
             yield Input(placeholder="e.g. bag serial TEB-100299, seal torn", id="observed")
             yield Static(
-                "Recording a mismatch stops the ceremony; the journal keeps what you type here.",
+                "Recording a mismatch stops the ceremony; the journal keeps what you type here. "
+                "To go on despite it, go back and record a deviation (F2) instead.",
                 classes="instruction",
             )
             yield Static("", id="problem")
             with Horizontal(classes="dialog-actions"):
                 yield ActionButton("Back to the step", "back", "default")
                 yield ActionButton("Record and stop", "record", "error")
-        yield Footer(show_command_palette=False)
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#observed", Input).focus()
@@ -526,7 +561,7 @@ class WorkingScreen(Screen[None]):
                 "Please wait. Do not switch off the workstation or unplug the HSM.",
                 classes="instruction",
             )
-        yield Footer(show_command_palette=False)
+        yield Footer(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.tick)

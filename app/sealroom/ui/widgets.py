@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import ClassVar, Protocol
 
 from textual import events
@@ -31,6 +32,10 @@ KIND_NAMES: Mapping[str, str] = {
     "acknowledge": "Confirmation",
     "witness-check": "Witness check",
     "action": "Action",
+    "entry": "Entry",
+    "confirm": "Typed confirmation",
+    "break": "Break",
+    "sign-off": "Sign-off",
 }
 
 
@@ -80,8 +85,17 @@ class CeremonyState(Protocol):
     def progress(self) -> str: ...
 
 
+def clock_text(moment: datetime | None = None) -> str:
+    """The workstation clock as the room reads it: ``HH:MM:SS UTC``."""
+    return (moment or datetime.now(UTC)).astimezone(UTC).strftime("%H:%M:%S UTC")
+
+
 class CeremonyBar(Horizontal):
-    """The bar on top of every screen: ceremony id, REHEARSAL when rehearsing, step progress."""
+    """The bar on top of every screen: ceremony id, REHEARSAL, the workstation clock, progress.
+
+    The clock is the workstation's own (UTC), the one the clock-offset entry compares with the
+    reference clock.
+    """
 
     def __init__(self, state: CeremonyState) -> None:
         super().__init__()
@@ -91,7 +105,14 @@ class CeremonyBar(Horizontal):
         yield Label(f" SEALROOM  {self.state.ceremony_id}", id="bar-ceremony")
         if self.state.rehearsal:
             yield Label(" REHEARSAL ", id="bar-rehearsal")
+        yield Label(clock_text(), id="bar-clock")
         yield Label(self.state.progress, id="bar-progress")
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.tick)
+
+    def tick(self) -> None:
+        self.query_one("#bar-clock", Label).update(clock_text())
 
     def update_progress(self) -> None:
         """Show the app's current step progress."""
@@ -279,6 +300,61 @@ class ListPicker(Widget, can_focus=True):
         self.refresh()
 
 
+class ChoiceList(ListPicker):
+    """A list to choose one entry from (a decision, who decided), keys named in the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space,enter", "pick", "Choose", key_display="space"),
+    ]
+
+
+class TickList(ListPicker):
+    """A list to tick any number of entries (who leaves, who returned), keys in the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space,enter", "pick", "Tick / untick", key_display="space"),
+    ]
+
+
+class InlineChoice(ListPicker):
+    """A single choice whose options sit side by side on one line: ←→ move, space chooses."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("right", "move(1)", "Move", show=False),
+        Binding("left", "move(-1)", "Move", show=False),
+        Binding("space,enter", "pick", "Choose", key_display="space"),
+    ]
+    GAP = 3
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return 1
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return sum(len(label) + 6 for _, label in self.items) + self.GAP * (len(self.items) - 1)
+
+    def render(self) -> Content:
+        parts = []
+        for index, (key, label) in enumerate(self.items):
+            on = key in self.picked
+            here = self.has_focus and index == self.cursor
+            pointer = "\u203a" if here else " "
+            mark = "(\u25cf)" if on else "( )"
+            text = f"{pointer} {mark} {label}"
+            style = "reverse" if here else ("bold" if on else "")
+            parts.append(Content.styled(text, style) if style else Content(text))
+        return Content(" " * self.GAP).join(parts)
+
+    def on_click(self, event: events.Click) -> None:
+        x = 0
+        for index, (_, label) in enumerate(self.items):
+            width = len(label) + 6
+            if x <= event.x < x + width:
+                self.cursor = index
+                self.action_pick()
+                return
+            x += width + self.GAP
+
+
 class PresenceList(ListPicker):
     """Who is present: every participant of the script, ticked as they are identified."""
 
@@ -306,7 +382,7 @@ class RoleChoice(ListPicker):
     """The choice of one participant for one role (performer or witness)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space,enter", "pick", "Choose this person", key_display="space"),
+        Binding("space,enter", "pick", "Choose", key_display="space"),
     ]
 
     def __init__(
