@@ -1,9 +1,11 @@
 """A whole rehearsal driven with keys in a real pseudo-terminal, read back through a VT emulator.
 
 ``sealroom run --rehearsal`` runs in a pty at 80x24 (pexpect) and its output is fed to pyte, so
-the test sees the screen a person would. At the QR step the terminal is enlarged to the size the
-screen asks for, and the QR codes on screen are decoded; then the outputs are checked with
-openssl, the journal verifier, pdftotext and the report's own QR codes.
+the test sees the screen a person would. Typed entries come from the script's answers file. At
+the QR step the terminal is enlarged to the size the screen asks for, and the QR codes on screen
+are decoded; then the outputs are checked with openssl, the journal verifier, pdftotext and the
+report's own QR codes. A second run records a deviation with F2 that aborts the ceremony, and the
+journal still verifies.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ SEALROOM = Path(sys.executable).with_name("sealroom")
 
 ENTER, TAB, SPACE = "\r", "\t", " "
 DOWN, RIGHT = "\x1b[B", "\x1b[C"
+F2 = "\x1bOQ"
+STEPS = 18
 SCREEN_TIMEOUT = 20.0
 HSM_TIMEOUT = 90.0  # RSA-4096 generation in SoftHSM has a long tail (9 s seen)
 LIGHT = "\u2588\u2580\u2584"
@@ -118,7 +122,7 @@ class Terminal:
 
 
 def step_screen(kind: str, number: int) -> str:
-    return f"{kind}  ·  step {number} of 10"
+    return f"{kind}  ·  step {number} of {STEPS}"
 
 
 def answer_step(term: Terminal, kind: str, number: int, keys: str, button: str) -> None:
@@ -127,6 +131,17 @@ def answer_step(term: Terminal, kind: str, number: int, keys: str, button: str) 
     term.send(*keys)
     term.wait_for(f"\u25b8 {button}")
     term.send(ENTER)
+
+
+def type_entry(term: Terminal, number: int, label: str, *values: str) -> None:
+    """Type ``values`` into the entry screens of step ``number`` (twice-typed entries: two)."""
+    for index, value in enumerate(values):
+        shown = f"{label} (again):" if index else f"{label}:"
+        text = term.wait_for(step_screen("ENTRY", number), shown, "Attempt 1 of 3")
+        assert "Pasting is switched off" in text
+        term.send(*value)
+        term.wait_for(value)
+        term.send(ENTER)
 
 
 def continue_after(
@@ -186,32 +201,60 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
         term.wait_for("\u25b8 Record attendance")
         term.send(ENTER)
 
-        answer_step(term, "CONFIRMATION", 2, TAB + TAB, "Confirm: done")
-        # A crypto officer must be picked (two are present): space picks the first, Bob.
-        answer_step(term, "WITNESS CHECK", 3, SPACE + TAB * 3, "Matches")
-        answer_step(term, "ACTION", 4, SPACE + TAB * 2, "Run this step")
+        typed = yaml.safe_load(ANSWERS.read_text())["steps"]
+        # 2. The clock offset, read against the reference clock shown in the top bar.
+        answer_step(term, "ENTRY", 2, TAB * 2, "Next: type the value")
+        clock = term.wait_for("Workstation clock now:", "UTC")
+        assert "Clock offset in seconds (reference minus workstation):" in clock
+        label = "Clock offset in seconds (reference minus workstation)"
+        type_entry(term, 2, label, *typed["clock"]["typed"])
 
+        answer_step(term, "CONFIRMATION", 3, TAB * 2, "Confirm: done")
+        answer_step(term, "WITNESS CHECK", 4, TAB * 3, "Matches")
+        # A crypto officer must be picked (two are present): space picks the first, Bob.
+        answer_step(term, "ENTRY", 5, SPACE + TAB * 3, "Next: type the value")
+        type_entry(term, 5, "HSM bag serial", *typed["hsm-bag"]["typed"])
+        answer_step(term, "ENTRY", 6, SPACE + TAB * 2, "Next: type the value")
+        type_entry(term, 6, "HSM serial number", *typed["hsm-serial"]["typed"])
+        answer_step(term, "ENTRY", 7, TAB * 3, "Next: type the value")
+        label = "Workstation bag serial (on arrival)"
+        type_entry(term, 7, label, *typed["workstation-bag"]["typed"])
+
+        answer_step(term, "ACTION", 8, SPACE + TAB * 2, "Run this step")
         text = term.wait_for("HSM user PIN:", "Attempt 1 of 3")
         assert "Bob Okafor (Crypto officer) types the HSM user PIN" in text
         term.send(*pin, ENTER)
-        continue_after(term, 4, "The HSM is activated.")
+        continue_after(term, 8, "The HSM is activated.")
 
-        answer_step(term, "ACTION", 5, SPACE + TAB * 3, "Run this step")
-        generated = continue_after(term, 5, "generated inside the HSM", timeout=HSM_TIMEOUT)
+        answer_step(term, "ACTION", 9, SPACE + TAB * 3, "Run this step")
+        generated = continue_after(term, 9, "generated inside the HSM", timeout=HSM_TIMEOUT)
         assert pin not in generated
 
-        answer_step(term, "WITNESS CHECK", 6, TAB * 3, "Matches")
-        answer_step(term, "ACTION", 7, DOWN + SPACE + TAB * 3, "Run this step")  # Carol signs
-        continue_after(term, 7, "Root certificate issued and verified", timeout=HSM_TIMEOUT)
+        answer_step(term, "WITNESS CHECK", 10, TAB * 3, "Matches")
+        answer_step(term, "ACTION", 11, DOWN + SPACE + TAB * 3, "Run this step")  # Carol signs
+        continue_after(term, 11, "Root certificate issued and verified", timeout=HSM_TIMEOUT)
 
-        answer_step(term, "ACTION", 8, TAB * 2, "Run this step")
+        answer_step(term, "ACTION", 12, TAB * 2, "Run this step")
         screen_frames = scan_screen_qr(term)
         term.send(ENTER)
 
-        answer_step(term, "ACTION", 9, SPACE + TAB * 2, "Run this step")
-        continue_after(term, 9, "The HSM is logged out.")
-        answer_step(term, "ACTION", 10, TAB * 3, "Run this step")
-        continue_after(term, 10, "Report printed", timeout=HSM_TIMEOUT)
+        answer_step(term, "ACTION", 13, SPACE + TAB * 2, "Run this step")
+        continue_after(term, 13, "The HSM is logged out.")
+        answer_step(term, "ENTRY", 14, SPACE + TAB * 3, "Next: type the value")
+        type_entry(term, 14, "New HSM bag serial", *typed["hsm-reseal"]["typed"])
+        answer_step(term, "CONFIRMATION", 15, SPACE + TAB * 2, "Confirm: done")
+
+        # 16. Sign-off: each of the five says "Followed" (space), Tab past the comment.
+        answer_step(term, "SIGN-OFF", 16, TAB * 2, "Next: the statements")
+        term.wait_for("Each person answers for themselves", "Followed", "Not followed")
+        term.send(*[SPACE, TAB, TAB] * 5)
+        text = term.wait_for("\u25b8 Record the statements")
+        term.send(ENTER)
+
+        answer_step(term, "ACTION", 17, TAB * 3, "Run this step")
+        continue_after(term, 17, "Report printed", timeout=HSM_TIMEOUT)
+        answer_step(term, "ENTRY", 18, TAB * 3, "Next: type the value")
+        type_entry(term, 18, "New workstation bag serial", *typed["workstation-reseal"]["typed"])
 
         term.wait_for("CEREMONY COMPLETE", "root.crt.pem", "\u25b8 Close Sealroom")
         term.send(ENTER)
@@ -221,7 +264,7 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
         term.child.close(force=True)
     transcript = "".join(term.transcript)
     assert term.child.exitstatus == 0, transcript[-2000:]
-    assert "ceremony complete: 10 steps" in transcript
+    assert f"ceremony complete: {STEPS} steps" in transcript
     assert "Traceback" not in transcript
 
     cert_pem = out / "root.crt.pem"
@@ -238,15 +281,30 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
     steps = [e["step"] for e in entries if e["event"] == "step.completed"]
     assert steps == [
         "attendance",
+        "clock",
         "room-check",
+        "software-integrity",
         "hsm-bag",
+        "hsm-serial",
+        "workstation-bag",
         "hsm-login",
         "generate-root-key",
         "check-key-fingerprint",
         "sign-root-certificate",
         "show-root-certificate",
         "hsm-logout",
+        "hsm-reseal",
+        "custody",
+        "sign-off",
         "print-report",
+        "workstation-reseal",
+    ]
+    values = [e["data"]["value"] for e in entries if e["event"] == "entry.recorded"]
+    assert values == ["+2", "TEB-100201", "HSM-0001", "TEB-100202", "TEB-100301", "TEB-100302"]
+    assert "entry.rejected" not in [e["event"] for e in entries]
+    signed = next(e for e in entries if e["event"] == "signoff.recorded")["data"]["statements"]
+    assert [(s["participant"], s["followed"]) for s in signed] == [
+        (person, True) for person in ("alice", "bob", "carol", "dan", "erin")
     ]
     signer = next(e for e in entries if e["event"] == "certificate.issued")["actors"][0]
     assert signer == {"participant": "carol", "role": "crypto-officer", "capacity": "performer"}
@@ -269,3 +327,61 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
 
     # The codes shown on screen carry the same certificate.
     assert decode_frames(screen_frames, "CRT") == ("CRT", der)
+
+
+def test_a_deviation_recorded_in_a_real_terminal_aborts_and_the_journal_verifies(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    term = Terminal([str(SEALROOM), "run", str(SCRIPT), "--rehearsal", "--out", str(out)], REPO)
+    observed = "Door access log offline"
+    try:
+        term.wait_for("Begin the ceremony")
+        term.send(ENTER)
+        term.wait_for(step_screen("ATTENDANCE", 1))
+        term.send(SPACE, *[DOWN, SPACE] * 4, TAB, TAB, TAB)
+        term.wait_for("\u25b8 Record attendance")
+        term.send(ENTER)
+        clock = yaml.safe_load(ANSWERS.read_text())["steps"]["clock"]["typed"]
+        answer_step(term, "ENTRY", 2, TAB * 2, "Next: type the value")
+        type_entry(term, 2, "Clock offset in seconds (reference minus workstation)", *clock)
+
+        # 3. The room is not as the script says: F2 records a deviation, decided: abort.
+        term.wait_for(step_screen("CONFIRMATION", 3), "F2 Record a deviation")
+        term.send(F2)
+        form = term.wait_for("RECORD A DEVIATION", "OBSERVED", "WHAT NOW")
+        assert "Confirm that the door is closed" in form  # expected, prefilled from the step
+        term.send(*observed, TAB)
+        term.wait_for(observed, "\u203a ( ) Proceed")
+        term.send(DOWN, DOWN, SPACE)
+        term.wait_for("(\u25cf) Abort")
+        term.send(TAB, TAB, TAB)
+        decided = term.wait_for("\u25b8 Record the deviation")
+        assert "(\u25cf) Alice Martin" in decided  # the only administrator, chosen already
+        term.send(ENTER)
+
+        stopped = term.wait_for("THE CEREMONY HAS STOPPED", "\u25b8 Close Sealroom")
+        assert observed in " ".join(stopped.split())
+        term.send(ENTER)
+        term.child.expect(pexpect.EOF, timeout=SCREEN_TIMEOUT)
+        term.transcript.append(str(term.child.before))
+    finally:
+        term.child.close(force=True)
+    transcript = "".join(term.transcript)
+    assert term.child.exitstatus != 0
+    assert "the ceremony ended early" in transcript
+    assert "Traceback" not in transcript
+
+    journal_path = out / "journal.jsonl"
+    checked = run(str(SEALROOM), "verify-journal", str(journal_path))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    entries = [json.loads(line) for line in journal_path.read_text().splitlines()]
+    assert [e["event"] for e in entries][-2:] == ["deviation.recorded", "ceremony.aborted"]
+    deviation, aborted = entries[-2:]
+    assert deviation["step"] == aborted["step"] == "room-check"
+    assert deviation["data"]["decision"] == "abort"
+    assert deviation["data"]["observed"] == observed
+    assert deviation["actors"] == [
+        {"participant": "alice", "role": "administrator", "capacity": "decider"}
+    ]
+    assert observed in aborted["data"]["reason"]
