@@ -250,7 +250,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     setup = _setup_from_args(args, rehearsal=args.rehearsal)
     from sealroom.ui.app import run_ceremony_tui
 
-    pin_hint = setup.answers.token.user_pin if setup.answers is not None else None
+    pin_hint = (
+        setup.answers.token.user_pin
+        if setup.answers is not None and setup.loaded.script.hsm is not None
+        else None
+    )
     with ceremony_runner(setup) as runner:
         result = run_ceremony_tui(runner, rehearsal_pin=pin_hint)
     if result is None or not result.completed:

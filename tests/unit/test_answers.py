@@ -59,3 +59,16 @@ def test_missing_answer_names_the_step(tmp_path: Path) -> None:
     with pytest.raises(AnswersError, match="no answer for step 'hsm-logout'"):
         world.runner.run(AnswersOperator(answers, lambda _line: None))
     assert world.journal.events()[-1] == "ceremony.aborted"
+
+
+def test_token_pins_are_required_only_when_the_script_uses_an_hsm(tmp_path: Path) -> None:
+    text = ANSWERS.read_text()
+    start = text.index("token:")
+    end = text.index("steps:")
+    path = tmp_path / "a.yaml"
+    path.write_text(text[:start] + text[end:])
+    script = load_script(ROOT_SCRIPT).script
+    with pytest.raises(AnswersError, match="the script uses an HSM"):
+        load_answers(path, script)
+    answers = load_answers(path, script.model_copy(update={"hsm": None}))
+    assert answers.model.token is None

@@ -81,7 +81,8 @@ class StepAnswer(_Strict):
 
 class AnswersModel(_Strict):
     sealroom_answers: int = Field(alias="sealroom-answers")
-    token: TokenAnswers
+    token: TokenAnswers | None = None
+    """Required when the script has an ``hsm`` section (the rehearsal makes that token)."""
     steps: dict[Identifier, StepAnswer]
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
@@ -97,6 +98,10 @@ class RehearsalAnswers:
 
     @property
     def token(self) -> TokenAnswers:
+        if self.model.token is None:
+            raise AnswersError(
+                f"{self.path}: the answers file gives no 'token' PINs, but the script uses an HSM."
+            )
         return self.model.token
 
 
@@ -124,6 +129,11 @@ def load_answers(path: Path, script: Script) -> RehearsalAnswers:
         raise AnswersError(f"The answers file is not valid: {finding}") from exc
     if model.sealroom_answers != 1:
         finding = doc.finding(("sealroom-answers",), "SR-ANSWERS", "only version 1 is supported")
+        raise AnswersError(f"The answers file is not valid: {finding}")
+    if script.hsm is not None and model.token is None:
+        finding = doc.finding(
+            (), "SR-ANSWERS", "token: the script uses an HSM; give user_pin and so_pin"
+        )
         raise AnswersError(f"The answers file is not valid: {finding}")
     step_ids = {s.id for s in script.steps}
     for step_id in model.steps:
