@@ -99,11 +99,12 @@ def test_wrong_pin_is_counted_then_accepted() -> None:
 
 def test_pin_lockout_aborts_and_no_pin_reaches_the_journal() -> None:
     world = fake_world()
-    operator = ScriptedOperator(world.runner.script, pins=["1111", "2222", "3333"])
+    wrong = ["wrong-pin-one", "wrong-pin-two", "wrong-pin-three"]
+    operator = ScriptedOperator(world.runner.script, pins=wrong)
     with pytest.raises(PinLockout):
         world.runner.run(operator)
     text = json.dumps(world.journal.entries)
-    for pin in ("1111", "2222", "3333", "4711-2027"):
+    for pin in (*wrong, "4711-2027"):
         assert pin not in text
     assert world.journal.events()[-1] == "ceremony.aborted"
     assert "generate:root-key" not in world.hsm.calls
