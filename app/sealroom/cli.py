@@ -14,13 +14,17 @@ from sealroom import __version__
 from sealroom.ceremony.answers import (
     AnswersOperator,
     RehearsalAnswers,
+    answers_findings,
     default_answers_path,
+    is_answers_file,
     load_answers,
+    script_path_for_answers,
 )
 from sealroom.ceremony.loader import LoadedScript, lint_findings, load_script
 from sealroom.ceremony.ports import Hsm, SigningKey, TokenInfo
 from sealroom.ceremony.runner import Runner, require_runnable
 from sealroom.ceremony.script import KeySpec
+from sealroom.ceremony.source import Finding, Position
 from sealroom.errors import SealroomError
 
 EXIT_OK = 0
@@ -53,7 +57,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     worst = EXIT_OK
     collected: list[dict[str, str | int | None]] = []
     for name in args.scripts:
-        _doc, _script, findings = lint_findings(Path(name))
+        findings = _lint_file(Path(name))
         if args.format == "json":
             collected.extend(f.as_json() for f in findings)
         else:
@@ -68,6 +72,24 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if args.format == "json":
         _out(json.dumps(collected, indent=2, ensure_ascii=False))
     return worst
+
+
+def _lint_file(path: Path) -> list[Finding]:
+    """Findings for a script, or for an answers file checked against the script beside it."""
+    if not is_answers_file(path):
+        return lint_findings(path)[2]
+    script_path = script_path_for_answers(path)
+    _doc, script, script_findings = lint_findings(script_path)
+    if script is None or script_findings:
+        return [
+            Finding(
+                str(path),
+                Position(1, 1),
+                "SR-ANSWERS",
+                f"its script {script_path} cannot be loaded or has findings; lint it first",
+            )
+        ]
+    return answers_findings(path, script)[2]
 
 
 # ---------------------------------------------------------------------------------- verify-journal

@@ -157,3 +157,20 @@ def test_verify_journal_names_the_first_bad_entry(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "NOT VALID" in result.stdout
     assert "line 6" in result.stdout or "seq 6" in result.stdout
+
+
+def test_lint_checks_every_file_in_the_catalogue_including_answers(tmp_path: Path) -> None:
+    files = sorted(str(p) for p in ROOT_SCRIPT.parent.glob("*.yaml"))
+    assert any(f.endswith(".answers.yaml") for f in files)
+    result = sealroom("lint", *files)
+    assert result.returncode == 0, result.stdout
+    script = tmp_path / "x.yaml"
+    script.write_text(ROOT_SCRIPT.read_text())
+    answers = tmp_path / "x.answers.yaml"
+    text = ANSWERS.read_text().replace("  room-check:", "  room-chek:")
+    answers.write_text(text)
+    result = sealroom("lint", str(answers))
+    assert result.returncode == 1
+    line = next(i for i, s in enumerate(text.splitlines(), 1) if "room-chek" in s)
+    assert f"{answers}:{line}:3: SR-ANSWERS steps.room-chek: no step with this id" in result.stdout
+    assert "no answer for step 'room-check'" in result.stdout

@@ -112,39 +112,67 @@ def default_answers_path(script_path: Path) -> Path:
 
 def load_answers(path: Path, script: Script) -> RehearsalAnswers:
     """Load and check an answers file against ``script``; errors name file:line and field."""
+    doc, model, findings = answers_findings(path, script)
+    if findings or doc is None or model is None:
+        first = str(findings[0]) if findings else f"{path}: the answers file cannot be used"
+        raise AnswersError(f"The answers file is not valid: {first}")
+    return RehearsalAnswers(path, doc, model)
+
+
+def answers_findings(
+    path: Path, script: Script
+) -> tuple[SourceDocument | None, AnswersModel | None, list[Finding]]:
+    """Every problem of the answers file at ``path`` for ``script``, located by file:line."""
     try:
         doc = read_source(path)
     except SourceFormatError as exc:
-        raise AnswersError(f"The answers file cannot be used: {exc.finding}") from exc
+        return None, None, [exc.finding]
     if not isinstance(doc.data, dict):
-        raise AnswersError(f"{path}:1:1: the answers file must be a mapping")
+        return doc, None, [doc.finding((), "SR-ANSWERS", "the answers file must be a mapping")]
     try:
         model = AnswersModel.model_validate(doc.data)
     except ValidationError as exc:
-        error = exc.errors(include_url=False)[0]
-        where = doc.existing_prefix(tuple(error["loc"]))
-        field = format_path(tuple(str(x) if not isinstance(x, int) else x for x in error["loc"]))
-        message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
-        finding = doc.finding(where, "SR-ANSWERS", f"{field}: {message}")
-        raise AnswersError(f"The answers file is not valid: {finding}") from exc
+        found = []
+        for error in exc.errors(include_url=False):
+            where = doc.existing_prefix(tuple(error["loc"]))
+            field = format_path(tuple(x if isinstance(x, int) else str(x) for x in error["loc"]))
+            message = "unknown field" if error["type"] == "extra_forbidden" else error["msg"]
+            found.append(doc.finding(where, "SR-ANSWERS", f"{field}: {message}"))
+        return doc, None, found
+    findings: list[Finding] = []
     if model.sealroom_answers != 1:
-        finding = doc.finding(("sealroom-answers",), "SR-ANSWERS", "only version 1 is supported")
-        raise AnswersError(f"The answers file is not valid: {finding}")
-    if script.hsm is not None and model.token is None:
-        finding = doc.finding(
-            (), "SR-ANSWERS", "token: the script uses an HSM; give user_pin and so_pin"
+        findings.append(
+            doc.finding(("sealroom-answers",), "SR-ANSWERS", "only version 1 is supported")
         )
-        raise AnswersError(f"The answers file is not valid: {finding}")
-    step_ids = {s.id for s in script.steps}
+    if script.hsm is not None and model.token is None:
+        findings.append(
+            doc.finding((), "SR-ANSWERS", "token: the script uses an HSM; give user_pin and so_pin")
+        )
+    step_ids = [s.id for s in script.steps]
     for step_id in model.steps:
         if step_id not in step_ids:
-            finding = doc.finding(
-                ("steps", step_id),
-                "SR-ANSWERS",
-                f"steps.{step_id}: no step with this id in the script",
+            findings.append(
+                doc.finding(
+                    ("steps", step_id),
+                    "SR-ANSWERS",
+                    f"steps.{step_id}: no step with this id in the script",
+                )
             )
-            raise AnswersError(f"The answers file is not valid: {finding}")
-    return RehearsalAnswers(path, doc, model)
+    for step_id in step_ids:
+        if step_id not in model.steps:
+            findings.append(
+                doc.finding(("steps",), "SR-ANSWERS", f"steps: no answer for step {step_id!r}")
+            )
+    return doc, model, findings
+
+
+def script_path_for_answers(path: Path) -> Path:
+    """``<name>.yaml`` beside ``<name>.answers.yaml``."""
+    return path.with_name(path.name.removesuffix(".answers.yaml") + ".yaml")
+
+
+def is_answers_file(path: Path) -> bool:
+    return path.name.endswith(".answers.yaml")
 
 
 class AnswersOperator:
