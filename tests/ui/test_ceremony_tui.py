@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.screen import Screen
 
@@ -16,6 +17,7 @@ from sealroom.ceremony.loader import load_script
 from sealroom.ceremony.script import KeySpec
 from sealroom.transfer.frames import encode_frames
 from sealroom.transfer.scan import decode_image
+from sealroom.ui import widgets
 from sealroom.ui.app import SealroomApp, closing_on_hangup
 from sealroom.ui.forms import FailureDecisionScreen
 from sealroom.ui.operator import STOPPED_BY_OPERATOR, TERMINAL_CLOSED
@@ -482,7 +484,11 @@ async def test_people_are_chosen_with_the_arrow_keys_and_space() -> None:
         await drive(pilot, app, {"hsm-login": login})
 
 
-async def test_screenshots_of_the_start_and_a_step_screen_for_the_readme() -> None:
+async def test_screenshots_of_the_start_and_a_step_screen_for_the_readme(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One fixed time in the bar, so the screenshots in docs/ change only when the UI does.
+    monkeypatch.setattr(widgets, "clock_text", lambda moment=None: "09:14:03 UTC")
     images = Path(__file__).resolve().parents[2] / "docs" / "images"
     images.mkdir(parents=True, exist_ok=True)
     world = fake_world()
