@@ -226,8 +226,9 @@ class TextualOperator:
         """How to present the engine's ``text`` question, and the slot its answer is kept in.
 
         The engine asks for an entry by its label (``label (again)`` for the second typing), for
-        a bag re-check after a break by a ``Bag serial of ...`` prompt, and for confirmation words
-        by ``Type exactly: WORDS``. On a second or third attempt the screen says why the previous
+        a break's bag serials by its own prompts (as the bag is sealed, between ``break_started``
+        and ``break_ended``, then again before it is opened), and for confirmation words by
+        ``Type exactly: WORDS``. On a second or third attempt the screen says why the previous
         value was refused, worked out from what was typed, as the engine checks it.
         """
         step = view.step
