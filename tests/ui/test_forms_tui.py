@@ -177,7 +177,7 @@ async def test_a_deviation_can_abort_the_ceremony_at_an_action_but_not_skip_it()
         form = await next_screen(pilot, app, DeviationScreen)
         text = screen_text(form)
         assert "Skip" not in text, "an action cannot be skipped"
-        assert "Proceed without running the action" in text
+        assert "Proceed: the action still runs, with this deviation on record" in text
         await type_text(pilot, "The HSM does not power on")
         await pick(pilot, form.query_one("#decision", ListPicker), "abort")
         await press_button(pilot, form, "record")

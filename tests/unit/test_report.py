@@ -496,7 +496,7 @@ def test_the_report_shows_everything_the_engine_journals(journals: Path) -> None
         "Who decides a deviation (script): Ceremony administrator.",
         "CCTV recording throughout (physical security of room B-104)",
         "Camera 2 showed no recording light when the room was checked",
-        "proceed: the step counts as done, deviating from the script",
+        "proceed: the step is still carried out, with the deviation on record",
         "Note: Security restarted camera 2 at 09:06",
         "Alice Martin (Ceremony administrator)",
         "skip: the step was not performed",

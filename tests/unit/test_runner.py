@@ -205,3 +205,44 @@ def test_a_script_with_actions_not_yet_available_is_refused_before_opening() -> 
     with pytest.raises(CeremonyError, match="cannot yet perform: zeroise-token"):
         world.runner.run(ScriptedOperator(world.runner.script))
     assert world.journal.events() == []
+
+
+class ProceedAt(ScriptedOperator):
+    def __init__(self, script, step_id: str, decision: str = "proceed") -> None:  # type: ignore[no-untyped-def]
+        super().__init__(script)
+        self.step_id, self.decision = step_id, decision
+
+    def acknowledge(self, view):  # type: ignore[no-untyped-def]
+        ack = super().acknowledge(view)
+        if view.step.id != self.step_id:
+            return ack
+        from sealroom.ceremony.ports import Deviation
+
+        deviation = Deviation("auditor present", "auditor stepped out", self.decision, "alice")
+        return Acknowledgement(ack.performer, ack.witnesses, deviation=deviation)
+
+
+def test_proceed_at_an_action_still_runs_the_action() -> None:
+    world = fake_world()
+    assert world.runner.run(ProceedAt(world.runner.script, "generate-root-key")).completed
+    assert "generate:root-key" in world.hsm.calls
+    events = world.journal.events()
+    at = events.index("deviation.recorded")
+    assert events[at + 1] == "key.generated"
+    done = next(
+        e
+        for e in world.journal.entries
+        if e["event"] == "step.completed" and e["step"] == "generate-root-key"
+    )
+    assert done["data"]["deviation"] is True  # type: ignore[index,call-overload]
+
+
+def test_an_action_cannot_be_skipped_and_a_manual_step_skip_is_journaled() -> None:
+    world = fake_world()
+    with pytest.raises(CeremonyError, match="cannot be skipped"):
+        world.runner.run(ProceedAt(world.runner.script, "generate-root-key", "skip"))
+    assert "generate:root-key" not in world.hsm.calls
+    world = fake_world()
+    assert world.runner.run(ProceedAt(world.runner.script, "room-check", "skip")).completed
+    skipped = [e["step"] for e in world.journal.entries if e["event"] == "step.skipped"]
+    assert skipped == ["room-check"]

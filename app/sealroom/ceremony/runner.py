@@ -344,10 +344,19 @@ class Runner:
     def _deviated(
         self, step: StepBase, view: StepView, ack: Acknowledgement, data: Mapping[str, Json]
     ) -> bool:
-        """Journal a deviation recorded with ``ack``; True if the step is then finished."""
+        """Journal a deviation recorded with ``ack``; True if the step is skipped (not performed).
+
+        ``proceed`` means the step is still carried out as scripted, with the deviation on record;
+        only ``skip`` (manual steps) leaves it unperformed, and that is journaled as such.
+        """
         deviation = ack.deviation
         if deviation is None:
             return False
+        if deviation.decision == "retry":
+            raise CeremonyError(
+                f"Step {view.index + 1} ({step.title}): a deviation here can proceed, skip the "
+                "step or abort the ceremony; retry is for an action that failed."
+            )
         self._record_deviation(step, view, deviation)
         if deviation.decision == "skip":
             self._journal(
@@ -357,13 +366,7 @@ class Runner:
                 actors=self._actors(step, ack),
             )
             return True
-        if deviation.decision == "proceed":
-            self._completed(step, ack, {**data, "deviation": True})
-            return True
-        raise CeremonyError(
-            f"Step {view.index + 1} ({step.title}): a deviation here can only proceed, "
-            "skip the step or abort the ceremony."
-        )
+        return False
 
     def _record_deviation(self, step: StepBase, view: StepView, deviation: Deviation) -> None:
         """Check who decided, journal the deviation, and stop if the decision is to abort."""
@@ -867,6 +870,8 @@ class Runner:
 
     def _completed(self, step: StepBase, ack: Acknowledgement, extra: Mapping[str, Json]) -> None:
         data: dict[str, Json] = {"kind": _kind(step)}
+        if ack.deviation is not None:
+            data["deviation"] = True
         data["title"] = step.title
         data.update(extra)
         self._journal("step.completed", data, step=step.id, actors=self._actors(step, ack))

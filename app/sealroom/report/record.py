@@ -1101,7 +1101,7 @@ class _Builder:
 
 
 _DECISIONS = {
-    "proceed": "proceed: the step counts as done, deviating from the script",
+    "proceed": "proceed: the step is still carried out, with the deviation on record",
     "skip": "skip: the step was not performed",
     "retry": "retry: the action was run again",
     "abort": "abort: the ceremony was stopped",

@@ -515,9 +515,9 @@ def decision_options(step: StepBase, failed: bool) -> list[tuple[str, str]]:
             first = ("retry", "Retry the action")
         return [first, ("abort", "Abort the ceremony")]
     if isinstance(step, ActionStep):
-        proceed = "Proceed without running the action: the step counts as done, deviating"
+        proceed = "Proceed: the action still runs, with this deviation on record"
     else:
-        proceed = "Proceed: the step counts as done, with this deviation"
+        proceed = "Proceed: the step is still carried out, with this deviation on record"
     options = [("proceed", proceed)]
     if skip_allowed(step):
         options.append(("skip", "Skip: the step is recorded as not performed"))
