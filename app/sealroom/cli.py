@@ -206,6 +206,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
     from sealroom.pki.root import RootCertificateIssuer
     from sealroom.report.ceremony_report import JournalReportRenderer
     from sealroom.report.printing import CupsPrinter, FilePrinter
+    from sealroom.software import software_sha256
     from sealroom.transfer.frames import FrameEncoder
 
     clock = SystemClock()
@@ -235,6 +236,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
             printer=printer,
             qr=FrameEncoder(),
             clock=clock,
+            software_sha256=software_sha256(),
         )
         yield Runner(setup.loaded, adapters, rehearsal=setup.rehearsal)
 

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Literal
 
 from sealroom import __version__
-from sealroom.ceremony.fingerprint import sha256_fingerprint
+from sealroom.ceremony.fingerprint import Fingerprint, pgp_words, sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript
 from sealroom.ceremony.ports import (
     Acknowledgement,
@@ -81,7 +81,8 @@ class Adapters:
     printer: Printer
     qr: QrEncoder
     clock: Clock
-    material_hsm_serial: str | None = None
+    software_sha256: str | None = None
+    """SHA-256 of the installed Sealroom software, shown at integrity checks (EV-INTEGRITY)."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,11 @@ class Runner:
                 "script_text": self.loaded.text,
                 "script": script.model_dump(mode="json"),
                 "rehearsal": self.rehearsal,
-                "software": {"name": "sealroom", "version": __version__},
+                "software": {
+                    "name": "sealroom",
+                    "version": __version__,
+                    "sha256": self.ports.software_sha256,
+                },
             },
         )
         self.opened = True
@@ -267,7 +272,7 @@ class Runner:
             step=step,
             performer_candidates=candidates(self.script, present, step.performer),
             witness_candidates={r: candidates(self.script, present, r) for r in step.witnesses},
-            facts=self._facts() if isinstance(step, WitnessCheckStep) else (),
+            facts=self._facts(step) if isinstance(step, WitnessCheckStep) else (),
         )
 
     def close(self) -> CeremonyResult:
@@ -851,8 +856,13 @@ class Runner:
 
     # ------------------------------------------------------------------ helpers
 
-    def _facts(self) -> tuple[Fact, ...]:
+    def _facts(self, step: StepBase) -> tuple[Fact, ...]:
         facts: list[Fact] = []
+        if "EV-INTEGRITY" in step.evidence and self.ports.software_sha256 is not None:
+            digest = self.ports.software_sha256
+            fpr = Fingerprint(digest, pgp_words(bytes.fromhex(digest)))
+            label = f"Sealroom {__version__} software SHA-256"
+            facts.append(Fact(label, fpr.grouped(), fpr.words))
         for key in self.keys.values():
             fpr = sha256_fingerprint(key.record.spki_der)
             facts.append(Fact(f"Public key {key.record.label} SHA-256", fpr.grouped(), fpr.words))
