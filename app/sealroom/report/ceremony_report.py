@@ -212,6 +212,11 @@ def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
         ("Script SHA-256", _fingerprint_cell(script_fpr)),
         ("Software", record.software),
     ]
+    if record.software_sha256 is not None:
+        software_fpr = Fingerprint(
+            record.software_sha256, pgp_words(bytes.fromhex(record.software_sha256))
+        )
+        rows.append(("Software SHA-256 [EV-INTEGRITY]", _fingerprint_cell(software_fpr)))
     return [
         *_section(
             number,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -285,6 +286,8 @@ class CeremonyRecord:
     script: Script
     rehearsal: bool
     software: str
+    software_sha256: str | None
+    """The SHA-256 of the Sealroom software that ran (docs/fingerprints.md), if journaled."""
     opened_at: datetime
     ended_by: str | None
     ended_at: datetime | None
@@ -458,6 +461,7 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         script=script,
         rehearsal=opened.flag("rehearsal"),
         software=f"{software.text('name')} {software.text('version')}",
+        software_sha256=_optional_hex(software.data.get("sha256")),
         opened_at=entries[0].time,
         ended_by=ended_by,
         ended_at=last.time if ended_by else None,
@@ -1111,3 +1115,10 @@ _DECISIONS = {
 def clock_text(moment: datetime) -> str:
     """Format a journal time for people: ``2027-01-15 09:03:12 UTC`` (seconds, no fraction)."""
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _optional_hex(value: object) -> str | None:
+    """A journaled SHA-256 in hex, or None when the journal has none (older journals)."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9a-f]{64}", value):
+        return value
+    return None
