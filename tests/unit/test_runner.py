@@ -246,3 +246,23 @@ def test_an_action_cannot_be_skipped_and_a_manual_step_skip_is_journaled() -> No
     assert world.runner.run(ProceedAt(world.runner.script, "room-check", "skip")).completed
     skipped = [e["step"] for e in world.journal.entries if e["event"] == "step.skipped"]
     assert skipped == ["room-check"]
+
+
+def test_a_stopped_ceremony_prints_its_report_once_and_says_where() -> None:
+    world = fake_world()
+    operator = ScriptedOperator(world.runner.script, mismatch_at="software-integrity")
+    with pytest.raises(CeremonyAborted):
+        world.runner.run(operator)
+    assert len(world.printer.jobs) == 1
+    assert "(stopped)" in world.printer.jobs[0][0]
+    assert operator.failed is not None
+    assert "The report of the stopped ceremony was printed" in operator.failed
+    assert world.journal.events()[-1] == "ceremony.aborted"
+
+
+def test_nothing_is_printed_when_the_ceremony_never_opened() -> None:
+    world = fake_world()
+    world.store.files["root.crt.pem"] = b"precious"
+    with pytest.raises(OutputExistsError):
+        world.runner.run(ScriptedOperator(world.runner.script))
+    assert world.printer.jobs == []

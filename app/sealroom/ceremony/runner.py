@@ -149,6 +149,7 @@ class Runner:
             )
             try:
                 self.abort(reason, current)
+                reason += self._print_stopped_report()
             except Exception:  # the journal itself may be what failed
                 reason += " The abort could not be journaled."
             operator.ceremony_failed(reason)
@@ -294,6 +295,25 @@ class Runner:
         if self.opened and not self.closed:
             self._journal("ceremony.aborted", {"reason": reason}, step=step)
             self.closed = True
+
+    def _print_stopped_report(self) -> str:
+        """Print the report of a stopped ceremony once; say where (or why not) for the room.
+
+        The journal is closed by then, so this one print is not journaled: the report itself names
+        the abort entry it covers and that entry's SHA-256.
+        """
+        if not self.opened:
+            return ""
+        try:
+            pdf = self.ports.report.render_report()
+            job = self.ports.printer.print_document(
+                f"{self.script.ceremony.id} ceremony report (stopped)", pdf
+            )
+        except SealroomError as exc:
+            return f" The report of the stopped ceremony could not be printed: {exc}"
+        if job.printer == "file":
+            self.outputs["report"] = job.destination
+        return f" The report of the stopped ceremony was printed ({job.destination})."
 
     # ------------------------------------------------------------------ steps
 
