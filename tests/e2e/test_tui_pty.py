@@ -5,7 +5,9 @@ the test sees the screen a person would. Typed entries come from the script's an
 the QR step the terminal is enlarged to the size the screen asks for, and the QR codes on screen
 are decoded; then the outputs are checked with openssl, the journal verifier, pdftotext and the
 report's own QR codes. A second run records a deviation with F2 that aborts the ceremony, and the
-journal still verifies.
+journal still verifies. A third runs a variant of the script with a typed confirmation before the
+key generation and a break after the HSM reseal, where wrong words and a wrong bag serial are
+refused on screen before the right ones are accepted.
 """
 
 from __future__ import annotations
@@ -121,23 +123,25 @@ class Terminal:
         return block
 
 
-def step_screen(kind: str, number: int) -> str:
-    return f"{kind}  ·  step {number} of {STEPS}"
+def step_screen(kind: str, number: int, total: int = STEPS) -> str:
+    return f"{kind}  ·  step {number} of {total}"
 
 
-def answer_step(term: Terminal, kind: str, number: int, keys: str, button: str) -> None:
+def answer_step(
+    term: Terminal, kind: str, number: int, keys: str, button: str, total: int = STEPS
+) -> None:
     """Wait for step ``number``, press ``keys`` (choices, then Tab to the button) and confirm."""
-    term.wait_for(step_screen(kind, number))
+    term.wait_for(step_screen(kind, number, total))
     term.send(*keys)
     term.wait_for(f"\u25b8 {button}")
     term.send(ENTER)
 
 
-def type_entry(term: Terminal, number: int, label: str, *values: str) -> None:
+def type_entry(term: Terminal, number: int, label: str, *values: str, total: int = STEPS) -> None:
     """Type ``values`` into the entry screens of step ``number`` (twice-typed entries: two)."""
     for index, value in enumerate(values):
         shown = f"{label} (again):" if index else f"{label}:"
-        text = term.wait_for(step_screen("ENTRY", number), shown, "Attempt 1 of 3")
+        text = term.wait_for(step_screen("ENTRY", number, total), shown, "Attempt 1 of 3")
         assert "Pasting is switched off" in text
         term.send(*value)
         term.wait_for(value)
@@ -145,9 +149,10 @@ def type_entry(term: Terminal, number: int, label: str, *values: str) -> None:
 
 
 def continue_after(
-    term: Terminal, number: int, *needles: str, timeout: float = SCREEN_TIMEOUT
+    term: Terminal, number: int, *needles: str, timeout: float = SCREEN_TIMEOUT, total: int = STEPS
 ) -> str:
-    text = term.wait_for(step_screen("DONE", number), *needles, "\u25b8 Continue", timeout=timeout)
+    done = step_screen("DONE", number, total)
+    text = term.wait_for(done, *needles, "\u25b8 Continue", timeout=timeout)
     term.send(ENTER)
     return text
 
@@ -385,3 +390,232 @@ def test_a_deviation_recorded_in_a_real_terminal_aborts_and_the_journal_verifies
         {"participant": "alice", "role": "administrator", "capacity": "decider"}
     ]
     assert observed in aborted["data"]["reason"]
+
+
+CONFIRM_WORDS = "GENERATE exr-root-r1-2026"
+CONFIRM_STEP = f"""\
+  - id: confirm-generation
+    act: key-generation
+    kind: confirm
+    title: Confirm the root key is to be generated now
+    instruction: The crypto officer types the words shown below before the key is generated.
+    words: {CONFIRM_WORDS}
+    performer: crypto-officer
+    witnesses: [auditor]
+"""
+BREAK_STEP = """\
+  - id: break
+    act: closing
+    kind: break
+    title: Short break before the hand-over
+    instruction: >-
+      Participants may leave the room. The sealed HSM stays in view of the internal witness.
+    recheck_bags: [hsm]
+    performer: administrator
+    witnesses: [internal-witness]
+"""
+VARIANT_ANSWERS = f"""\
+  confirm-generation:
+    performer: bob
+    witnesses: {{auditor: erin}}
+    typed: ["{CONFIRM_WORDS}"]
+  break:
+    performer: alice
+    witnesses: {{internal-witness: dan}}
+    left: [bob]
+    typed: [TEB-100301, TEB-100301]
+"""
+VARIANT_STEPS = STEPS + 2
+
+
+def insert_step(text: str, block: str, *, before: str) -> str:
+    """``block`` (a YAML list item) inserted right before the step ``before`` of the script."""
+    marker = f"  - id: {before}\n"
+    assert text.count(marker) == 1, marker
+    return text.replace(marker, block + marker)
+
+
+def flat(text: str) -> str:
+    """Screen text with its line wrapping undone, to find sentences the screen wraps."""
+    return " ".join(text.split())
+
+
+def test_a_typed_confirmation_and_a_break_refuse_wrong_input_in_a_real_terminal(
+    tmp_path: Path,
+) -> None:
+    """A confirm step before key generation and a break after the HSM reseal, driven with keys.
+
+    These two steps guard what an auditor checks most: nothing irreversible runs without the
+    words typed exactly, and a bag left during a break is the bag found after it. Both refusals
+    must be visible to the room, and journaled in order, in the real program.
+    """
+    text = insert_step(SCRIPT.read_text(), CONFIRM_STEP, before="generate-root-key")
+    text = insert_step(text, BREAK_STEP, before="custody")  # right after hsm-reseal
+    variant = tmp_path / "variant.yaml"
+    variant.write_text(text)
+    (tmp_path / "variant.answers.yaml").write_text(ANSWERS.read_text() + VARIANT_ANSWERS)
+    linted = run(str(SEALROOM), "lint", str(variant))
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+    total = VARIANT_STEPS
+    typed = yaml.safe_load(ANSWERS.read_text())["steps"]
+    pin = yaml.safe_load(ANSWERS.read_text())["token"]["user_pin"]
+    out = tmp_path / "out"
+    term = Terminal([str(SEALROOM), "run", str(variant), "--rehearsal", "--out", str(out)], REPO)
+    try:
+        term.wait_for("Begin the ceremony", "REHEARSAL")
+        term.send(ENTER)
+        term.wait_for(step_screen("ATTENDANCE", 1, total))
+        term.send(SPACE, *[DOWN, SPACE] * 4, TAB, TAB, TAB)
+        term.wait_for("\u25b8 Record attendance")
+        term.send(ENTER)
+
+        answer_step(term, "ENTRY", 2, TAB * 2, "Next: type the value", total)
+        label = "Clock offset in seconds (reference minus workstation)"
+        type_entry(term, 2, label, *typed["clock"]["typed"], total=total)
+        answer_step(term, "CONFIRMATION", 3, TAB * 2, "Confirm: done", total)
+        answer_step(term, "WITNESS CHECK", 4, TAB * 3, "Matches", total)
+        answer_step(term, "ENTRY", 5, SPACE + TAB * 3, "Next: type the value", total)
+        type_entry(term, 5, "HSM bag serial", *typed["hsm-bag"]["typed"], total=total)
+        answer_step(term, "ENTRY", 6, SPACE + TAB * 2, "Next: type the value", total)
+        type_entry(term, 6, "HSM serial number", *typed["hsm-serial"]["typed"], total=total)
+        answer_step(term, "ENTRY", 7, TAB * 3, "Next: type the value", total)
+        label = "Workstation bag serial (on arrival)"
+        type_entry(term, 7, label, *typed["workstation-bag"]["typed"], total=total)
+        answer_step(term, "ACTION", 8, SPACE + TAB * 2, "Run this step", total)
+        term.wait_for("HSM user PIN:", "Attempt 1 of 3")
+        term.send(*pin, ENTER)
+        continue_after(term, 8, "The HSM is activated.", total=total)
+
+        # 9. The typed confirmation: Bob types the words with the wrong year first.
+        shown = term.wait_for(step_screen("TYPED CONFIRMATION", 9, total), CONFIRM_WORDS)
+        assert "\u25b8 Next: type the words" not in shown
+        term.send(SPACE, TAB * 2)
+        term.wait_for("\u25b8 Next: type the words")
+        term.send(ENTER)
+        first = term.wait_for("capitals and spaces count", "Words typed:", "Attempt 1 of 3")
+        assert CONFIRM_WORDS in first and "Refused" not in first
+        wrong = CONFIRM_WORDS[:-1] + "5"
+        term.send(*wrong)
+        term.wait_for(wrong)
+        term.send(ENTER)
+        refused = flat(term.wait_for("Refused:", "Words typed:"))
+        assert "Refused: the words typed differ from the words in the box at character 25" in (
+            refused
+        ), refused
+        assert "('5' typed where '6' is required)" in refused, refused
+        assert "2 attempts left" in refused and "nothing irreversible is done" in refused
+        term.send(*CONFIRM_WORDS)
+        deadline = time.monotonic() + SCREEN_TIMEOUT
+        while term.text().count(CONFIRM_WORDS) < 2:  # in the box, and now in the field
+            assert time.monotonic() < deadline, term.text()
+            term.pump()
+        term.send(ENTER)
+
+        answer_step(term, "ACTION", 10, SPACE + TAB * 3, "Run this step", total)
+        continue_after(term, 10, "generated inside the HSM", timeout=HSM_TIMEOUT, total=total)
+        answer_step(term, "WITNESS CHECK", 11, TAB * 3, "Matches", total)
+        answer_step(term, "ACTION", 12, DOWN + SPACE + TAB * 3, "Run this step", total)
+        continue_after(term, 12, "Root certificate issued", timeout=HSM_TIMEOUT, total=total)
+        answer_step(term, "ACTION", 13, TAB * 2, "Run this step", total)
+        term.wait_for("Enlarge the terminal to at least", "\u25b8 Done")
+        term.send(ENTER)
+        answer_step(term, "ACTION", 14, SPACE + TAB * 2, "Run this step", total)
+        continue_after(term, 14, "The HSM is logged out.", total=total)
+        answer_step(term, "ENTRY", 15, SPACE + TAB * 3, "Next: type the value", total)
+        type_entry(term, 15, "New HSM bag serial", *typed["hsm-reseal"]["typed"], total=total)
+
+        # 16. The break: Bob leaves; the HSM's new bag serial is typed as it stays sealed.
+        shown = flat(term.wait_for(step_screen("BREAK", 16, total)))
+        assert "Hardware security module" in shown, shown
+        term.send(TAB * 2)
+        term.wait_for("\u25b8 Next: who leaves the room")
+        term.send(ENTER)
+        term.wait_for("WHO LEAVES THE ROOM", "Bob Okafor")
+        term.send(DOWN, SPACE)
+        term.wait_for("[X] Bob Okafor")
+        term.send(TAB)
+        leaving = term.wait_for("\u25b8 Start the break")
+        assert leaving.count("[X]") == 1
+        term.send(ENTER)
+        term.wait_for("BAG SEALED FOR THE BREAK", "Attempt 1 of 3")
+        term.send(*"TEB-100301")
+        term.wait_for("TEB-100301")
+        term.send(ENTER)
+
+        paused = term.wait_for("BREAK  \u00b7  THE CEREMONY IS PAUSED", "Paused since")
+        assert "Bob Okafor" in paused and "WHO HAS RETURNED" in paused, paused
+        term.send(SPACE)
+        term.wait_for("[X] Bob Okafor")
+        term.send(TAB)
+        term.wait_for("\u25b8 Resume the ceremony")
+        term.send(ENTER)
+
+        # After the break the bag is read again: the old bag's serial first, refused on screen.
+        term.wait_for("BAG CHECK AFTER THE BREAK", "Attempt 1 of 3")
+        term.send(*"TEB-100201")
+        term.wait_for("TEB-100201")
+        term.send(ENTER)
+        refused = flat(term.wait_for("BAG CHECK AFTER THE BREAK", "Attempt 2 of 3"))
+        assert "Refused: 'TEB-100201' is not the serial recorded for this bag" in refused, refused
+        assert "after that the ceremony stops" in refused
+        term.send(*"TEB-100301")
+        term.wait_for("TEB-100301", "Attempt 2 of 3")
+        term.send(ENTER)
+
+        answer_step(term, "CONFIRMATION", 17, SPACE + TAB * 2, "Confirm: done", total)
+        answer_step(term, "SIGN-OFF", 18, TAB * 2, "Next: the statements", total)
+        term.wait_for("Each person answers for themselves", "Followed")
+        term.send(*[SPACE, TAB, TAB] * 5)
+        term.wait_for("\u25b8 Record the statements")
+        term.send(ENTER)
+        answer_step(term, "ACTION", 19, TAB * 3, "Run this step", total)
+        continue_after(term, 19, "Report printed", timeout=HSM_TIMEOUT, total=total)
+        answer_step(term, "ENTRY", 20, TAB * 3, "Next: type the value", total)
+        label = "New workstation bag serial"
+        type_entry(term, 20, label, *typed["workstation-reseal"]["typed"], total=total)
+
+        term.wait_for("CEREMONY COMPLETE", "\u25b8 Close Sealroom")
+        term.send(ENTER)
+        term.child.expect(pexpect.EOF, timeout=SCREEN_TIMEOUT)
+        term.transcript.append(str(term.child.before))
+    finally:
+        term.child.close(force=True)
+    transcript = "".join(term.transcript)
+    assert term.child.exitstatus == 0, transcript[-2000:]
+    assert f"ceremony complete: {total} steps" in transcript
+    assert "Traceback" not in transcript
+
+    journal_path = out / "journal.jsonl"
+    checked = run(str(SEALROOM), "verify-journal", str(journal_path))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    entries = [json.loads(line) for line in journal_path.read_text().splitlines()]
+    watched = {
+        "confirmation.refused",
+        "confirmation.typed",
+        "bag.sealed",
+        "break.started",
+        "break.ended",
+        "bag.rechecked",
+    }
+    seen = [(e["event"], e["data"].get("matches")) for e in entries if e["event"] in watched]
+    assert seen == [
+        ("confirmation.refused", None),
+        ("confirmation.typed", None),
+        ("bag.sealed", None),
+        ("break.started", None),
+        ("break.ended", None),
+        ("bag.rechecked", False),
+        ("bag.rechecked", True),
+    ]
+    assert entries[-1]["event"] == "ceremony.closed"
+    assert entries[-1]["data"]["result"] == "completed"
+    by_event = {e["event"]: e for e in entries}
+    assert by_event["confirmation.typed"]["data"] == {"words": CONFIRM_WORDS, "attempts": 2}
+    assert by_event["confirmation.typed"]["step"] == "confirm-generation"
+    assert by_event["bag.sealed"]["data"] == {"material": "hsm", "serial": "TEB-100301"}
+    assert by_event["break.started"]["data"] == {"left": ["bob"]}
+    assert by_event["break.ended"]["data"] == {"returned": ["bob"], "absent": []}
+    # The confirmation came before the key was generated.
+    events = [e["event"] for e in entries]
+    assert events.index("confirmation.typed") < events.index("key.generated")
