@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from sealroom.transfer.frames import decode_frames
 from sealroom.transfer.scan import decode_image
+from sealroom.ui.widgets import ARMING_SECONDS
 from tests.ui.helpers import qr_image
 
 REPO = Path(__file__).resolve().parents[2]
@@ -128,12 +129,21 @@ def step_screen(kind: str, number: int, total: int = STEPS) -> str:
 
 
 def answer_step(
-    term: Terminal, kind: str, number: int, keys: str, button: str, total: int = STEPS
+    term: Terminal,
+    kind: str,
+    number: int,
+    keys: str,
+    button: str,
+    total: int = STEPS,
+    chosen: str | None = None,
 ) -> None:
     """Wait for step ``number``, press ``keys`` (choices, then Tab to the button) and confirm."""
     term.wait_for(step_screen(kind, number, total))
+    # The screen ignores choosing keys for ARMING_SECONDS after it appears (stray-key guard); a
+    # loaded machine can deliver keys inside that window, so let it pass first.
+    time.sleep(ARMING_SECONDS + 0.2)
     term.send(*keys)
-    term.wait_for(f"\u25b8 {button}")
+    term.wait_for(f"\u25b8 {button}", *([f"(\u25cf) {chosen}"] if chosen else []))
     term.send(ENTER)
 
 
@@ -236,7 +246,9 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
         assert pin not in generated
 
         answer_step(term, "WITNESS CHECK", 10, TAB * 3, "Matches")
-        answer_step(term, "ACTION", 11, DOWN + SPACE + TAB * 3, "Run this step")  # Carol signs
+        answer_step(
+            term, "ACTION", 11, DOWN + SPACE + TAB * 3, "Run this step", chosen="Carol Nguyen"
+        )
         continue_after(term, 11, "Root certificate issued and verified", timeout=HSM_TIMEOUT)
 
         answer_step(term, "ACTION", 12, TAB * 2, "Run this step")
