@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from sealroom.ceremony.ports import Acknowledgement, Attendance
-from sealroom.ceremony.script import Script, StepBase
+from sealroom.ceremony.script import ActionStep, AttendanceStep, Script, StepBase
 
 
 def required_roles(script: Script) -> tuple[str, ...]:
@@ -75,4 +75,37 @@ def _actors_problem(
             name = script.participant(witness).name
             return f"{name} cannot both perform and witness, or witness twice, in one step"
         people.append(witness)
+    return None
+
+
+def skip_allowed(step: StepBase) -> bool:
+    """Only manual steps may be skipped after a deviation; an action or the attendance may not."""
+    return not isinstance(step, ActionStep | AttendanceStep)
+
+
+def deciding_roles(script: Script) -> str:
+    """The roles that may decide a deviation, in words ("anyone present" without a policy)."""
+    policy = script.deviations
+    if policy is None:
+        return "anyone present"
+    return " or ".join(script.role(r).name for r in policy.decided_by)
+
+
+def deciding_role(script: Script, decider: str) -> str | None:
+    """The first role of ``decider`` that the script's deviation policy lets decide, or None."""
+    policy = script.deviations
+    roles = script.participant(decider).roles
+    return next((r for r in roles if policy is None or r in policy.decided_by), None)
+
+
+def decider_problem(script: Script, present: Sequence[str], decider: str) -> str | None:
+    """Why ``decider`` may not decide a deviation, or None if they may (WebTrust 4.1.5(h))."""
+    name = script.participant(decider).name
+    if decider not in present:
+        return f"{name} is not present and cannot decide a deviation"
+    if deciding_role(script, decider) is None:
+        return (
+            f"{name} cannot decide a deviation: the script's 'deviations' section lets only a "
+            f"{deciding_roles(script)} decide"
+        )
     return None

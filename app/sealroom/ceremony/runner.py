@@ -39,6 +39,9 @@ from sealroom.ceremony.quorum import (
     acknowledgement_problem,
     attendance_problem,
     candidates,
+    decider_problem,
+    deciding_role,
+    skip_allowed,
 )
 from sealroom.ceremony.script import (
     AVAILABLE_ACTIONS,
@@ -396,21 +399,13 @@ class Runner:
     def _record_deviation(self, step: StepBase, view: StepView, deviation: Deviation) -> None:
         """Check who decided, journal the deviation, and stop if the decision is to abort."""
         decider = deviation.decided_by
-        policy = self.script.deviations
-        allowed = policy.decided_by if policy is not None else None
-        if decider not in self.present:
-            raise CeremonyError(
-                f"Step {view.index + 1}: {decider!r} is not present and cannot decide a deviation."
-            )
-        roles = self.script.participant(decider).roles
-        deciding = [r for r in roles if allowed is None or r in allowed]
-        if not deciding:
-            names = ", ".join(self.script.role(r).name for r in allowed or ())
-            raise CeremonyError(
-                f"Step {view.index + 1}: only a {names} may decide a deviation "
-                "(the script's 'deviations' section)."
-            )
-        if deviation.decision == "skip" and isinstance(step, ActionStep | AttendanceStep):
+        if decider not in {p.id for p in self.script.participants}:
+            raise CeremonyError(f"Step {view.index + 1}: {decider!r} is not a participant.")
+        problem = decider_problem(self.script, self.present, decider)
+        role = deciding_role(self.script, decider)
+        if problem is not None or role is None:
+            raise CeremonyError(f"Step {view.index + 1}: {problem}.")
+        if deviation.decision == "skip" and not skip_allowed(step):
             raise CeremonyError(
                 f"Step {view.index + 1} ({step.title}) cannot be skipped: retry it or abort."
             )
@@ -423,7 +418,7 @@ class Runner:
                 "note": deviation.note,
             },
             step=step.id,
-            actors=[Actor(decider, deciding[0], "decider")],
+            actors=[Actor(decider, role, "decider")],
         )
         if deviation.decision == "abort":
             raise CeremonyAborted(

@@ -15,11 +15,15 @@ from textual.content import Content
 from textual.widgets import Button, Input, Label, Static, TextArea
 
 from sealroom.ceremony.ports import Deviation, DeviationDecision, Fact, SignOff, StepView
-from sealroom.ceremony.quorum import candidates
+from sealroom.ceremony.quorum import (
+    candidates,
+    decider_problem,
+    deciding_roles,
+    skip_allowed,
+)
 from sealroom.ceremony.runner import entry_problem
 from sealroom.ceremony.script import (
     ActionStep,
-    AttendanceStep,
     BreakStep,
     EntryStep,
     Script,
@@ -72,33 +76,13 @@ def people_label(script: Script, participant_id: str) -> str:
     return f"{person.name}  \u00b7  {', '.join(script.role(r).name for r in person.roles)}"
 
 
-def deciding_roles(script: Script) -> str:
-    """The roles that may decide a deviation, in words ("anyone present" without a policy)."""
-    policy = script.deviations
-    if policy is None:
-        return "anyone present"
-    return " or ".join(script.role(r).name for r in policy.decided_by)
-
-
-def decider_problem(script: Script, present: Sequence[str], decider: str | None) -> str | None:
-    """Why ``decider`` may not decide a deviation (the engine's own rule), or None if they may."""
+def decider_choice_problem(
+    script: Script, present: Sequence[str], decider: str | None
+) -> str | None:
+    """Why the chosen decider is not accepted (the engine's rule, plus nobody chosen yet)."""
     if decider is None:
         return "choose who decided"
-    name = script.participant(decider).name
-    if decider not in present:
-        return f"{name} is not present and cannot decide a deviation"
-    policy = script.deviations
-    if policy is None or any(r in policy.decided_by for r in script.participant(decider).roles):
-        return None
-    return (
-        f"{name} cannot decide a deviation: the script's 'deviations' section lets only a "
-        f"{deciding_roles(script)} decide"
-    )
-
-
-def skip_allowed(step: StepBase) -> bool:
-    """Only manual steps may be skipped; an action or the attendance may not (engine rule)."""
-    return not isinstance(step, ActionStep | AttendanceStep)
+    return decider_problem(script, present, decider)
 
 
 def words_difference(typed: str, words: str) -> str:
@@ -569,7 +553,7 @@ class DecisionForm(CeremonyScreen[ResultT]):
             self.show_problem("choose what the room decided")
             return None
         decider = self.decider()
-        problem = decider_problem(self.script, self.present, decider)
+        problem = decider_choice_problem(self.script, self.present, decider)
         if problem or decider is None:
             self.show_problem(problem or "choose who decided")
             return None
@@ -577,7 +561,7 @@ class DecisionForm(CeremonyScreen[ResultT]):
 
     @on(ListPicker.Changed, "#decider")
     def decider_changed(self) -> None:
-        self.show_problem(decider_problem(self.script, self.present, self.decider()))
+        self.show_problem(decider_choice_problem(self.script, self.present, self.decider()))
 
     @on(ListPicker.Changed, "#decision")
     def decision_changed(self) -> None:
