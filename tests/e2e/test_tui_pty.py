@@ -142,9 +142,27 @@ def answer_step(
     # The screen ignores choosing keys for ARMING_SECONDS after it appears (stray-key guard); a
     # loaded machine can deliver keys inside that window, so let it pass first.
     time.sleep(ARMING_SECONDS + 0.2)
+    if chosen is not None:
+        pick(term, chosen)
     term.send(*keys)
     term.wait_for(f"\u25b8 {button}", *([f"(\u25cf) {chosen}"] if chosen else []))
     term.send(ENTER)
+
+
+def pick(term: Terminal, name: str) -> None:
+    """Move the focused choice's cursor down to ``name`` and choose it, watching each key land.
+
+    Each key waits for its effect on screen, so a loaded machine cannot make the choosing key
+    arrive before the cursor has moved.
+    """
+    for _ in range(8):
+        if re.search(rf"\u203a \(.\) {re.escape(name)}", term.text()):
+            break
+        term.send(DOWN)
+        term.pump(0.2)
+    term.wait_for(f"\u203a ( ) {name}")
+    term.send(SPACE)
+    term.wait_for(f"(\u25cf) {name}")
 
 
 def type_entry(term: Terminal, number: int, label: str, *values: str, total: int = STEPS) -> None:
@@ -246,9 +264,7 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
         assert pin not in generated
 
         answer_step(term, "WITNESS CHECK", 10, TAB * 3, "Matches")
-        answer_step(
-            term, "ACTION", 11, DOWN + SPACE + TAB * 3, "Run this step", chosen="Carol Nguyen"
-        )
+        answer_step(term, "ACTION", 11, TAB * 3, "Run this step", chosen="Carol Nguyen")
         continue_after(term, 11, "Root certificate issued and verified", timeout=HSM_TIMEOUT)
 
         answer_step(term, "ACTION", 12, TAB * 2, "Run this step")
@@ -527,7 +543,7 @@ def test_a_typed_confirmation_and_a_break_refuse_wrong_input_in_a_real_terminal(
         answer_step(term, "ACTION", 10, SPACE + TAB * 3, "Run this step", total)
         continue_after(term, 10, "generated inside the HSM", timeout=HSM_TIMEOUT, total=total)
         answer_step(term, "WITNESS CHECK", 11, TAB * 3, "Matches", total)
-        answer_step(term, "ACTION", 12, DOWN + SPACE + TAB * 3, "Run this step", total)
+        answer_step(term, "ACTION", 12, TAB * 3, "Run this step", total, chosen="Carol Nguyen")
         continue_after(term, 12, "Root certificate issued", timeout=HSM_TIMEOUT, total=total)
         answer_step(term, "ACTION", 13, TAB * 2, "Run this step", total)
         term.wait_for("Enlarge the terminal to at least", "\u25b8 Done")
