@@ -51,7 +51,7 @@ class KeyRecord:
     cka_id_hex: str
     algorithm: str
     """One of the script's key algorithms, e.g. ``rsa-4096`` or ``ec-p384``."""
-    key_type: Literal["RSA", "EC"]
+    key_type: Literal["RSA", "EC", "EdDSA"]
     size_bits: int
     curve: str | None
     public_exponent: int | None
@@ -89,6 +89,47 @@ class IssuedCertificate:
     spki_sha256_hex: str
     checks: tuple[str, ...]
     """The verifications that passed after signing, in words."""
+    lint_warnings: tuple[str, ...] = ()
+    """pkilint warnings (never errors: those block signing), shown to the witnesses and journaled."""
+
+
+@dataclass(frozen=True)
+class IssuedRequest:
+    """A certificate signing request signed in the HSM (e.g. the root, to be cross-signed)."""
+
+    csr_id: str
+    der: bytes
+    pem: str
+    subject: str
+    signature_algorithm: str
+    spki_sha256_hex: str
+    checks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RevokedCertificate:
+    """One entry of a CRL as the report lists it."""
+
+    serial_hex: str
+    revoked_at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class IssuedCrl:
+    """A CRL signed in the HSM and verified after signing (EV-ARTIFACTS)."""
+
+    crl_id: str
+    der: bytes
+    pem: str
+    issuer: str
+    number: int
+    this_update: datetime
+    next_update: datetime
+    revoked: tuple[RevokedCertificate, ...]
+    signature_algorithm: str
+    checks: tuple[str, ...]
+    lint_warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

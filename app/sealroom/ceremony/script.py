@@ -33,7 +33,7 @@ CeremonyType = Literal[
     "key-compromise-response",
     "periodic-inspection",
 ]
-KeyAlgorithm = Literal["rsa-3072", "rsa-4096", "ec-p256", "ec-p384"]
+KeyAlgorithm = Literal["rsa-3072", "rsa-4096", "ec-p256", "ec-p384", "ec-p521", "ed25519"]
 KeyPurpose = Literal["certificate-signing", "crl-signing", "ocsp-signing"]
 MaterialKind = Literal["hsm", "workstation", "printer", "media", "smartcard", "camera", "other"]
 ActionName = Literal[
@@ -269,6 +269,14 @@ class Subject(Frozen):
     common_name: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
+HttpUrl = Annotated[str, StringConstraints(pattern=r"^http://[A-Za-z0-9.-]+(:[0-9]+)?/[ -~]*$")]
+"""A plain-HTTP URL, as RFC 5280 and the Baseline Requirements want for CRL and AIA locations."""
+PolicyOid = Annotated[str, StringConstraints(pattern=r"^[0-2](\.(0|[1-9][0-9]*))+$")]
+ExtendedKeyUsage = Literal["server-auth", "client-auth", "code-signing", "email-protection"]
+LintProfile = Literal["rfc5280", "cabf-serverauth", "etsi"]
+"""pkilint validations a profile asks for: RFC 5280 always; CA/B Forum TLS BR; ETSI EN 319 412."""
+
+
 class CertificateSpec(Frozen):
     id: Identifier
     profile: Literal["root", "subordinate-ca", "cross-certificate", "ocsp-responder"]
@@ -284,6 +292,18 @@ class CertificateSpec(Frozen):
     not_before: AwareDatetime
     not_after: AwareDatetime
     output: FileName
+    crl_urls: tuple[HttpUrl, ...] = ()
+    """cRLDistributionPoints of the issuing CA (subordinate, cross and OCSP-responder profiles)."""
+    ca_issuers_urls: tuple[HttpUrl, ...] = ()
+    """authorityInfoAccess caIssuers: where the issuing CA's certificate is published."""
+    ocsp_urls: tuple[HttpUrl, ...] = ()
+    """authorityInfoAccess OCSP: the issuing CA's OCSP responder."""
+    policies: tuple[PolicyOid, ...] = ()
+    """certificatePolicies OIDs (2.5.29.32.0 is anyPolicy)."""
+    extended_key_usage: tuple[ExtendedKeyUsage, ...] = ()
+    """EKU of a subordinate CA certificate (BR 7.1.2.10.6 for TLS subordinates)."""
+    lint: tuple[LintProfile, ...] = ("rfc5280",)
+    """What pkilint checks the certificate against before and after the HSM signs it."""
 
 
 class CsrSpec(Frozen):
@@ -315,8 +335,11 @@ class CrlSpec(Frozen):
     number: int = Field(ge=1)
     this_update: AwareDatetime
     next_update: AwareDatetime
+    max_validity_days: int = Field(default=365, ge=1, le=366)
+    """Longest nextUpdate - thisUpdate the profile allows (BR 4.9.7: 12 months for a root)."""
     revoked: tuple[RevokedEntry, ...] = ()
     output: FileName
+    lint: tuple[LintProfile, ...] = ("rfc5280",)
 
 
 class InputSpec(Frozen):
