@@ -62,6 +62,61 @@ class KeyRecord:
     """The PKCS#11 key-pair generation mechanism used, e.g. ``CKM_RSA_PKCS_KEY_PAIR_GEN``."""
 
 
+@dataclass(frozen=True)
+class TokenObjectSummary:
+    """One object on a token, as an inventory or destruction proof lists it (never key material)."""
+
+    object_class: str
+    """The PKCS#11 class without ``CKO_``, e.g. ``PRIVATE_KEY``."""
+    label: str
+    cka_id_hex: str
+    key_type: str | None = None
+    """``RSA``, ``EC``, ``EC_EDWARDS``, ``AES``... for key objects."""
+
+
+@dataclass(frozen=True)
+class MechanismInfo:
+    """A PKCS#11 mechanism the ceremony uses, with what the token says of it (EV-SETTINGS)."""
+
+    name: str
+    """As PKCS#11 spells it, e.g. ``CKM_RSA_PKCS_KEY_PAIR_GEN``."""
+    min_key_bits: int
+    max_key_bits: int
+    flags: tuple[str, ...]
+    """e.g. ``GENERATE_KEY_PAIR``, ``SIGN``, ``HW``."""
+
+
+@dataclass(frozen=True)
+class DeviceInventory:
+    """The HSM as the report describes it (EV-DEVICE, EV-SETTINGS): token, mechanisms, objects."""
+
+    token: TokenInfo
+    mechanisms: tuple[MechanismInfo, ...]
+    objects: tuple[TokenObjectSummary, ...]
+    """What the session could see (private objects only when logged in)."""
+    logged_in: bool
+
+
+@dataclass(frozen=True)
+class DestructionRecord:
+    """A key destroyed in the token, and what remained on it afterwards (EV-DESTROY)."""
+
+    key_id: str
+    label: str
+    destroyed: tuple[TokenObjectSummary, ...]
+    remaining: tuple[TokenObjectSummary, ...]
+
+
+@dataclass(frozen=True)
+class ZeroiseRecord:
+    """A token re-initialised, with every object listed before and after (EV-DESTROY)."""
+
+    before: tuple[TokenObjectSummary, ...]
+    token_after: TokenInfo
+    after: tuple[TokenObjectSummary, ...]
+    """Every object on the re-initialised token, seen by a user login with the new PIN: empty."""
+
+
 class SigningKey(Protocol):
     """A private key that stays inside the token and can sign a message."""
 
