@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +21,14 @@ from sealroom.ceremony.answers import (
     script_path_for_answers,
 )
 from sealroom.ceremony.loader import LoadedScript, lint_findings, load_script
-from sealroom.ceremony.ports import Hsm, SigningKey, TokenInfo
+from sealroom.ceremony.ports import (
+    DestructionRecord,
+    DeviceInventory,
+    Hsm,
+    SigningKey,
+    TokenInfo,
+    ZeroiseRecord,
+)
 from sealroom.ceremony.runner import Runner, require_runnable
 from sealroom.ceremony.script import KeySpec
 from sealroom.ceremony.source import Finding, Position
@@ -155,6 +162,24 @@ class NoToken:
     def random_bytes(self, count: int) -> bytes:
         raise self._refuse()
 
+    def supported_algorithms(self) -> tuple[str, ...]:
+        return ()
+
+    def find_key(self, spec: KeySpec) -> SigningKey:
+        raise self._refuse()
+
+    def device_inventory(self, mechanisms_used: Iterable[str] | None = None) -> DeviceInventory:
+        raise self._refuse()
+
+    def destroy_key(self, spec: KeySpec) -> DestructionRecord:
+        raise self._refuse()
+
+    def zeroise(self, so_pin: str, new_label: str | None = None) -> ZeroiseRecord:
+        raise self._refuse()
+
+    def initialise(self, label: str, so_pin: str, user_pin: str) -> TokenInfo:
+        raise self._refuse()
+
 
 def _prepare_out_dir(loaded: LoadedScript, out_dir: Path, rehearsal: bool) -> None:
     """Refuse, before anything is created, an output folder that already holds evidence."""
@@ -174,8 +199,11 @@ def _prepare_out_dir(loaded: LoadedScript, out_dir: Path, rehearsal: bool) -> No
 
 
 @contextmanager
-def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
-    """Build a Runner wired to the real adapters; closes the HSM and journal afterwards."""
+def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, list[str]]]]:
+    """Build a Runner wired to the real adapters; closes the HSM and journal afterwards.
+
+    Also yields, for a rehearsal, the stand-in QR images prepared for each imported object.
+    """
     _prepare_out_dir(setup.loaded, setup.out_dir, setup.rehearsal)
     script = setup.loaded.script
     if script.hsm is None:
@@ -208,6 +236,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
     from sealroom.report.printing import CupsPrinter, FilePrinter
     from sealroom.software import software_sha256
     from sealroom.transfer.frames import FrameEncoder
+    from sealroom.transfer.receive import ImageQrReceiver
 
     clock = SystemClock()
     journal_path = setup.out_dir / JOURNAL_NAME
@@ -221,6 +250,15 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
                 )
             )
         )
+        issuer = RootCertificateIssuer()
+        prepared: dict[str, list[str]] = {}
+        if setup.rehearsal and script.hsm is not None:
+            from sealroom.rehearsal import prepare_rehearsal
+
+            assert setup.answers is not None  # noqa: S101 - guaranteed by the callers
+            prepared = prepare_rehearsal(
+                script, hsm, issuer, setup.answers.token.user_pin, setup.out_dir
+            )
         journal = stack.enter_context(JournalWriter.create(journal_path, clock))
         printer = (
             FilePrinter(setup.out_dir, REPORT_NAME)
@@ -229,16 +267,17 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Runner]:
         )
         adapters = Adapters(
             hsm=hsm,
-            issuer=RootCertificateIssuer(),
+            issuer=issuer,
             journal=journal,
             store=OutputFolder(setup.out_dir),
             report=JournalReportRenderer(journal_path),
             printer=printer,
             qr=FrameEncoder(),
             clock=clock,
+            receiver=ImageQrReceiver(),
             software_sha256=software_sha256(),
         )
-        yield Runner(setup.loaded, adapters, rehearsal=setup.rehearsal)
+        yield Runner(setup.loaded, adapters, rehearsal=setup.rehearsal), prepared
 
 
 def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySetup:
@@ -263,8 +302,8 @@ def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySe
 def cmd_rehearse(args: argparse.Namespace) -> int:
     setup = _setup_from_args(args, rehearsal=True)
     assert setup.answers is not None  # noqa: S101 - rehearsal always loads answers
-    operator = AnswersOperator(setup.answers, _out)
-    with ceremony_runner(setup) as runner:
+    with ceremony_runner(setup) as (runner, prepared):
+        operator = AnswersOperator(setup.answers, _out, prepared)
         result = runner.run(operator)
     _out(f"rehearsal complete: {result.steps_done} steps; outputs in {setup.out_dir}")
     return EXIT_OK
@@ -279,8 +318,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if setup.answers is not None and setup.loaded.script.hsm is not None
         else None
     )
-    with ceremony_runner(setup) as runner:
-        result = run_ceremony_tui(runner, rehearsal_pin=pin_hint)
+    with ceremony_runner(setup) as (runner, prepared):
+        result = run_ceremony_tui(runner, rehearsal_pin=pin_hint, prepared=prepared)
     if result is None or not result.completed:
         reason = result.reason if result is not None and result.reason else "it was not completed"
         reason = reason.rstrip(".")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +77,9 @@ class StepAnswer(_Strict):
     """For a break: who comes back (default: everyone who left)."""
     signoffs: dict[Identifier, SignOffAnswer] = Field(default_factory=dict)
     """For a sign-off: statements that differ from 'followed, no comment'."""
+    scan: tuple[str, ...] | None = None
+    """For an import: image files or PDFs holding the QR codes, relative to the answers file
+    (default: the stand-in QR images the rehearsal prepared)."""
 
 
 class AnswersModel(_Strict):
@@ -178,9 +181,16 @@ def is_answers_file(path: Path) -> bool:
 class AnswersOperator:
     """The Operator port answered from a rehearsal answers file; progress is printed as lines."""
 
-    def __init__(self, answers: RehearsalAnswers, emit: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        answers: RehearsalAnswers,
+        emit: Callable[[str], None],
+        prepared: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.answers = answers
         self.emit = emit
+        self.prepared = dict(prepared or {})
+        """Input id -> the stand-in QR images the rehearsal prepared for it."""
         self._typed: dict[str, int] = {}
 
     def _answer(self, view: StepView) -> StepAnswer:
@@ -266,6 +276,18 @@ class AnswersOperator:
         if attempt > len(pins):
             raise self._finding(view, "pins", f"no PIN given for attempt {attempt}")
         return pins[attempt - 1]
+
+    def qr_sources(self, view: StepView, input_id: str, description: str) -> Sequence[str]:
+        answer = self._answer(view)
+        if answer.scan is not None:
+            base = self.answers.path.parent
+            sources = tuple(str(base / name) for name in answer.scan)
+        elif input_id in self.prepared:
+            sources = tuple(self.prepared[input_id])
+        else:
+            raise self._finding(view, "scan", f"no QR images are given for the input {input_id!r}")
+        self.emit(f"  scanning {len(sources)} image(s) for {input_id}")
+        return sources
 
     def working(self, view: StepView, message: str) -> AbstractContextManager[None]:
         self.emit(f"  {message} ...")

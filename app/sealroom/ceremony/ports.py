@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,6 +10,8 @@ from typing import Literal, Protocol
 
 from sealroom.ceremony.script import (
     CertificateSpec,
+    CrlSpec,
+    CsrSpec,
     KeySpec,
     Script,
     StepBase,
@@ -145,7 +147,7 @@ class IssuedCertificate:
     checks: tuple[str, ...]
     """The verifications that passed after signing, in words."""
     lint_warnings: tuple[str, ...] = ()
-    """pkilint warnings (never errors: those block signing), shown to the witnesses and journaled."""
+    """pkilint warnings (errors block signing): shown to the witnesses and journaled."""
 
 
 @dataclass(frozen=True)
@@ -236,13 +238,91 @@ class Hsm(Protocol):
         """Bytes from the token's random number generator."""
         ...
 
+    def supported_algorithms(self) -> tuple[str, ...]:
+        """The script key algorithms this token can generate (others are refused before keygen)."""
+        ...
+
+    def find_key(self, spec: KeySpec) -> SigningKey:
+        """The key pair made in an earlier ceremony, found by label and its policy re-checked."""
+        ...
+
+    def device_inventory(self, mechanisms_used: Iterable[str] | None = None) -> DeviceInventory:
+        """Token, mechanisms with the token's flags, visible objects (EV-DEVICE, EV-SETTINGS)."""
+        ...
+
+    def destroy_key(self, spec: KeySpec) -> DestructionRecord:
+        """Destroy the key pair (and objects sharing its CKA_ID); prove none is left."""
+        ...
+
+    def zeroise(self, so_pin: str, new_label: str | None = None) -> ZeroiseRecord:
+        """Re-initialise the token with the SO PIN and prove it holds no object afterwards."""
+        ...
+
+    def initialise(self, label: str, so_pin: str, user_pin: str) -> TokenInfo:
+        """Initialise an empty token with ``label`` and the two PINs (hsm-initialisation)."""
+        ...
+
+
+@dataclass(frozen=True)
+class CheckedInput:
+    """An object taken in through the air gap and checked (CSR self-signature, certificate)."""
+
+    input_id: str
+    kind: str
+    der: bytes
+    """The object's DER, whatever encoding it arrived in."""
+    summary: str
+    """One line: the subject, for the witnesses and the journal."""
+    facts: tuple[Fact, ...]
+    """What the witnesses are shown before the object is used."""
+
 
 class CertificateIssuer(Protocol):
-    """Builds certificates from the script's profiles and signs them with a key in the HSM."""
+    """Builds certificates, CSRs and CRLs from the script's profiles; the HSM key signs them."""
 
     def issue_root(
         self, spec: CertificateSpec, key: SigningKey, serial: int
     ) -> IssuedCertificate: ...
+
+    def issue_from_request(
+        self,
+        spec: CertificateSpec,
+        key: SigningKey,
+        serial: int,
+        issuer_der: bytes,
+        request_der: bytes,
+    ) -> IssuedCertificate:
+        """A subordinate CA or OCSP responder certificate for the subject and key of a CSR."""
+        ...
+
+    def cross_certify(
+        self,
+        spec: CertificateSpec,
+        key: SigningKey,
+        serial: int,
+        issuer_der: bytes,
+        subject_der: bytes,
+    ) -> IssuedCertificate:
+        """A cross-certificate for the subject and key of an existing CA certificate."""
+        ...
+
+    def make_csr(self, spec: CsrSpec, key: SigningKey) -> IssuedRequest: ...
+
+    def sign_crl(self, spec: CrlSpec, key: SigningKey, issuer_der: bytes) -> IssuedCrl: ...
+
+    def check_input(
+        self, input_id: str, kind: str, data: bytes, *, allow_ca_request: bool
+    ) -> CheckedInput:
+        """Parse and check an imported CSR or certificate; PkiError names what is wrong."""
+        ...
+
+
+class QrReceiver(Protocol):
+    """Reassembles an object from QR frames (camera or image files) and checks its SHA-256."""
+
+    def receive(self, sources: Sequence[str], payload_type: str) -> bytes:
+        """The payload once every frame is in and its SHA-256 matches; TransferError otherwise."""
+        ...
 
 
 class ArtifactStore(Protocol):
@@ -415,6 +495,10 @@ class Operator(Protocol):
         self, view: StepView, title: str, frames: Sequence[str], facts: Sequence[Fact]
     ) -> None:
         """Show QR frames (animated if more than one) with the payload's facts until dismissed."""
+        ...
+
+    def qr_sources(self, view: StepView, input_id: str, description: str) -> Sequence[str]:
+        """Where the QR codes of an import come from: ``camera:N``, image files or a PDF."""
         ...
 
     def text(self, view: StepView, prompt: str, attempt: int) -> str:

@@ -12,6 +12,7 @@ from enum import Enum
 from typing import Literal
 
 from sealroom import __version__
+from sealroom.ceremony.actions import KeyActions
 from sealroom.ceremony.fingerprint import Fingerprint, pgp_words, sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript
 from sealroom.ceremony.ports import (
@@ -31,6 +32,7 @@ from sealroom.ceremony.ports import (
     Outcome,
     Printer,
     QrEncoder,
+    QrReceiver,
     ReportRenderer,
     SigningKey,
     StepView,
@@ -84,6 +86,8 @@ class Adapters:
     printer: Printer
     qr: QrEncoder
     clock: Clock
+    receiver: QrReceiver | None = None
+    """Reads QR frames in (import-qr); None where the ceremony imports nothing."""
     software_sha256: str | None = None
     """SHA-256 of the installed Sealroom software, shown at integrity checks (EV-INTEGRITY)."""
 
@@ -129,6 +133,7 @@ class Runner:
         self.logged_in = False
         self.opened = False
         self.closed = False
+        self.key_actions = KeyActions(self)
 
     # ------------------------------------------------------------------ driving
 
@@ -177,8 +182,12 @@ class Runner:
         if self.opened:
             raise CeremonyError("The ceremony is already open.")
         require_runnable(self.script)
-        for cert in self.script.certificates:
-            self.ports.store.require_absent(cert.output)
+        for output in (
+            *(c.output for c in self.script.certificates),
+            *(c.output for c in self.script.csrs),
+            *(c.output for c in self.script.crls),
+        ):
+            self.ports.store.require_absent(output)
         script = self.script
         self._journal(
             "ceremony.opened",
@@ -439,6 +448,7 @@ class Runner:
             "show-qr": self._show_qr,
             "hsm-logout": self._hsm_logout,
             "print-report": self._print_report,
+            **self.key_actions.handlers(),
         }
         while True:
             try:

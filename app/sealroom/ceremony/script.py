@@ -508,6 +508,15 @@ class Script(Frozen):
     def material(self, material_id: str) -> Material:
         return next(m for m in self.materials if m.id == material_id)
 
+    def csr(self, csr_id: str) -> CsrSpec:
+        return next(c for c in self.csrs if c.id == csr_id)
+
+    def crl(self, crl_id: str) -> CrlSpec:
+        return next(c for c in self.crls if c.id == crl_id)
+
+    def input(self, input_id: str) -> InputSpec:
+        return next(i for i in self.inputs if i.id == input_id)
+
     def holders_of(self, role_id: str) -> tuple[Participant, ...]:
         return tuple(p for p in self.participants if role_id in p.roles)
 

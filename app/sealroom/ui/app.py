@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from types import FrameType
 from typing import Any, ClassVar
@@ -49,6 +49,7 @@ class SealroomApp(App[CeremonyResult | None]):
         runner: Runner,
         rehearsal_pin: str | None = None,
         *,
+        prepared: Mapping[str, Sequence[str]] | None = None,
         unsafe_no_arming_delay: bool = False,
     ) -> None:
         """``unsafe_no_arming_delay`` is for tests only: keys count the instant a screen shows."""
@@ -56,7 +57,10 @@ class SealroomApp(App[CeremonyResult | None]):
         self.arming_seconds = 0.0 if unsafe_no_arming_delay else ARMING_SECONDS
         self.runner = runner
         self.operator = TextualOperator(
-            self, runner.script, rehearsal_pin if runner.rehearsal else None
+            self,
+            runner.script,
+            rehearsal_pin if runner.rehearsal else None,
+            prepared if runner.rehearsal else None,
         )
         self.progress_text = "Opening the ceremony"
         self.result: CeremonyResult | None = None
@@ -198,13 +202,17 @@ def closing_on_hangup(app: SealroomApp) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def run_ceremony_tui(runner: Runner, rehearsal_pin: str | None = None) -> CeremonyResult | None:
+def run_ceremony_tui(
+    runner: Runner,
+    rehearsal_pin: str | None = None,
+    prepared: Mapping[str, Sequence[str]] | None = None,
+) -> CeremonyResult | None:
     """Run the ceremony in the full-screen UI; return its result (None if it never ran).
 
     ``rehearsal_pin`` is the throwaway rehearsal token's user PIN, shown as a hint; it is ignored
     unless the runner is a rehearsal.
     """
-    app = SealroomApp(runner, rehearsal_pin)
+    app = SealroomApp(runner, rehearsal_pin, prepared=prepared)
     with closing_on_hangup(app):
         returned = app.run()
         # The engine may still be journaling an abort (e.g. the terminal closed): let it finish

@@ -9,7 +9,7 @@ the engine journals the abort exactly as it does for any other.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
@@ -28,7 +28,7 @@ from sealroom.ceremony.ports import (
 )
 from sealroom.ceremony.runner import ENTRY_ATTEMPTS, entry_problem
 from sealroom.ceremony.script import ActionStep, BreakStep, ConfirmStep, EntryStep, Script
-from sealroom.errors import CeremonyAborted
+from sealroom.errors import CeremonyAborted, CeremonyError
 from sealroom.ui.forms import (
     BreakLeaveScreen,
     BreakScreen,
@@ -63,10 +63,18 @@ CONFIRM_PROMPT = "Type exactly: "
 class TextualOperator:
     """Implements ``sealroom.ceremony.ports.Operator`` with Textual screens (call from a worker)."""
 
-    def __init__(self, app: SealroomApp, script: Script, rehearsal_pin: str | None) -> None:
+    def __init__(
+        self,
+        app: SealroomApp,
+        script: Script,
+        rehearsal_pin: str | None,
+        prepared: Mapping[str, Sequence[str]] | None = None,
+    ) -> None:
         self.app = app
         self.script = script
         self.rehearsal_pin = rehearsal_pin
+        self.prepared = dict(prepared or {})
+        """Input id -> stand-in QR images a rehearsal prepared (imports read them)."""
         self.present: tuple[str, ...] = tuple(p.id for p in script.participants)
         self.acks: dict[str, Acknowledgement] = {}
         self.typed: dict[tuple[str, str], tuple[int, str]] = {}
@@ -213,6 +221,22 @@ class TextualOperator:
         self._check_stop()
         symbols = render_symbols(frames)  # the QR encoding runs here, off the UI thread
         self._ask(lambda: QrScreen(self.app, view, title, symbols, facts), view)
+
+    def qr_sources(self, view: StepView, input_id: str, description: str) -> Sequence[str]:
+        self._check_stop()
+        prepared = self.prepared.get(input_id)
+        if prepared is None:
+            raise CeremonyError(
+                f"This workstation cannot read QR codes from a camera yet, so {input_id} cannot "
+                "be imported here. Rehearse this ceremony (its stand-in QR images are prepared "
+                "for you) or record a deviation."
+            )
+        outcome = Outcome(
+            f"Rehearsal: the stand-in QR images prepared for {input_id} are read now.",
+            (Fact("Stands in for", description), Fact("Images", str(len(prepared)))),
+        )
+        self._ask(lambda: OutcomeScreen(self.app, view, outcome), view)
+        return tuple(prepared)
 
     def text(self, view: StepView, prompt: str, attempt: int) -> str:
         request, slot = self.typing_request(view, prompt, attempt)

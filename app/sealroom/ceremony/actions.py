@@ -1,0 +1,596 @@
+"""Engine handlers for the key and certificate actions: find, sign, import, export, destroy."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from sealroom.ceremony.fingerprint import sha256_fingerprint
+from sealroom.ceremony.ports import (
+    Acknowledgement,
+    CheckedInput,
+    DeviceInventory,
+    Fact,
+    IssuedCertificate,
+    IssuedCrl,
+    IssuedRequest,
+    Json,
+    Operator,
+    Outcome,
+    SigningKey,
+    StepView,
+    TokenInfo,
+    TokenObjectSummary,
+)
+from sealroom.ceremony.script import SIGNING_ACTIONS, ActionStep, KeyPurpose, utc_text
+from sealroom.errors import CeremonyAborted, CeremonyError
+
+if TYPE_CHECKING:
+    from sealroom.ceremony.runner import Runner
+
+Handler = Callable[[ActionStep, StepView, Operator, Acknowledgement], None]
+
+# SR1 payload type of each kind of object that crosses the air gap (docs/qr-frames.md).
+PAYLOAD_TYPES = {"certificate": "CRT", "csr": "CSR", "crl": "CRL"}
+
+# PKCS#11 mechanisms each key algorithm uses here: generation, then signing (EV-SETTINGS).
+MECHANISMS: dict[str, tuple[str, ...]] = {
+    "rsa-3072": ("CKM_RSA_PKCS_KEY_PAIR_GEN", "CKM_SHA256_RSA_PKCS", "CKM_SHA384_RSA_PKCS"),
+    "rsa-4096": ("CKM_RSA_PKCS_KEY_PAIR_GEN", "CKM_SHA256_RSA_PKCS", "CKM_SHA384_RSA_PKCS"),
+    "ec-p256": ("CKM_EC_KEY_PAIR_GEN", "CKM_ECDSA"),
+    "ec-p384": ("CKM_EC_KEY_PAIR_GEN", "CKM_ECDSA"),
+    "ec-p521": ("CKM_EC_KEY_PAIR_GEN", "CKM_ECDSA"),
+    "ed25519": ("CKM_EC_EDWARDS_KEY_PAIR_GEN", "CKM_EDDSA"),
+}
+
+
+def token_json(token: TokenInfo) -> dict[str, Json]:
+    """A TokenInfo as the journal holds it."""
+    return {
+        "library": token.library,
+        "library_description": token.library_description,
+        "library_version": token.library_version,
+        "slot_id": token.slot_id,
+        "slot_description": token.slot_description,
+        "label": token.label,
+        "manufacturer": token.manufacturer,
+        "model": token.model,
+        "serial": token.serial,
+        "hardware_version": token.hardware_version,
+        "firmware_version": token.firmware_version,
+        "flags": list(token.flags),
+    }
+
+
+def objects_json(objects: Sequence[TokenObjectSummary]) -> list[Json]:
+    """Token objects as the journal lists them (class, label, CKA_ID, key type; never a value)."""
+    return [
+        {
+            "class": item.object_class,
+            "label": item.label,
+            "cka_id": item.cka_id_hex,
+            "key_type": item.key_type,
+        }
+        for item in objects
+    ]
+
+
+class KeyActions:
+    """The actions that use the HSM's keys and the certificate layer, bound to one runner."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.inputs: dict[str, CheckedInput] = {}
+        self.requests: dict[str, IssuedRequest] = {}
+        self.crls: dict[str, IssuedCrl] = {}
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "inventory-token": self.inventory_token,
+            "import-qr": self.import_qr,
+            "sign-certificate": self.sign_certificate,
+            "make-csr": self.make_csr,
+            "sign-crl": self.sign_crl,
+            "export-qr": self.export_qr,
+            "destroy-key": self.destroy_key,
+            "zeroise-token": self.zeroise_token,
+        }
+
+    # ------------------------------------------------------------------ keys
+
+    def key(
+        self,
+        key_id: str,
+        purpose: KeyPurpose,
+        step: ActionStep,
+        view: StepView,
+        ack: Acknowledgement,
+    ) -> SigningKey:
+        """The key ``key_id`` for ``purpose``: generated earlier in this ceremony, or on the token.
+
+        A CA key signs only certificates, CSRs and CRLs, and only for the purposes the script
+        gives it (EV-KEY-PURPOSE): anything else is refused here, whatever the lint said.
+        """
+        runner = self.runner
+        spec = runner.script.key(key_id)
+        if step.action not in SIGNING_ACTIONS or purpose not in spec.purpose:
+            raise CeremonyAborted(
+                f"Step {view.index + 1} ({step.title}): the key '{spec.label}' may be used for "
+                f"{', '.join(spec.purpose)} only; the action {step.action} would use it for "
+                f"{purpose}. Sealroom refuses (EV-KEY-PURPOSE)."
+            )
+        found = runner.keys.get(key_id)
+        if found is not None:
+            return found
+        if not runner.logged_in:
+            raise CeremonyError(
+                f"Step {view.index + 1} ({step.title}) needs the key '{key_id}', but nobody is "
+                "logged in to the HSM."
+            )
+        key = runner.ports.hsm.find_key(spec)
+        record = key.record
+        fpr = sha256_fingerprint(record.spki_der)
+        runner.keys[key_id] = key
+        runner._journal(
+            "key.found",
+            {
+                "key_id": key_id,
+                "label": record.label,
+                "cka_id": record.cka_id_hex,
+                "algorithm": record.algorithm,
+                "key_type": record.key_type,
+                "size_bits": record.size_bits,
+                "curve": record.curve,
+                "public_exponent": record.public_exponent,
+                "spki_der_b64": base64.b64encode(record.spki_der).decode("ascii"),
+                "fingerprint": fpr.to_json(),
+                "attributes": dict(record.attributes),
+                "token_serial": runner.ports.hsm.token_info().serial,
+            },
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+        return key
+
+    def inventory_token(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        runner = self.runner
+        mechanisms = sorted(
+            {m for key in runner.script.keys for m in MECHANISMS.get(key.algorithm, ())}
+        )
+        with operator.working(view, "Reading the HSM's details and objects"):
+            inventory = runner.ports.hsm.device_inventory(mechanisms or None)
+        runner._journal(
+            "token.inventory",
+            inventory_json(inventory),
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+        token = inventory.token
+        facts = [
+            Fact("Token", f"{token.label} ({token.manufacturer} {token.model})"),
+            Fact("Serial", token.serial),
+            Fact("Firmware / hardware", f"{token.firmware_version} / {token.hardware_version}"),
+            Fact("Objects", str(len(inventory.objects))),
+            *(
+                Fact(item.object_class, f"{item.label or '(no label)'}  id {item.cka_id_hex}")
+                for item in inventory.objects
+            ),
+        ]
+        operator.outcome(
+            view,
+            Outcome(
+                f"The HSM holds {len(inventory.objects)} object(s)"
+                + ("" if inventory.logged_in else " visible without login")
+                + ".",
+                tuple(facts),
+            ),
+        )
+
+    def destroy_key(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        runner = self.runner
+        spec = runner.script.key(step.params["key"])
+        if not runner.logged_in:
+            raise CeremonyError(
+                f"Step {view.index + 1} ({step.title}): log in to the HSM before destroying "
+                f"the key '{spec.label}'."
+            )
+        with operator.working(view, f"Destroying the key {spec.label} in the HSM"):
+            record = runner.ports.hsm.destroy_key(spec)
+        runner.keys.pop(spec.id, None)
+        runner._journal(
+            "key.destroyed",
+            {
+                "key_id": spec.id,
+                "label": record.label,
+                "destroyed": objects_json(record.destroyed),
+                "remaining": objects_json(record.remaining),
+                "token_serial": runner.ports.hsm.token_info().serial,
+            },
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+        operator.outcome(
+            view,
+            Outcome(
+                f"The key {spec.label} is destroyed: {len(record.destroyed)} object(s) removed; "
+                f"no object with its label or CKA_ID remains.",
+                tuple(
+                    Fact("Still on the token", f"{o.object_class} {o.label or '(no label)'}")
+                    for o in record.remaining
+                ),
+            ),
+        )
+
+    def zeroise_token(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        runner = self.runner
+        so_pin = operator.secret(view, "HSM security officer PIN", 1, 1)
+        try:
+            with operator.working(view, "Re-initialising the HSM token and listing its objects"):
+                record = runner.ports.hsm.zeroise(so_pin)
+        finally:
+            del so_pin
+        runner.logged_in = False
+        runner.keys.clear()
+        if record.after:
+            raise CeremonyAborted(
+                f"Step {view.index + 1} ({step.title}): the token still holds "
+                f"{len(record.after)} object(s) after re-initialisation."
+            )
+        runner._journal(
+            "token.zeroised",
+            {
+                "before": objects_json(record.before),
+                "after": objects_json(record.after),
+                "token_after": token_json(record.token_after),
+            },
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+        operator.outcome(
+            view,
+            Outcome(
+                f"The token is re-initialised and holds no object "
+                f"({len(record.before)} before, 0 after).",
+                (
+                    Fact("Token", record.token_after.label),
+                    Fact("Serial", record.token_after.serial),
+                ),
+            ),
+        )
+
+    # ------------------------------------------------------------------ air gap
+
+    def import_qr(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        runner = self.runner
+        spec = runner.script.input(step.params["input"])
+        payload_type = PAYLOAD_TYPES.get(spec.kind)
+        if payload_type is None:
+            raise CeremonyError(
+                f"Step {view.index + 1} ({step.title}): a {spec.kind} cannot be imported by this "
+                "action yet."
+            )
+        receiver = runner.ports.receiver
+        if receiver is None:
+            raise CeremonyError(f"Step {view.index + 1}: this workstation has no QR reader set up.")
+        sources = operator.qr_sources(view, spec.id, spec.description)
+        with operator.working(view, f"Reading the QR codes of {spec.id}"):
+            payload = receiver.receive(sources, payload_type)
+        digest = sha256_fingerprint(payload)
+        expected = spec.expected_sha256
+        stand_in = expected is not None and digest.hex != expected
+        if stand_in and not runner.rehearsal:
+            raise CeremonyAborted(
+                f"Step {view.index + 1} ({step.title}): the {spec.kind} read has SHA-256 "
+                f"{digest.hex}, but the script expects {expected}. It is not the approved "
+                f"{spec.kind}; nothing was signed."
+            )
+        allow_ca = any(
+            cert.subject_from == spec.id and cert.profile == "subordinate-ca"
+            for cert in runner.script.certificates
+        )
+        checked = runner.ports.issuer.check_input(
+            spec.id, spec.kind, payload, allow_ca_request=allow_ca
+        )
+        self.inputs[spec.id] = checked
+        der_fpr = sha256_fingerprint(checked.der)
+        runner._journal(
+            "input.received",
+            {
+                "input_id": spec.id,
+                "kind": spec.kind,
+                "sha256": digest.hex,
+                "der_sha256": der_fpr.hex,
+                "expected_sha256": expected,
+                "stand_in": stand_in,
+                "sources": len(sources),
+                "summary": checked.summary,
+                "der_b64": base64.b64encode(checked.der).decode("ascii"),
+                "facts": [{"label": f.label, "value": f.value} for f in checked.facts],
+            },
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+        headline = f"{spec.kind.upper()} received and checked: {checked.summary}"
+        if stand_in:
+            headline += " (rehearsal stand-in: its SHA-256 is not the one the script lists)"
+        operator.outcome(
+            view,
+            Outcome(
+                headline,
+                (Fact("SHA-256", digest.grouped(), digest.words), *checked.facts),
+            ),
+        )
+
+    def export_qr(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        runner = self.runner
+        artifact = step.params["artifact"]
+        der, payload_type, title = self._artifact(artifact, view)
+        frames = runner.ports.qr.frames(der, payload_type)
+        fpr = sha256_fingerprint(der)
+        operator.show_qr(view, title, frames, (Fact("SHA-256", fpr.grouped(), fpr.words),))
+        runner._journal(
+            "qr.shown",
+            {"artifact": artifact, "frames": len(frames), "payload_sha256": fpr.hex},
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+
+    def _artifact(self, artifact: str, view: StepView) -> tuple[bytes, str, str]:
+        cert = self.runner.certificates.get(artifact)
+        if cert is not None:
+            return cert.der, "CRT", f"Certificate: {cert.subject}"
+        request = self.requests.get(artifact)
+        if request is not None:
+            return request.der, "CSR", f"Certificate signing request: {request.subject}"
+        crl = self.crls.get(artifact)
+        if crl is not None:
+            return crl.der, "CRL", f"CRL number {crl.number}: {crl.issuer}"
+        raise CeremonyError(
+            f"Step {view.index + 1}: '{artifact}' has not been produced in this ceremony, so it "
+            "cannot be exported."
+        )
+
+    # ------------------------------------------------------------------ signing
+
+    def _issuer_der(self, certificate_or_input: str, view: StepView) -> bytes:
+        runner = self.runner
+        if certificate_or_input in runner.certificates:
+            return runner.certificates[certificate_or_input].der
+        checked = self.inputs.get(certificate_or_input)
+        if checked is None:
+            raise CeremonyError(
+                f"Step {view.index + 1}: the issuer certificate '{certificate_or_input}' has not "
+                "been imported or issued before this step."
+            )
+        return checked.der
+
+    def _input_der(self, input_id: str, view: StepView) -> bytes:
+        checked = self.inputs.get(input_id)
+        if checked is None:
+            raise CeremonyError(
+                f"Step {view.index + 1}: '{input_id}' has not been imported before this step."
+            )
+        return checked.der
+
+    def sign_certificate(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        runner = self.runner
+        spec = runner.script.certificate(step.params["certificate"])
+        if spec.issuer_certificate is None or spec.subject_from is None:
+            raise CeremonyError(
+                f"Step {view.index + 1}: the certificate '{spec.id}' names no issuer certificate "
+                "or no subject_from input."
+            )
+        runner.ports.store.require_absent(spec.output)
+        issuer_der = self._issuer_der(spec.issuer_certificate, view)
+        subject_der = self._input_der(spec.subject_from, view)
+        key = self.key(spec.key, "certificate-signing", step, view, ack)
+        with operator.working(view, f"Linting, then signing {spec.id} in the HSM"):
+            serial = runner._serial()
+            if spec.profile == "cross-certificate":
+                issued = runner.ports.issuer.cross_certify(
+                    spec, key, serial, issuer_der, subject_der
+                )
+            else:
+                issued = runner.ports.issuer.issue_from_request(
+                    spec, key, serial, issuer_der, subject_der
+                )
+        self.record_certificate(
+            certificate_id=spec.id,
+            key_id=spec.key,
+            output=spec.output,
+            profile=spec.profile,
+            issued=issued,
+            step=step,
+            ack=ack,
+        )
+        operator.outcome(view, certificate_outcome(issued, f"{spec.profile} certificate"))
+
+    def record_certificate(
+        self,
+        *,
+        certificate_id: str,
+        key_id: str,
+        output: str,
+        profile: str,
+        issued: IssuedCertificate,
+        step: ActionStep,
+        ack: Acknowledgement,
+    ) -> None:
+        """Write the certificate once and journal it (``certificate.issued``)."""
+        runner = self.runner
+        path = runner.ports.store.write_once(output, issued.pem.encode("ascii"))
+        runner.certificates[certificate_id] = issued
+        runner.outputs[output] = path
+        key_fpr = sha256_fingerprint(runner.keys[key_id].record.spki_der)
+        runner._journal(
+            "certificate.issued",
+            {
+                "certificate_id": certificate_id,
+                "profile": profile,
+                "key_id": key_id,
+                "output": output,
+                "pem": issued.pem,
+                "sha256": sha256_fingerprint(issued.der).hex,
+                "fingerprint": key_fpr.to_json(),
+                "subject": issued.subject,
+                "issuer": issued.issuer,
+                "serial": issued.serial_hex,
+                "not_before": utc_text(issued.not_before),
+                "not_after": utc_text(issued.not_after),
+                "signature_algorithm": issued.signature_algorithm,
+                "subject_spki_sha256": issued.spki_sha256_hex,
+                "checks": list(issued.checks),
+                "lint_warnings": list(issued.lint_warnings),
+            },
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+
+    def make_csr(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        runner = self.runner
+        spec = runner.script.csr(step.params["csr"])
+        runner.ports.store.require_absent(spec.output)
+        key = self.key(spec.key, "certificate-signing", step, view, ack)
+        with operator.working(view, f"Signing the request {spec.id} in the HSM"):
+            request = runner.ports.issuer.make_csr(spec, key)
+        path = runner.ports.store.write_once(spec.output, request.pem.encode("ascii"))
+        self.requests[spec.id] = request
+        runner.outputs[spec.output] = path
+        fpr = sha256_fingerprint(request.der)
+        runner._journal(
+            "csr.made",
+            {
+                "csr_id": spec.id,
+                "key_id": spec.key,
+                "output": spec.output,
+                "pem": request.pem,
+                "sha256": fpr.hex,
+                "subject": request.subject,
+                "signature_algorithm": request.signature_algorithm,
+                "spki_sha256": request.spki_sha256_hex,
+                "checks": list(request.checks),
+            },
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+        operator.outcome(
+            view,
+            Outcome(
+                f"Certificate signing request made and verified: {request.subject}",
+                (
+                    Fact("Request SHA-256", fpr.grouped(), fpr.words),
+                    Fact("Public key SHA-256", _grouped(request.spki_sha256_hex)),
+                    *(Fact("Check", check) for check in request.checks),
+                ),
+            ),
+        )
+
+    def sign_crl(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        runner = self.runner
+        spec = runner.script.crl(step.params["crl"])
+        runner.ports.store.require_absent(spec.output)
+        issuer_der = self._issuer_der(spec.issuer_certificate, view)
+        key = self.key(spec.key, "crl-signing", step, view, ack)
+        with operator.working(view, f"Linting, then signing CRL {spec.number} in the HSM"):
+            crl = runner.ports.issuer.sign_crl(spec, key, issuer_der)
+        path = runner.ports.store.write_once(spec.output, crl.pem.encode("ascii"))
+        self.crls[spec.id] = crl
+        runner.outputs[spec.output] = path
+        fpr = sha256_fingerprint(crl.der)
+        runner._journal(
+            "crl.issued",
+            {
+                "crl_id": spec.id,
+                "key_id": spec.key,
+                "output": spec.output,
+                "pem": crl.pem,
+                "sha256": fpr.hex,
+                "issuer": crl.issuer,
+                "number": crl.number,
+                "this_update": utc_text(crl.this_update),
+                "next_update": utc_text(crl.next_update),
+                "revoked": [
+                    {
+                        "serial": r.serial_hex,
+                        "revoked_at": utc_text(r.revoked_at),
+                        "reason": r.reason,
+                    }
+                    for r in crl.revoked
+                ],
+                "signature_algorithm": crl.signature_algorithm,
+                "checks": list(crl.checks),
+                "lint_warnings": list(crl.lint_warnings),
+            },
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+        operator.outcome(
+            view,
+            Outcome(
+                f"CRL number {crl.number} issued and verified ({len(crl.revoked)} revoked).",
+                (
+                    Fact("CRL SHA-256", fpr.grouped(), fpr.words),
+                    Fact("This update", utc_text(crl.this_update)),
+                    Fact("Next update", utc_text(crl.next_update)),
+                    *(Fact("Revoked", f"{r.serial_hex} ({r.reason})") for r in crl.revoked),
+                    *(Fact("Check", check) for check in crl.checks),
+                    *(Fact("Lint warning", w) for w in crl.lint_warnings),
+                ),
+            ),
+        )
+
+
+def certificate_outcome(issued: IssuedCertificate, what: str) -> Outcome:
+    """What the room is shown after a certificate is signed and verified."""
+    cert_fpr = sha256_fingerprint(issued.der)
+    return Outcome(
+        f"The {what} is issued and verified: {issued.subject}",
+        (
+            Fact("Issuer", issued.issuer),
+            Fact("Serial", issued.serial_hex),
+            Fact("Valid", f"{utc_text(issued.not_before)} to {utc_text(issued.not_after)}"),
+            Fact("Certificate SHA-256", cert_fpr.grouped(), cert_fpr.words),
+            Fact("Subject public key SHA-256", _grouped(issued.spki_sha256_hex)),
+            *(Fact("Check", check) for check in issued.checks),
+            *(Fact("Lint warning", w) for w in issued.lint_warnings),
+        ),
+    )
+
+
+def inventory_json(inventory: DeviceInventory) -> dict[str, Json]:
+    """A device inventory as the journal holds it (EV-DEVICE, EV-SETTINGS)."""
+    return {
+        "token": token_json(inventory.token),
+        "mechanisms": [
+            {
+                "name": m.name,
+                "min_key_bits": m.min_key_bits,
+                "max_key_bits": m.max_key_bits,
+                "flags": list(m.flags),
+            }
+            for m in inventory.mechanisms
+        ],
+        "objects": objects_json(inventory.objects),
+        "logged_in": inventory.logged_in,
+    }
+
+
+def _grouped(hex_text: str) -> str:
+    return " ".join(hex_text[i : i + 4] for i in range(0, len(hex_text), 4))
