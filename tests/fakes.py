@@ -4,32 +4,43 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import NameOID
 
 from sealroom.ceremony.loader import LoadedScript, load_script
 from sealroom.ceremony.ports import (
     Acknowledgement,
     Actor,
     Attendance,
+    CheckedInput,
+    DestructionRecord,
     Deviation,
+    DeviceInventory,
     Fact,
     IssuedCertificate,
+    IssuedCrl,
+    IssuedRequest,
     JournalHead,
     Json,
     KeyRecord,
+    MechanismInfo,
     Outcome,
     PrintJob,
+    RevokedCertificate,
     SignOff,
     StepView,
     TokenInfo,
+    TokenObjectSummary,
+    ZeroiseRecord,
 )
 from sealroom.ceremony.runner import Adapters, Runner
 from sealroom.ceremony.script import (
@@ -37,11 +48,20 @@ from sealroom.ceremony.script import (
     BreakStep,
     CertificateSpec,
     ConfirmStep,
+    CrlSpec,
+    CsrSpec,
     EntryStep,
     KeySpec,
     Script,
 )
-from sealroom.errors import HsmError, OutputExistsError, PinError, PinLockout
+from sealroom.errors import (
+    HsmError,
+    OutputExistsError,
+    PinError,
+    PinLockout,
+    PkiError,
+    TransferError,
+)
 
 ROOT_SCRIPT = (
     Path(__file__).resolve().parent.parent / "ceremony_scripts" / "root-key-generation.yaml"
@@ -98,10 +118,13 @@ class FakeHsm:
         self.failures = 0
         self.logged_in = False
         self.keys: dict[str, SoftwareKey] = {}
+        self.token = TOKEN
+        self.seeded: dict[str, SoftwareKey] = {}
+        """Keys on the token from earlier ceremonies, by label."""
         self.calls: list[str] = []
 
     def token_info(self) -> TokenInfo:
-        return TOKEN
+        return self.token
 
     def login(self, pin: str) -> None:
         self.calls.append("login")
@@ -156,14 +179,238 @@ class FakeHsm:
     def random_bytes(self, count: int) -> bytes:
         return bytes(range(1, count + 1))
 
+    # -- keys made in earlier ceremonies, inventory, destruction --------------------------
+
+    def seed_key(self, spec: KeySpec) -> SoftwareKey:
+        """Put ``spec`` on the token as an earlier ceremony would have (no login needed)."""
+        was, self.logged_in = self.logged_in, True
+        try:
+            key = self.generate_key(spec)
+        finally:
+            self.logged_in = was
+        self.calls.remove(f"generate:{spec.id}")
+        self.seeded[spec.label] = key
+        return key
+
+    def supported_algorithms(self) -> tuple[str, ...]:
+        return ("rsa-3072", "rsa-4096", "ec-p256", "ec-p384")
+
+    def find_key(self, spec: KeySpec) -> SoftwareKey:
+        self.calls.append(f"find:{spec.id}")
+        if not self.logged_in:
+            raise HsmError("Not logged in.")
+        key = self.seeded.get(spec.label)
+        if key is None:
+            raise HsmError(f"The token holds no key labelled '{spec.label}'.")
+        return SoftwareKey(KeyRecord(**{**key.record.__dict__, "key_id": spec.id}), key.private)
+
+    def _objects(self) -> tuple[TokenObjectSummary, ...]:
+        found = []
+        for key in [*self.seeded.values(), *self.keys.values()]:
+            for cls in ("PRIVATE_KEY", "PUBLIC_KEY"):
+                found.append(
+                    TokenObjectSummary(
+                        cls, key.record.label, key.record.cka_id_hex, key.record.key_type
+                    )
+                )
+        return tuple(found)
+
+    def device_inventory(self, mechanisms_used: Iterable[str] | None = None) -> DeviceInventory:
+        self.calls.append("inventory")
+        names = tuple(mechanisms_used or ("CKM_RSA_PKCS_KEY_PAIR_GEN",))
+        return DeviceInventory(
+            TOKEN,
+            tuple(MechanismInfo(n, 2048, 4096, ("HW", "SIGN")) for n in names),
+            self._objects() if self.logged_in else (),
+            self.logged_in,
+        )
+
+    def destroy_key(self, spec: KeySpec) -> DestructionRecord:
+        self.calls.append(f"destroy:{spec.id}")
+        if not self.logged_in:
+            raise HsmError("Not logged in.")
+        before = self._objects()
+        self.seeded.pop(spec.label, None)
+        for key_id, key in list(self.keys.items()):
+            if key.record.label == spec.label:
+                del self.keys[key_id]
+        after = self._objects()
+        gone = tuple(o for o in before if o not in after)
+        if not gone:
+            raise HsmError(f"The token holds no key labelled '{spec.label}'.")
+        return DestructionRecord(spec.id, spec.label, gone, after)
+
+    def zeroise(self, so_pin: str, new_label: str | None = None) -> ZeroiseRecord:
+        self.calls.append("zeroise")
+        if so_pin != self.so_pin:
+            raise PinError("The HSM refused the security officer PIN.")
+        before = self._objects()
+        self.seeded.clear()
+        self.keys.clear()
+        self.logged_in = False
+        return ZeroiseRecord(before, TOKEN, ())
+
+    so_pin = "so-4711-2027"
+
+    def initialise(self, label: str, so_pin: str, user_pin: str) -> TokenInfo:
+        self.calls.append("initialise")
+        self.pin, self.so_pin = user_pin, so_pin
+        return TOKEN
+
+
+class FakeReceiver:
+    """QR frames 'read' from a source: each source name maps to the payload it holds."""
+
+    def __init__(self, payloads: Mapping[str, bytes] | None = None) -> None:
+        self.payloads = dict(payloads or {})
+
+    def receive(self, sources: Sequence[str], payload_type: str) -> bytes:
+        try:
+            return self.payloads[sources[0]]
+        except (KeyError, IndexError) as exc:
+            raise TransferError(f"No QR code was found in {', '.join(sources)}.") from exc
+
 
 class FakeIssuer:
-    """Issues a real self-signed certificate with the software key (no profile checks)."""
+    """Issues real certificates, CSRs and CRLs with the software key (no profile checks)."""
+
+    def _issued(
+        self, spec_id: str, cert: x509.Certificate, spki: bytes, checks: str
+    ) -> IssuedCertificate:
+        return IssuedCertificate(
+            certificate_id=spec_id,
+            der=cert.public_bytes(serialization.Encoding.DER),
+            pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+            subject=cert.subject.rfc4514_string(),
+            issuer=cert.issuer.rfc4514_string(),
+            serial_hex=f"{cert.serial_number:x}",
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            signature_algorithm="sha256",
+            spki_sha256_hex=hashlib.sha256(spki).hexdigest(),
+            checks=(checks,),
+            lint_warnings=("W: fake lint warning",),
+        )
+
+    def _certify(
+        self,
+        spec: CertificateSpec,
+        key: SoftwareKey,
+        serial: int,
+        issuer_der: bytes,
+        subject: x509.Name,
+        public: object,
+    ) -> IssuedCertificate:
+        issuer = x509.load_der_x509_certificate(issuer_der)
+        if (
+            issuer.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            != key.record.spki_der
+        ):
+            raise PkiError(f"The key '{spec.key}' is not the issuer certificate's key.")
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer.subject)
+            .public_key(public)  # type: ignore[arg-type]
+            .serial_number(serial)
+            .not_valid_before(spec.not_before)
+            .not_valid_after(spec.not_after)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .sign(key.private, hashes.SHA256())
+        )
+        spki = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return self._issued(spec.id, cert, spki, "signature verifies (fake issuer)")
+
+    def issue_from_request(
+        self,
+        spec: CertificateSpec,
+        key: SoftwareKey,
+        serial: int,
+        issuer_der: bytes,
+        request_der: bytes,
+    ) -> IssuedCertificate:
+        csr = x509.load_der_x509_csr(request_der)
+        return self._certify(spec, key, serial, issuer_der, csr.subject, csr.public_key())
+
+    def cross_certify(
+        self,
+        spec: CertificateSpec,
+        key: SoftwareKey,
+        serial: int,
+        issuer_der: bytes,
+        subject_der: bytes,
+    ) -> IssuedCertificate:
+        other = x509.load_der_x509_certificate(subject_der)
+        return self._certify(spec, key, serial, issuer_der, other.subject, other.public_key())
+
+    def make_csr(self, spec: CsrSpec, key: SoftwareKey) -> IssuedRequest:
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, spec.subject.common_name)])
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(name)
+            .sign(key.private, hashes.SHA256())
+        )
+        return IssuedRequest(
+            csr_id=spec.id,
+            der=csr.public_bytes(serialization.Encoding.DER),
+            pem=csr.public_bytes(serialization.Encoding.PEM).decode(),
+            subject=csr.subject.rfc4514_string(),
+            signature_algorithm="sha256",
+            spki_sha256_hex=hashlib.sha256(key.record.spki_der).hexdigest(),
+            checks=("self-signature verifies (fake issuer)",),
+        )
+
+    def sign_crl(self, spec: CrlSpec, key: SoftwareKey, issuer_der: bytes) -> IssuedCrl:
+        issuer = x509.load_der_x509_certificate(issuer_der)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(issuer.subject)
+            .last_update(spec.this_update)
+            .next_update(spec.next_update)
+            .add_extension(x509.CRLNumber(spec.number), critical=False)
+        )
+        for entry in spec.revoked:
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(int(entry.serial, 16))
+                .revocation_date(entry.revoked_at)
+                .build()
+            )
+        crl = builder.sign(key.private, hashes.SHA256())
+        return IssuedCrl(
+            crl_id=spec.id,
+            der=crl.public_bytes(serialization.Encoding.DER),
+            pem=crl.public_bytes(serialization.Encoding.PEM).decode(),
+            issuer=issuer.subject.rfc4514_string(),
+            number=spec.number,
+            this_update=spec.this_update,
+            next_update=spec.next_update,
+            revoked=tuple(
+                RevokedCertificate(e.serial, e.revoked_at, e.reason) for e in spec.revoked
+            ),
+            signature_algorithm="sha256",
+            checks=("signature verifies (fake issuer)",),
+        )
+
+    def check_input(
+        self, input_id: str, kind: str, data: bytes, *, allow_ca_request: bool
+    ) -> CheckedInput:
+        try:
+            if kind == "csr":
+                subject = x509.load_der_x509_csr(data).subject
+            else:
+                subject = x509.load_der_x509_certificate(data).subject
+        except ValueError as exc:
+            raise PkiError(f"{input_id}: not a DER {kind}.") from exc
+        text = subject.rfc4514_string()
+        return CheckedInput(input_id, kind, data, text, (Fact("Subject", text),))
 
     def issue_root(self, spec: CertificateSpec, key: SoftwareKey, serial: int) -> IssuedCertificate:
-        from cryptography import x509
-        from cryptography.x509.oid import NameOID
-
+        assert spec.subject is not None
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, spec.subject.common_name)])
         builder = (
             x509.CertificateBuilder()
@@ -277,12 +524,16 @@ class FakeWorld:
     journal: MemoryJournal
     store: MemoryStore
     printer: FakePrinter
+    receiver: FakeReceiver
 
 
-def fake_world(loaded: LoadedScript | None = None, *, pin: str = "4711-2027") -> FakeWorld:
+def fake_world(
+    loaded: LoadedScript | None = None, *, pin: str = "4711-2027", rehearsal: bool = True
+) -> FakeWorld:
     loaded = loaded or load_script(ROOT_SCRIPT)
     clock = FixedClock()
     hsm, journal, store, printer = FakeHsm(pin), MemoryJournal(clock), MemoryStore(), FakePrinter()
+    receiver = FakeReceiver()
     adapters = Adapters(
         hsm=hsm,
         issuer=FakeIssuer(),
@@ -292,8 +543,11 @@ def fake_world(loaded: LoadedScript | None = None, *, pin: str = "4711-2027") ->
         printer=printer,
         qr=FakeQr(),
         clock=clock,
+        receiver=receiver,
     )
-    return FakeWorld(Runner(loaded, adapters, rehearsal=True), hsm, journal, store, printer)
+    return FakeWorld(
+        Runner(loaded, adapters, rehearsal=rehearsal), hsm, journal, store, printer, receiver
+    )
 
 
 class ScriptedOperator:
@@ -343,6 +597,10 @@ class ScriptedOperator:
 
     def working(self, view: StepView, message: str) -> AbstractContextManager[None]:
         return nullcontext()
+
+    def qr_sources(self, view: StepView, input_id: str, description: str) -> Sequence[str]:
+        self.shown.append(f"scan:{input_id}")
+        return (input_id,)
 
     def outcome(self, view: StepView, outcome: Outcome) -> None:
         self.outcomes.append(outcome)

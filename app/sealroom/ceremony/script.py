@@ -85,7 +85,22 @@ ACTION_PARAMS: dict[str, dict[str, str]] = {
 # Actions this version of Sealroom performs; a script using another lints clean but does not run
 # (the engine refuses it before the first step). Later issues add to this set.
 AVAILABLE_ACTIONS: frozenset[str] = frozenset(
-    {"hsm-login", "hsm-logout", "generate-key", "sign-root-certificate", "show-qr", "print-report"}
+    {
+        "hsm-login",
+        "hsm-logout",
+        "generate-key",
+        "sign-root-certificate",
+        "show-qr",
+        "print-report",
+        "inventory-token",
+        "import-qr",
+        "export-qr",
+        "sign-certificate",
+        "make-csr",
+        "sign-crl",
+        "destroy-key",
+        "zeroise-token",
+    }
 )
 
 # Irreversible actions: each step running one must carry a typed confirmation (lint S-CONFIRM).
