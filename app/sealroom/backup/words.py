@@ -21,8 +21,8 @@ if len(_INDEX) != 1024 or len(_BY_PREFIX) != 1024 or min(map(len, WORDS)) < PREF
 def word_index(token: str) -> int | None:
     """The index of the word ``token`` stands for, or None if it stands for none.
 
-    A token is a whole word or any start of one that is at least four letters long
-    ("acad", "acade", "academic"), in any case.
+    A token is a whole word, or any start of one that is at least four letters long, in any
+    case; four letters are enough because no two words share their first four.
     """
     token = token.lower()
     if token in _INDEX:
