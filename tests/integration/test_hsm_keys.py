@@ -12,13 +12,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from pkcs11 import Attribute
 
+from sealroom.ceremony.ports import TokenObjectSummary
 from sealroom.ceremony.script import KeyAlgorithm, KeySpec
 from sealroom.errors import HsmError
 from sealroom.hsm import keys, policy
 from sealroom.hsm.algorithms import KeyAlgorithmProfile
 from sealroom.hsm.keys import Pkcs11SigningKey
 from sealroom.hsm.softhsm import SoftHsmToken
-from sealroom.hsm.token import Pkcs11Hsm, TokenObject
+from sealroom.hsm.token import Pkcs11Hsm
 
 pytestmark = pytest.mark.softhsm
 
@@ -114,8 +115,8 @@ def test_generated_key_is_sign_only_and_recorded(
         assert isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name == curve
         assert record.public_exponent is None
     assert user_hsm.inventory() == (
-        TokenObject("PRIVATE_KEY", "root-2027", record.cka_id_hex),
-        TokenObject("PUBLIC_KEY", "root-2027", record.cka_id_hex),
+        TokenObjectSummary("PRIVATE_KEY", "root-2027", record.cka_id_hex, record.key_type),
+        TokenObjectSummary("PUBLIC_KEY", "root-2027", record.cka_id_hex, record.key_type),
     )
     # An independent PKCS#11 client sees the same policy on the token.
     listing = pkcs11_tool_objects(softhsm_token, user_pin)

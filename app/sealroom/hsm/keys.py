@@ -8,9 +8,9 @@ from typing import Final
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from pkcs11 import Attribute, MechanismFlag, Session
+from pkcs11 import Attribute, MechanismFlag, Object, Session
 from pkcs11.types import SignMixin
 
 from sealroom.ceremony.ports import KeyRecord
@@ -19,6 +19,7 @@ from sealroom.errors import HsmError
 from sealroom.hsm.algorithms import (
     CKA_ID_BYTES,
     ECDSA_SIGN_MECHANISM,
+    EDDSA_SIGN_MECHANISM,
     KEY_ALGORITHMS,
     RSA_SIGN_MECHANISMS,
     HashName,
@@ -43,10 +44,12 @@ _HOST_HASHES: Final[dict[str, hashes.HashAlgorithm]] = {
 _CURVES: Final[dict[str, ec.EllipticCurve]] = {
     "secp256r1": ec.SECP256R1(),
     "secp384r1": ec.SECP384R1(),
+    "secp521r1": ec.SECP521R1(),
 }
+ED25519_PUBLIC_KEY_BYTES: Final = 32
 _SIGN_ONLY: Final = MechanismFlag.SIGN | MechanismFlag.VERIFY
 
-PublicKeyTypes = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+PublicKeyTypes = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
 
 class Pkcs11SigningKey:
@@ -66,11 +69,14 @@ class Pkcs11SigningKey:
 
     @property
     def record(self) -> KeyRecord:
-        """The inventory record made when the pair was generated."""
+        """The inventory record made when the pair was generated (or found again)."""
         return self._record
 
     def sign(self, message: bytes, hash_name: HashName) -> bytes:
-        """Sign in the token: RSA PKCS#1 v1.5 (hash in the token) or ECDSA (hash on the host, DER).
+        """Sign in the token: RSA PKCS#1 v1.5, ECDSA (DER) or Ed25519 (PureEdDSA).
+
+        RSA hashes in the token; ECDSA hashes on the host and the token signs the digest; Ed25519
+        signs the whole message (``hash_name`` is checked but not used: Ed25519 fixes its hash).
 
         Every signature is verified on the host with the public key before it is returned, so a
         faulty signature (e.g. an RSA-CRT fault) never leaves the adapter.
@@ -88,6 +94,8 @@ class Pkcs11SigningKey:
                 )
             if self._record.key_type == "RSA":
                 signature = self._sign_rsa(message, hash_name)
+            elif self._record.key_type == "EdDSA":
+                signature = self._private_key.sign(message, mechanism=EDDSA_SIGN_MECHANISM)
             else:
                 signature = self._sign_ecdsa(message, hash_name)
         try:
@@ -95,6 +103,8 @@ class Pkcs11SigningKey:
                 self._public_key.verify(
                     signature, message, padding.PKCS1v15(), _HOST_HASHES[hash_name]
                 )
+            elif isinstance(self._public_key, ed25519.Ed25519PublicKey):
+                self._public_key.verify(signature, message)
             else:
                 self._public_key.verify(signature, message, ec.ECDSA(_HOST_HASHES[hash_name]))
         except InvalidSignature as exc:
@@ -165,19 +175,21 @@ def generate_signing_key(
             ) from exc
         try:
             new = _object_handles(session) - before
-            if not isinstance(private, SignMixin):
-                raise HsmError(f"The HSM made a private key '{spec.label}' that cannot sign.")
             if new != {public.handle, private.handle}:
                 raise HsmError(
                     f"Generating the key '{spec.label}' added {len(new)} objects to the token "
                     "instead of a public and a private key."
                 )
-            read_back = ReadBack(
-                private=private.get_attributes(private_read_back(profile)),
-                public=public.get_attributes(public_read_back(profile)),
+            return checked_signing_key(
+                private,
+                public,
+                profile,
+                key_id=spec.id,
+                backup=spec.backup,
+                label=spec.label,
+                cka_id=cka_id,
+                session_alive=session_alive,
             )
-            verify_policy(read_back, profile, backup=spec.backup, label=spec.label, cka_id=cka_id)
-            public_key = _public_key(read_back, profile)
         except Exception as exc:
             removed = _remove_new_objects(session, before)
             if isinstance(exc, HsmError):
@@ -186,14 +198,40 @@ def generate_signing_key(
                 f"The key '{spec.label}' could not be read back from the HSM "
                 f"({failure_reason(exc)}); the new key pair was not kept: {removed}."
             ) from exc
+
+
+def checked_signing_key(
+    private: Object,
+    public: Object,
+    profile: KeyAlgorithmProfile,
+    *,
+    key_id: str,
+    backup: bool,
+    label: str,
+    cka_id: bytes,
+    session_alive: Callable[[], bool],
+) -> Pkcs11SigningKey:
+    """Read back both halves of a pair, check them against the policy, and wrap the private key.
+
+    Raises HsmError naming every attribute that differs from the policy for ``profile`` and
+    ``backup``. The caller holds the PKCS#11 lock (or a boundary).
+    """
+    if not isinstance(private, SignMixin):
+        raise HsmError(f"The private key '{label}' in the HSM cannot sign.")
+    read_back = ReadBack(
+        private=private.get_attributes(private_read_back(profile)),
+        public=public.get_attributes(public_read_back(profile)),
+    )
+    verify_policy(read_back, profile, backup=backup, label=label, cka_id=cka_id)
+    public_key = _public_key(read_back, profile)
     spki_der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     record = KeyRecord(
-        key_id=spec.id,
-        label=spec.label,
+        key_id=key_id,
+        label=label,
         cka_id_hex=cka_id.hex(),
-        algorithm=spec.algorithm,
+        algorithm=profile.name,
         key_type=profile.key_type,
         size_bits=profile.size_bits,
         curve=profile.curve,
@@ -213,8 +251,15 @@ def _public_key(read_back: ReadBack, profile: KeyAlgorithmProfile) -> PublicKeyT
             n=int.from_bytes(read_back.public[Attribute.MODULUS], "big"),
         )
         return numbers.public_key()
-    curve = _CURVES[profile.curve or ""]
     point = der_octet_string_content(read_back.public[Attribute.EC_POINT])
+    if profile.key_type == "EdDSA":
+        if len(point) != ED25519_PUBLIC_KEY_BYTES:
+            raise HsmError(
+                f"The HSM returned an Ed25519 public key of {len(point)} bytes instead of "
+                f"{ED25519_PUBLIC_KEY_BYTES}."
+            )
+        return ed25519.Ed25519PublicKey.from_public_bytes(point)
+    curve = _CURVES[profile.curve or ""]
     try:
         return ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
     except ValueError as exc:

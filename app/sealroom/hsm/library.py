@@ -58,3 +58,9 @@ def open_library_users() -> int:
     """How many users hold a PKCS#11 module now, over all modules (0 when all are finalised)."""
     with PKCS11_LOCK:
         return sum(_USERS.values())
+
+
+def library_users(module_path: str) -> int:
+    """How many users (open ``Pkcs11Hsm`` handles) hold the module at ``module_path`` now."""
+    with PKCS11_LOCK:
+        return _USERS.get(module_path, 0)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pkcs11 import Attribute, KeyType
+from pkcs11 import Attribute
 
 from sealroom.errors import HsmError
 from sealroom.hsm.algorithms import KeyAlgorithmProfile
@@ -149,7 +149,7 @@ def policy_findings(
         elif attrs[attribute] != want:
             findings.append(f"{side} {attribute.name} is {attrs[attribute]!r}, expected {want!r}")
 
-    key_type = KeyType.RSA if profile.key_type == "RSA" else KeyType.EC
+    key_type = profile.pkcs11_key_type
     for side, attrs, flags in (
         ("private key", read_back.private, expected_private_flags(backup)),
         ("public key", read_back.public, expected_public_flags()),
@@ -163,7 +163,14 @@ def policy_findings(
         if profile.public_exponent is not None:
             compare(side, attrs, Attribute.PUBLIC_EXPONENT, int_bytes(profile.public_exponent))
         if profile.ec_params is not None:
-            compare(side, attrs, Attribute.EC_PARAMS, profile.ec_params)
+            params = attrs.get(Attribute.EC_PARAMS)
+            if params is None:
+                findings.append(f"{side} EC_PARAMS could not be read")
+            elif params not in profile.accepted_ec_params:
+                findings.append(
+                    f"{side} EC_PARAMS is {bytes(params).hex()}, expected the curve "
+                    f"{profile.curve} ({profile.ec_params.hex()})"
+                )
     if profile.key_type == "RSA":
         compare("public key", read_back.public, Attribute.MODULUS_BITS, profile.size_bits)
         modulus = read_back.public.get(Attribute.MODULUS, b"")
