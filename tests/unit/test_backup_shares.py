@@ -202,6 +202,13 @@ def test_any_k_subset_in_any_order_recovers_the_secret(
     assert bytes(collector.combine()) == secret
 
 
+def test_the_shares_are_standard_slip39_for_the_reference_implementation() -> None:
+    secret = os.urandom(32)
+    share_set = split_secret(secret, 3, FIVE)
+    chosen = [share_set.shares[i].words for i in (4, 0, 2)]
+    assert shamir.combine_mnemonics([typed(w) for w in chosen]) == secret
+
+
 # Typing tolerance -----------------------------------------------------------------------
 
 
