@@ -15,6 +15,7 @@ from sealroom.ceremony.ports import IssuedCertificate
 from sealroom.ceremony.script import CertificateSpec, KeyAlgorithm, KeySpec
 from sealroom.errors import HsmError, PkiError
 from sealroom.hsm.token import Pkcs11Hsm
+from sealroom.pki.profile import serial_from_random
 from sealroom.pki.root import RootCertificateIssuer
 
 pytestmark = pytest.mark.softhsm
@@ -52,8 +53,8 @@ def issue(hsm: Pkcs11Hsm, algorithm: KeyAlgorithm) -> tuple[IssuedCertificate, i
             purpose=("certificate-signing", "crl-signing"),
         )
     )
-    # As the engine does: at least 64 random bits from the HSM, positive, below 2**159.
-    serial = int.from_bytes(hsm.random_bytes(16), "big") >> 1 | 1 << 120
+    # As the engine does: 0x01 followed by 16 octets from the HSM's random number generator.
+    serial = serial_from_random(hsm.random_bytes(16))
     return RootCertificateIssuer().issue_root(root_spec(), key, serial), serial
 
 
@@ -103,7 +104,11 @@ def test_root_signed_in_the_hsm_passes_openssl_strict_verification(
         "Basic Constraints",
         "Key Usage",
         "Subject Key Identifier",
+        "Authority Key Identifier",
     ]  # and no other extension
+    ski = re.search(r"X509v3 Subject Key Identifier: \n\s+([0-9A-F:]+)\n", text)
+    aki = re.search(r"X509v3 Authority Key Identifier: \n\s+([0-9A-F:]+)\n", text)
+    assert ski and aki and ski.group(1) == aki.group(1)
 
     serial_line = openssl("x509", "-in", str(pem), "-noout", "-serial").stdout.strip()
     assert serial_line == f"serial={issued.serial_hex.upper()}"
@@ -119,8 +124,8 @@ def test_an_out_of_range_serial_is_refused_before_the_hsm_signs(user_hsm: Pkcs11
     key = user_hsm.generate_key(
         KeySpec(id="root-key", label="r", algorithm="ec-p384", purpose=("certificate-signing",))
     )
-    for serial in (0, 1 << 159):
-        with pytest.raises(PkiError, match="below 2\\*\\*159"):
+    for serial in (0, 1 << 159, 1 << 120):
+        with pytest.raises(PkiError, match="must be the octet 01 followed by at least 16 random"):
             RootCertificateIssuer().issue_root(root_spec(), key, serial)
 
 
@@ -130,4 +135,4 @@ def test_a_key_from_a_closed_session_cannot_sign_a_root(user_hsm: Pkcs11Hsm, use
     )
     user_hsm.logout()
     with pytest.raises(HsmError, match="can sign only while the HSM session"):
-        RootCertificateIssuer().issue_root(root_spec(), key, 1 << 100)
+        RootCertificateIssuer().issue_root(root_spec(), key, 1 << 128)

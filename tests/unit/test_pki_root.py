@@ -19,12 +19,14 @@ from sealroom.ceremony.script import CertificateSpec, KeyAlgorithm
 from sealroom.errors import HsmError, PkiError
 from sealroom.pki import hsm_key as hsm_key_module
 from sealroom.pki.hsm_key import HsmEcPrivateKey, HsmRsaPrivateKey, hsm_private_key
+from sealroom.pki.profile import serial_from_random
 from sealroom.pki.root import RootCertificateIssuer
 from tests.fakes import SoftwareKey
 
 NOT_BEFORE = datetime(2027, 1, 15, tzinfo=UTC)
 NOT_AFTER = datetime(2047, 1, 15, tzinfo=UTC)
-SERIAL = 0x1D2C3B4A59687766554433221100FFEE
+SERIAL = 0x011D2C3B4A59687766554433221100FFEE
+"""0x01 followed by 16 random octets, as the engine makes them from the HSM's RNG."""
 _KEYS: dict[str, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey] = {}
 
 
@@ -128,7 +130,7 @@ def test_root_follows_the_profile(
         == ("CN=Example Root CA R1,OU=Root PKI,O=Example Trust Services,C=XX")
     )
     assert cert.serial_number == SERIAL
-    assert issued.serial_hex == "1d2c3b4a59687766554433221100ffee"
+    assert issued.serial_hex == "011d2c3b4a59687766554433221100ffee"
     assert cert.not_valid_before_utc == issued.not_before == NOT_BEFORE
     assert cert.not_valid_after_utc == issued.not_after == NOT_AFTER
     assert issued.spki_sha256_hex == hashlib.sha256(key.record.spki_der).hexdigest()
@@ -139,15 +141,22 @@ def test_root_follows_the_profile(
         (ExtensionOID.BASIC_CONSTRAINTS, True),
         (ExtensionOID.KEY_USAGE, True),
         (ExtensionOID.SUBJECT_KEY_IDENTIFIER, False),
+        (ExtensionOID.AUTHORITY_KEY_IDENTIFIER, False),
     ]
+    ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    assert aki.key_identifier == ski  # BR 7.1.2.1.3: the root's AKI equals its SKI
+    assert aki.authority_cert_issuer is None and aki.authority_cert_serial_number is None
     basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
     assert basic.ca is True and basic.path_length is None
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     assert usage.key_cert_sign and usage.crl_sign
     assert not (usage.digital_signature or usage.key_encipherment or usage.content_commitment)
     assert not (usage.data_encipherment or usage.key_agreement)
-    assert len(issued.checks) == 10
+    assert len(issued.checks) == 12
     assert any("signature verifies" in check for check in issued.checks)
+    assert "pkilint found no error in the twin before the HSM signed" in issued.checks
+    assert "pkilint found no error in the HSM-signed result" in issued.checks
 
 
 def test_subject_key_identifier_is_rfc_7093_method_1() -> None:
@@ -195,9 +204,21 @@ def test_validity_comes_from_the_script_not_the_clock() -> None:
 # -- refusals ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("serial", [0, -1, 1 << 159, (1 << 160) + 5])
-def test_serials_out_of_range_are_refused(serial: int) -> None:
-    with pytest.raises(PkiError, match="positive and below 2\\*\\*159"):
+@pytest.mark.parametrize(
+    ("serial", "words"),
+    [
+        (0, "has 0 octet"),
+        (-1, "has 0 octet"),
+        (0x1D2C3B4A59687766554433221100FFEE, "has 16 octet\\(s\\) and starts with 1d"),
+        (0x01 << 120, "has 16 octet\\(s\\) and starts with 01"),  # 0x01 + 15 octets: too few
+        (0x02 << 128, "has 17 octet\\(s\\) and starts with 02"),
+        (0x01 << 160, "has 21 octet\\(s\\) and starts with 01"),
+    ],
+)
+def test_serials_that_are_not_01_and_16_random_octets_are_refused(serial: int, words: str) -> None:
+    with pytest.raises(
+        PkiError, match=f"must be the octet 01 followed by at least 16 random.*{words}"
+    ):
         RootCertificateIssuer().issue_root(certificate_spec(), software_key("ec-p256"), serial)
 
 
@@ -211,11 +232,15 @@ def test_serials_that_are_not_integers_are_refused(serial: object) -> None:
         )
 
 
-def test_the_largest_serial_is_accepted() -> None:
+def test_the_longest_serial_is_accepted_and_serials_are_made_from_random_octets() -> None:
     issued = RootCertificateIssuer().issue_root(
-        certificate_spec(), software_key("ec-p256"), (1 << 159) - 1
+        certificate_spec(), software_key("ec-p256"), serial_from_random(b"\xff" * 19)
     )
-    assert issued.serial_hex == "7f" + "ff" * 19
+    assert issued.serial_hex == "01" + "ff" * 19  # 20 octets: RFC 5280's maximum
+    assert serial_from_random(bytes(16)) == 1 << 128  # leading zero octets keep their length
+    for count in (15, 20):
+        with pytest.raises(PkiError, match=f"16 to 19 random octets from the HSM, not {count}"):
+            serial_from_random(bytes(count))
 
 
 @pytest.mark.parametrize(

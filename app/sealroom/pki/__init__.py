@@ -1,6 +1,12 @@
 """Certificate profiles and builders (cryptography), signed by keys that stay in the HSM."""
 
 from sealroom.pki.hsm_key import HsmEcPrivateKey, HsmRsaPrivateKey, hsm_private_key
-from sealroom.pki.root import RootCertificateIssuer
+from sealroom.pki.issuer import HsmCertificateIssuer, RootCertificateIssuer
 
-__all__ = ["HsmEcPrivateKey", "HsmRsaPrivateKey", "RootCertificateIssuer", "hsm_private_key"]
+__all__ = [
+    "HsmCertificateIssuer",
+    "HsmEcPrivateKey",
+    "HsmRsaPrivateKey",
+    "RootCertificateIssuer",
+    "hsm_private_key",
+]
