@@ -127,3 +127,79 @@ def test_models_are_frozen() -> None:
     script = load_script(ROOT_SCRIPT).script
     with pytest.raises(Exception, match="frozen"):
         script.hsm.token_label = "x"  # type: ignore[misc]
+
+
+SUB_CA = ROOT_SCRIPT.with_name("subordinate-ca-signing.yaml")
+CRL = ROOT_SCRIPT.with_name("crl-issuance.yaml")
+
+
+def _sub_variant(tmp_path: Path, source: Path, old: str, new: str) -> list[str]:
+    text = source.read_text()
+    assert old in text, old
+    path = tmp_path / source.name
+    path.write_text(text.replace(old, new, 1))
+    _, _, findings = lint_findings(path)
+    # "RULE message" without the field path, which each message starts with
+    return [f"{f.rule} {f.message.split(': ', 1)[-1]}" for f in findings]
+
+
+def test_a_subordinate_certificate_needs_its_request_and_issuer(tmp_path: Path) -> None:
+    found = _sub_variant(tmp_path, SUB_CA, "    subject_from: issuing-ca-csr\n", "")
+    assert "SR-PROFILE a subordinate-ca certificate needs subject_from (an input of kind csr)" in (
+        found
+    )
+
+
+def test_a_subordinate_certificate_never_takes_its_subject_from_the_script(
+    tmp_path: Path,
+) -> None:
+    found = _sub_variant(
+        tmp_path,
+        SUB_CA,
+        "    subject_from: issuing-ca-csr\n",
+        "    subject_from: issuing-ca-csr\n    subject: {country: XX, organization: O, "
+        "common_name: C}\n",
+    )
+    assert any(
+        f.startswith("SR-PROFILE a subordinate-ca certificate takes its subject") for f in found
+    )
+
+
+def test_a_subordinate_certificate_certifies_a_csr_not_a_certificate(tmp_path: Path) -> None:
+    found = _sub_variant(
+        tmp_path,
+        SUB_CA,
+        "    subject_from: issuing-ca-csr\n",
+        "    subject_from: root-certificate\n",
+    )
+    assert (
+        "SR-PROFILE a subordinate-ca certificate certifies a csr, but the input "
+        "'root-certificate' is a certificate" in found
+    )
+
+
+def test_signing_before_the_request_is_imported_is_an_order_finding(tmp_path: Path) -> None:
+    found = _sub_variant(
+        tmp_path, SUB_CA, "      input: issuing-ca-csr\n", "      input: root-certificate\n"
+    )
+    assert "SR-ORDER 'issuing-ca-csr' is neither imported nor issued before this step" in found
+
+
+def test_exporting_what_was_never_signed_is_an_order_finding(tmp_path: Path) -> None:
+    found = _sub_variant(
+        tmp_path, SUB_CA, "      artifact: issuing-ca-g1\n", "      artifact: issuing-ca-g2\n"
+    )
+    assert "SR-ORDER 'issuing-ca-g2' is not produced before this step (export-qr)" in found
+
+
+def test_a_crl_valid_longer_than_the_profile_allows(tmp_path: Path) -> None:
+    found = _sub_variant(
+        tmp_path,
+        CRL,
+        "    next_update: 2028-05-09T09:00:00Z\n",
+        "    next_update: 2028-06-09T09:00:00Z\n",
+    )
+    assert (
+        "SR-VALIDITY is 396 days after this_update; the profile allows at most 365 "
+        "(max_validity_days)" in found
+    )

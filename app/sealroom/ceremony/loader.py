@@ -12,7 +12,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from sealroom.ceremony.compliance import compliance_findings, script_clause
-from sealroom.ceremony.script import ACTION_PARAMS, ActionStep, BreakStep, EntryStep, Script
+from sealroom.ceremony.script import (
+    ACTION_PARAMS,
+    ActionStep,
+    BreakStep,
+    CertificateSpec,
+    CrlSpec,
+    EntryStep,
+    Script,
+)
 from sealroom.ceremony.source import (
     FieldPath,
     Finding,
@@ -273,6 +281,7 @@ def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding
 
     yield from _output_duplicates(at, script)
     yield from _new_section_references(at, script)
+    yield from _profile_findings(at, script)
 
     for index, step in enumerate(script.steps):
         roles = [("performer", step.performer)] + [
@@ -384,6 +393,71 @@ def _new_section_references(at: Any, script: Script) -> Iterator[Finding]:
                     )
 
 
+def _profile_findings(at: Any, script: Script) -> Iterator[Finding]:
+    """What each certificate profile needs (SR-PROFILE): who is certified, and by whom."""
+    kinds = {i.id: i.kind for i in script.inputs}
+    for index, cert in enumerate(script.certificates):
+        here = ("certificates", index)
+        if cert.profile == "root":
+            if cert.subject is None:
+                yield at((*here, "profile"), "SR-PROFILE", "a root certificate needs a subject")
+            for field in ("subject_from", "issuer_certificate"):
+                if getattr(cert, field) is not None:
+                    yield at((*here, field), "SR-PROFILE", f"a root certificate has no {field}")
+            continue
+        if cert.subject is not None:
+            yield at(
+                (*here, "subject"),
+                "SR-PROFILE",
+                f"a {cert.profile} certificate takes its subject from subject_from, never from "
+                "the script",
+            )
+        if cert.issuer_certificate is None:
+            yield at(
+                (*here, "profile"),
+                "SR-PROFILE",
+                f"a {cert.profile} certificate needs issuer_certificate",
+            )
+        wanted = "certificate" if cert.profile == "cross-certificate" else "csr"
+        if cert.subject_from is None:
+            yield at(
+                (*here, "profile"),
+                "SR-PROFILE",
+                f"a {cert.profile} certificate needs subject_from (an input of kind {wanted})",
+            )
+        elif cert.subject_from in kinds and kinds[cert.subject_from] != wanted:
+            yield at(
+                (*here, "subject_from"),
+                "SR-PROFILE",
+                f"a {cert.profile} certificate certifies a {wanted}, but the input "
+                f"{cert.subject_from!r} is a {kinds[cert.subject_from]}",
+            )
+        if cert.profile == "ocsp-responder" and cert.path_length is not None:
+            yield at(
+                (*here, "path_length"),
+                "SR-PROFILE",
+                "an OCSP responder certificate is not a CA certificate: remove path_length",
+            )
+        if cert.profile != "subordinate-ca" and cert.extended_key_usage:
+            yield at(
+                (*here, "extended_key_usage"),
+                "SR-PROFILE",
+                "extended_key_usage is set by the profile except for subordinate-ca",
+            )
+    for index, crl in enumerate(script.crls):
+        if crl.next_update <= crl.this_update:
+            yield at(
+                ("crls", index, "next_update"), "SR-VALIDITY", "must be later than this_update"
+            )
+        elif (crl.next_update - crl.this_update).days > crl.max_validity_days:
+            yield at(
+                ("crls", index, "next_update"),
+                "SR-VALIDITY",
+                f"is {(crl.next_update - crl.this_update).days} days after this_update; the "
+                f"profile allows at most {crl.max_validity_days} (max_validity_days)",
+            )
+
+
 def _duplicates(at: Any, section: str, ids: Iterable[str], field: str = "id") -> Iterator[Finding]:
     seen: set[str] = set()
     for index, item_id in enumerate(ids):
@@ -437,6 +511,15 @@ def _order_findings(at: Any, script: Script) -> Iterator[Finding]:
     logged_in = False
     generated: set[str] = set()
     issued: set[str] = set()
+    imported: set[str] = set()
+    destroyed: set[str] = set()
+
+    def key_destroyed(step: ActionStep, spec: CertificateSpec | CrlSpec | None) -> bool:
+        if step.action == "make-csr":
+            csr = next((c for c in script.csrs if c.id == step.params.get("csr")), None)
+            return csr is not None and csr.key in destroyed
+        return spec is not None and spec.key in destroyed
+
     for index, step in enumerate(script.steps):
         if not isinstance(step, ActionStep):
             continue
@@ -470,6 +553,51 @@ def _order_findings(at: Any, script: Script) -> Iterator[Finding]:
                 yield at(
                     where, "SR-ORDER", f"certificate {cert_id!r} is not issued before this step"
                 )
+        elif step.action == "import-qr":
+            imported.add(step.params.get("input", ""))
+        elif step.action in {"sign-certificate", "make-csr", "sign-crl"}:
+            name = {"sign-certificate": "certificate", "make-csr": "csr", "sign-crl": "crl"}[
+                step.action
+            ]
+            artifact = step.params.get(name, "")
+            if not logged_in:
+                yield at(where, "SR-ORDER", f"{step.action} needs an earlier hsm-login step")
+            spec: CertificateSpec | CrlSpec | None = None
+            if step.action == "sign-certificate":
+                spec = next((c for c in script.certificates if c.id == artifact), None)
+            elif step.action == "sign-crl":
+                spec = next((c for c in script.crls if c.id == artifact), None)
+            needed = []
+            if isinstance(spec, CertificateSpec):
+                needed = [spec.issuer_certificate, spec.subject_from]
+            elif isinstance(spec, CrlSpec):
+                needed = [spec.issuer_certificate]
+            for source in needed:
+                if source is not None and source not in imported | issued:
+                    yield at(
+                        where,
+                        "SR-ORDER",
+                        f"{source!r} is neither imported nor issued before this step",
+                    )
+            if key_destroyed(step, spec):
+                yield at(where, "SR-ORDER", "the key it uses is destroyed before this step")
+            issued.add(artifact)
+        elif step.action == "export-qr":
+            artifact = step.params.get("artifact", "")
+            if artifact not in issued:
+                yield at(
+                    where, "SR-ORDER", f"{artifact!r} is not produced before this step (export-qr)"
+                )
+        elif step.action == "destroy-key":
+            if not logged_in:
+                yield at(where, "SR-ORDER", "destroy-key needs an earlier hsm-login step")
+            destroyed.add(step.params.get("key", ""))
+        elif step.action == "zeroise-token" and logged_in:
+            yield at(
+                where,
+                "SR-ORDER",
+                "zeroise-token re-initialises the token: log out (hsm-logout) before it",
+            )
     if logged_in:
         last = len(script.steps) - 1
         yield at(

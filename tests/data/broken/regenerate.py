@@ -595,7 +595,10 @@ CASES: tuple[Case, ...] = (
             "    instruction: Export it.\n    action: export-qr\n    params:\n"
             "      artifact: root-key\n    performer: administrator\n    witnesses: [auditor]\n",
         ),
-        (("S-KEY-USE", "      artifact: root-key"),),
+        (
+            ("S-KEY-USE", "      artifact: root-key"),
+            ("SR-ORDER", "    action: export-qr\n    params:\n      artifact: root-key"),
+        ),
     ),
     Case(
         "s-evidence-physical",
