@@ -11,10 +11,21 @@ from datetime import datetime
 from typing import cast
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_der_public_key,
+)
 from pydantic import ValidationError
 
-from sealroom.ceremony.fingerprint import Fingerprint, fingerprint_from_json, sha256_fingerprint
+from sealroom.ceremony.fingerprint import (
+    Fingerprint,
+    fingerprint_from_json,
+    pgp_words,
+    sha256_fingerprint,
+)
 from sealroom.ceremony.ports import Actor, JournalHead, Json
 from sealroom.ceremony.script import EntryStep, Script, Step, WitnessCheckStep
 from sealroom.errors import ReportError
@@ -87,8 +98,60 @@ class TokenView:
 
 
 @dataclass(frozen=True)
+class TokenObject:
+    """One object listed on a token (``token.inventory``, ``key.destroyed``, ``token.zeroised``)."""
+
+    object_class: str
+    label: str
+    cka_id: str
+    key_type: str | None
+
+
+@dataclass(frozen=True)
+class MechanismView:
+    """A PKCS#11 mechanism the script's keys use, as the token reports it (EV-SETTINGS)."""
+
+    name: str
+    min_key_bits: int
+    max_key_bits: int
+    flags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class InventoryView:
+    """The token as an ``inventory-token`` step read it (EV-DEVICE, EV-SETTINGS)."""
+
+    fields: tuple[tuple[str, str], ...]
+    """(label, value) of the TokenInfo, in the order of TOKEN_FIELDS."""
+    token_serial: str
+    mechanisms: tuple[MechanismView, ...]
+    objects: tuple[TokenObject, ...]
+    logged_in: bool
+    """Whether private objects were visible (the session was logged in)."""
+    step_number: int
+    taken_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    """The HSM's details as the report shows them (EV-DEVICE, EV-SETTINGS).
+
+    From the last ``token.inventory`` when an inventory step ran, else from ``token.identified``
+    (then ``mechanisms`` is None: the token's mechanism settings were not read).
+    """
+
+    source: str
+    """``token.inventory`` or ``token.identified``."""
+    fields: tuple[tuple[str, str], ...]
+    mechanisms: tuple[MechanismView, ...] | None
+    step_number: int | None
+    seq: int
+
+
+@dataclass(frozen=True)
 class KeyView:
-    """One generated key pair (EV-KEY-*)."""
+    """One key pair: generated in this ceremony, or found on the token (EV-KEY-*)."""
 
     key_id: str
     label: str
@@ -102,13 +165,21 @@ class KeyView:
     fingerprint_recomputed: bool
     """True when SHA-256 of the journaled SPKI equals the journaled fingerprint."""
     attributes: tuple[tuple[str, bool], ...]
-    mechanism: str
+    mechanism: str | None
+    """The generation mechanism (None for a key found on the token)."""
     token_serial: str
-    generated_at: str
+    generated_at: str | None
+    """RFC 3339 UTC (None for a key found on the token: it was made in an earlier ceremony)."""
     purposes: tuple[str, ...]
     backup: bool | None
     step_id: str | None
     seq: int
+    found: bool = False
+    """True for ``key.found``: a key made in an earlier ceremony, found on the token by label."""
+    spki_der: bytes = b""
+    step_number: int = 0
+    destroyed_seq: int | None = None
+    """The seq of the ``key.destroyed`` entry that destroyed it, if any."""
 
 
 @dataclass(frozen=True)
@@ -125,11 +196,13 @@ class CertificateView:
     sha256_matches: bool
     """The journaled ``sha256`` equals the recomputed one."""
     spki: Fingerprint
-    """SHA-256 of the certificate's SubjectPublicKeyInfo, as journaled."""
+    """SHA-256 of the certified public key (the certificate's SubjectPublicKeyInfo), recomputed."""
     spki_matches_certificate: bool
-    """The journaled SPKI fingerprint equals the one recomputed from the certificate."""
+    """The journaled SPKI SHA-256 of the certified key (``subject_spki_sha256``, or for a journal
+    without it the signing key's ``fingerprint`` of a self-signed root) equals ``spki``."""
     spki_matches_key: bool | None
-    """The SPKI fingerprint equals the key generated in this ceremony (None: no such key)."""
+    """The signing key's journaled fingerprint equals the key of ``key_id`` generated or found in
+    this ceremony (None: no such key in the journal)."""
     subject: str
     issuer: str
     serial: str
@@ -139,16 +212,155 @@ class CertificateView:
     checks: tuple[str, ...]
     issued_at: datetime
     seq: int
+    key_fingerprint: Fingerprint | None = None
+    """The signing key's SPKI SHA-256 as journaled (``fingerprint``)."""
+    profile: str | None = None
+    lint_warnings: tuple[str, ...] = ()
+    signature_valid: bool | None = None
+    """The signature verified by this report with the signing key's journaled public key (None:
+    no such key in the journal)."""
+    step_number: int = 0
 
 
 @dataclass(frozen=True)
 class QrShown:
-    """A payload shown to the room as QR frames."""
+    """A payload shown to the room as QR frames (``show-qr`` or ``export-qr``)."""
 
-    certificate_id: str
+    artifact: str
+    """The certificate, CSR or CRL id."""
     frames: int
     payload_sha256: str
     shown_at: datetime
+    seq: int
+    step_number: int = 0
+
+    @property
+    def certificate_id(self) -> str:
+        return self.artifact
+
+
+@dataclass(frozen=True)
+class InputView:
+    """An object received through the air gap by QR codes (``input.received``)."""
+
+    input_id: str
+    kind: str
+    description: str | None
+    """From the script's inputs."""
+    sha256: Fingerprint
+    """Of the payload read from the QR codes."""
+    der_sha256: Fingerprint
+    """Of the DER, recomputed by this report from ``der_b64``."""
+    der_sha256_matches: bool
+    """The journaled ``der_sha256`` equals the recomputed one."""
+    expected_sha256: str | None
+    stand_in: bool
+    """A rehearsal stand-in: its SHA-256 is not the one the script lists."""
+    sources: int
+    summary: str
+    facts: tuple[tuple[str, str], ...]
+    step_number: int
+    received_at: datetime
+    seq: int
+
+    @property
+    def matches_expected(self) -> bool | None:
+        return None if self.expected_sha256 is None else self.sha256.hex == self.expected_sha256
+
+
+@dataclass(frozen=True)
+class CsrView:
+    """A certificate signing request made with a key in the HSM (``csr.made``, EV-ARTIFACTS)."""
+
+    csr_id: str
+    key_id: str
+    output: str
+    pem: str
+    sha256: Fingerprint
+    """Of the DER, recomputed from the PEM."""
+    sha256_matches: bool
+    subject: str
+    signature_algorithm: str
+    spki: Fingerprint
+    """SHA-256 of the request's public key, recomputed."""
+    spki_matches: bool
+    """The journaled ``spki_sha256`` equals ``spki``."""
+    spki_matches_key: bool | None
+    """``spki`` equals the key of ``key_id`` in this journal (None: no such key)."""
+    signature_valid: bool
+    checks: tuple[str, ...]
+    step_number: int
+    made_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class RevokedView:
+    serial: str
+    revoked_at: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CrlView:
+    """A CRL signed in the HSM (``crl.issued``, EV-ARTIFACTS)."""
+
+    crl_id: str
+    key_id: str
+    output: str
+    pem: str
+    sha256: Fingerprint
+    sha256_matches: bool
+    issuer: str
+    number: int
+    this_update: str
+    next_update: str
+    revoked: tuple[RevokedView, ...]
+    contents_match: bool
+    """The number and the revoked serials decoded from the CRL equal the journaled ones."""
+    signature_valid: bool | None
+    signature_algorithm: str
+    checks: tuple[str, ...]
+    lint_warnings: tuple[str, ...]
+    step_number: int
+    issued_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class DestructionView:
+    """A key destroyed in the token (``key.destroyed``, EV-DESTROY)."""
+
+    key_id: str
+    label: str
+    destroyed: tuple[TokenObject, ...]
+    remaining: tuple[TokenObject, ...]
+    token_serial: str
+    step_number: int
+    destroyed_at: datetime
+    seq: int
+
+    @property
+    def cka_ids(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(o.cka_id for o in self.destroyed))
+
+    @property
+    def leftovers(self) -> tuple[TokenObject, ...]:
+        """Remaining objects with the key's label or one of the destroyed CKA_IDs (must be none)."""
+        ids = set(self.cka_ids)
+        return tuple(o for o in self.remaining if o.label == self.label or o.cka_id in ids)
+
+
+@dataclass(frozen=True)
+class ZeroisationView:
+    """A token re-initialised, with its objects before and after (``token.zeroised``)."""
+
+    before: tuple[TokenObject, ...]
+    after: tuple[TokenObject, ...]
+    token_fields: tuple[tuple[str, str], ...]
+    token_serial: str
+    step_number: int
+    zeroised_at: datetime
     seq: int
 
 
@@ -311,6 +523,21 @@ class CeremonyRecord:
     breaks: tuple[BreakView, ...] = ()
     statements: tuple[Statement, ...] | None = None
     """The sign-off statements; None when no ``signoff.recorded`` is in the journal."""
+    device: DeviceView | None = None
+    inventories: tuple[InventoryView, ...] = ()
+    inputs: tuple[InputView, ...] = ()
+    csrs: tuple[CsrView, ...] = ()
+    crls: tuple[CrlView, ...] = ()
+    destructions: tuple[DestructionView, ...] = ()
+    zeroisations: tuple[ZeroisationView, ...] = ()
+
+    def shown(self, artifact: str) -> tuple[QrShown, ...]:
+        """Every time ``artifact`` (a certificate, CSR or CRL id) was shown as QR codes."""
+        return tuple(q for q in self.qr_shown if q.artifact == artifact)
+
+    def key(self, key_id: str) -> KeyView | None:
+        """The key ``key_id`` generated or found in this ceremony (the first entry), if any."""
+        return next((k for k in self.keys if k.key_id == key_id), None)
 
     def step_number(self, step_id: str) -> int | None:
         return next((s.number for s in self.steps if s.step.id == step_id), None)
@@ -421,6 +648,14 @@ class _Data:
             raise self._fail(key, "a list of text")
         return tuple(cast("Sequence[str]", value))
 
+    def objs(self, key: str) -> tuple[_Data, ...]:
+        value = self.data.get(key)
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise self._fail(key, "a list of objects")
+        if not all(isinstance(item, Mapping) for item in value):
+            raise self._fail(key, "a list of objects")
+        return tuple(_Data(self.entry, cast("Mapping[str, Json]", item)) for item in value)
+
     def fingerprint(self, key: str) -> Fingerprint:
         try:
             return fingerprint_from_json(self.data.get(key))
@@ -471,7 +706,7 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         present=builder.present,
         absent=builder.absent,
         steps=builder.steps(),
-        keys=tuple(builder.keys),
+        keys=tuple(builder.final_keys()),
         certificates=tuple(builder.certificates),
         qr_shown=tuple(builder.qr_shown),
         reports_printed=tuple(builder.reports_printed),
@@ -482,6 +717,13 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         clock=builder.clock,
         breaks=tuple(builder.breaks()),
         statements=builder.statements,
+        device=builder.device(),
+        inventories=tuple(builder.inventories),
+        inputs=tuple(builder.inputs),
+        csrs=tuple(builder.csrs),
+        crls=tuple(builder.crls),
+        destructions=tuple(builder.destructions),
+        zeroisations=tuple(builder.zeroisations),
     )
 
 
@@ -525,6 +767,15 @@ class _Builder:
         self.typed: list[EntryView] = []
         self.clock: ClockView | None = None
         self.statements: tuple[Statement, ...] | None = None
+        self.identified_fields: tuple[tuple[str, str], ...] | None = None
+        self.identified_seq = 0
+        self.inventories: list[InventoryView] = []
+        self.inputs: list[InputView] = []
+        self.csrs: list[CsrView] = []
+        self.crls: list[CrlView] = []
+        self.destructions: list[DestructionView] = []
+        self.zeroisations: list[ZeroisationView] = []
+        self.rehearsal = _Data(entries[0]).data.get("rehearsal") is True if entries else False
         self.numbers = {step.id: number for number, step in enumerate(script.steps, start=1)}
         self.acts = {act.id: act.title for act in script.acts}
         for entry in entries:
@@ -539,16 +790,9 @@ class _Builder:
     def _on_token_identified(self, entry: JournalEntry) -> None:
         data = _Data(entry)
         token = data.obj("token")
-        fields: list[tuple[str, str]] = []
-        for key, label in TOKEN_FIELDS:
-            value = token.data.get(key)
-            if key == "flags":
-                text = ", ".join(token.texts("flags")) or "(none)"
-            elif isinstance(value, bool) or not isinstance(value, str | int):
-                raise token._fail(key, "text")
-            else:
-                text = str(value)
-            fields.append((label, text))
+        fields = list(_token_fields(token))
+        self.identified_fields = tuple(fields)
+        self.identified_seq = entry.seq
         view = TokenView(
             material=data.text("material"),
             declared_serial=data.text("declared_serial"),
@@ -586,6 +830,12 @@ class _Builder:
         self.absent = data.texts("absent")
 
     def _on_key_generated(self, entry: JournalEntry) -> None:
+        self._key(entry, found=False)
+
+    def _on_key_found(self, entry: JournalEntry) -> None:
+        self._key(entry, found=True)
+
+    def _key(self, entry: JournalEntry, *, found: bool) -> None:
         data = _Data(entry)
         try:
             spki = base64.b64decode(data.text("spki_der_b64"), validate=True)
@@ -610,13 +860,16 @@ class _Builder:
             fingerprint=fingerprint,
             fingerprint_recomputed=hashlib.sha256(spki).hexdigest() == fingerprint.hex,
             attributes=tuple(attr_items),
-            mechanism=data.text("mechanism"),
+            mechanism=None if found else data.text("mechanism"),
             token_serial=data.text("token_serial"),
-            generated_at=data.text("generated_at"),
+            generated_at=None if found else data.text("generated_at"),
             purposes=spec.purpose if spec else (),
             backup=spec.backup if spec else None,
             step_id=entry.step,
             seq=entry.seq,
+            found=found,
+            spki_der=spki,
+            step_number=self.numbers.get(entry.step or "", 0),
         )
         self.keys.append(view)
         if not view.fingerprint_recomputed:
@@ -634,9 +887,20 @@ class _Builder:
             Encoding.DER, PublicFormat.SubjectPublicKeyInfo
         )
         digest = sha256_fingerprint(der)
-        spki = data.fingerprint("fingerprint")
+        signer = data.fingerprint("fingerprint")
+        subject_spki = data.opt_text("subject_spki_sha256")
+        spki = sha256_fingerprint(spki_der)
         key_id = data.text("key_id")
         key = next((k for k in self.keys if k.key_id == key_id), None)
+        signature_valid = None
+        if key is not None:
+            signature_valid = _signature_valid(
+                key.spki_der,
+                certificate.signature,
+                certificate.tbs_certificate_bytes,
+                certificate.signature_algorithm_parameters,
+                certificate.signature_hash_algorithm,
+            )
         view = CertificateView(
             certificate_id=data.text("certificate_id"),
             key_id=key_id,
@@ -646,8 +910,8 @@ class _Builder:
             sha256=digest,
             sha256_matches=data.text("sha256") == digest.hex,
             spki=spki,
-            spki_matches_certificate=hashlib.sha256(spki_der).hexdigest() == spki.hex,
-            spki_matches_key=None if key is None else key.fingerprint.hex == spki.hex,
+            spki_matches_certificate=(subject_spki or signer.hex) == spki.hex,
+            spki_matches_key=None if key is None else key.fingerprint.hex == signer.hex,
             subject=data.text("subject"),
             issuer=data.text("issuer"),
             serial=data.text("serial"),
@@ -657,6 +921,11 @@ class _Builder:
             checks=data.texts("checks"),
             issued_at=entry.time,
             seq=entry.seq,
+            key_fingerprint=signer,
+            profile=data.opt_text("profile"),
+            lint_warnings=data.texts("lint_warnings") if "lint_warnings" in data.data else (),
+            signature_valid=signature_valid,
+            step_number=self.numbers.get(entry.step or "", 0),
         )
         self.certificates.append(view)
         name = f"certificate {view.certificate_id}"
@@ -665,19 +934,310 @@ class _Builder:
         if not view.spki_matches_certificate:
             self._integrity(entry, name, "SHA-256 of the certificate's public key")
         if view.spki_matches_key is False:
-            self._integrity(entry, name, f"fingerprint of key {key_id} generated in this ceremony")
+            self._integrity(entry, name, f"fingerprint of key {key_id} in this journal")
+        if view.signature_valid is False:
+            self._integrity(
+                entry, f"signature of {name}", f"public key of {key_id} in this journal"
+            )
 
     def _on_qr_shown(self, entry: JournalEntry) -> None:
         data = _Data(entry)
+        artifact = data.text("artifact" if "artifact" in data.data else "certificate_id")
+        produced = {
+            **{c.certificate_id: c.sha256.hex for c in self.certificates},
+            **{r.csr_id: r.sha256.hex for r in self.csrs},
+            **{c.crl_id: c.sha256.hex for c in self.crls},
+        }
+        if artifact in produced and produced[artifact] != data.text("payload_sha256"):
+            self._integrity(entry, f"QR payload of {artifact}", f"SHA-256 of {artifact}")
         self.qr_shown.append(
             QrShown(
-                certificate_id=data.text("certificate_id"),
+                artifact=artifact,
                 frames=data.number("frames"),
                 payload_sha256=data.text("payload_sha256"),
                 shown_at=entry.time,
                 seq=entry.seq,
+                step_number=self.numbers.get(entry.step or "", 0),
             )
         )
+
+    def _on_token_inventory(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        token = data.obj("token")
+        mechanisms = []
+        for item in data.objs("mechanisms"):
+            mechanisms.append(
+                MechanismView(
+                    name=item.text("name"),
+                    min_key_bits=item.number("min_key_bits"),
+                    max_key_bits=item.number("max_key_bits"),
+                    flags=item.texts("flags"),
+                )
+            )
+        self.inventories.append(
+            InventoryView(
+                fields=_token_fields(token),
+                token_serial=token.text("serial"),
+                mechanisms=tuple(mechanisms),
+                objects=_objects(data, "objects"),
+                logged_in=data.flag("logged_in"),
+                step_number=self.numbers.get(self._step_id(entry), 0),
+                taken_at=entry.time,
+                seq=entry.seq,
+            )
+        )
+
+    def _on_input_received(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        try:
+            der = base64.b64decode(data.text("der_b64"), validate=True)
+        except ValueError as exc:
+            raise data._fail("der_b64", "base64") from exc
+        sha256 = data.text("sha256")
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise data._fail("sha256", "64 lower-case hex digits")
+        der_fpr = sha256_fingerprint(der)
+        input_id = data.text("input_id")
+        spec = next((i for i in self.script.inputs if i.id == input_id), None)
+        facts = tuple((f.text("label"), f.text("value")) for f in data.objs("facts"))
+        view = InputView(
+            input_id=input_id,
+            kind=data.text("kind"),
+            description=spec.description if spec else None,
+            sha256=Fingerprint(sha256, pgp_words(bytes.fromhex(sha256))),
+            der_sha256=der_fpr,
+            der_sha256_matches=data.text("der_sha256") == der_fpr.hex,
+            expected_sha256=data.opt_text("expected_sha256"),
+            stand_in=data.flag("stand_in"),
+            sources=data.number("sources"),
+            summary=data.text("summary"),
+            facts=facts,
+            step_number=self.numbers.get(self._step_id(entry), 0),
+            received_at=entry.time,
+            seq=entry.seq,
+        )
+        self.inputs.append(view)
+        name = f"{view.kind} {view.input_id}"
+        if not view.der_sha256_matches:
+            self._integrity(entry, f"DER SHA-256 of the {name}", "SHA-256 of the journaled DER")
+        if view.stand_in and view.matches_expected is not False:
+            self._integrity(
+                entry, f"stand-in mark of the {name}", "SHA-256 differing from the script's"
+            )
+        elif not view.stand_in and view.matches_expected is False:
+            self._integrity(entry, f"SHA-256 of the {name}", "SHA-256 the script lists")
+        elif view.stand_in and not self.rehearsal:
+            self.deviations.append(
+                Deviation(
+                    where=self._step_label(entry.step),
+                    expected=f"the {name} with SHA-256 {view.expected_sha256}",
+                    observed=f"a stand-in with SHA-256 {view.sha256.hex} in a production ceremony",
+                    decision="integrity check by this report failed: only a rehearsal may "
+                    "use a stand-in",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+
+    def _on_csr_made(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        pem = data.text("pem")
+        try:
+            request = x509.load_pem_x509_csr(pem.encode("ascii"))
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise data._fail("pem", "a PEM certificate signing request") from exc
+        digest = sha256_fingerprint(request.public_bytes(Encoding.DER))
+        spki = sha256_fingerprint(
+            request.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
+        )
+        key_id = data.text("key_id")
+        key = next((k for k in self.keys if k.key_id == key_id), None)
+        view = CsrView(
+            csr_id=data.text("csr_id"),
+            key_id=key_id,
+            output=data.text("output"),
+            pem=pem,
+            sha256=digest,
+            sha256_matches=data.text("sha256") == digest.hex,
+            subject=data.text("subject"),
+            signature_algorithm=data.text("signature_algorithm"),
+            spki=spki,
+            spki_matches=data.text("spki_sha256") == spki.hex,
+            spki_matches_key=None if key is None else key.fingerprint.hex == spki.hex,
+            signature_valid=request.is_signature_valid,
+            checks=data.texts("checks"),
+            step_number=self.numbers.get(self._step_id(entry), 0),
+            made_at=entry.time,
+            seq=entry.seq,
+        )
+        self.csrs.append(view)
+        name = f"request {view.csr_id}"
+        if not view.sha256_matches:
+            self._integrity(entry, name, "SHA-256 of the DER decoded from the journaled PEM")
+        if not view.spki_matches:
+            self._integrity(entry, name, "SHA-256 of the request's public key")
+        if view.spki_matches_key is False:
+            self._integrity(entry, name, f"public key of {key_id} in this journal")
+        if not view.signature_valid:
+            self._integrity(entry, f"signature of the {name}", "request's own public key")
+
+    def _on_crl_issued(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        pem = data.text("pem")
+        try:
+            crl = x509.load_pem_x509_crl(pem.encode("ascii"))
+        except (ValueError, UnicodeEncodeError) as exc:
+            raise data._fail("pem", "a PEM CRL") from exc
+        digest = sha256_fingerprint(crl.public_bytes(Encoding.DER))
+        revoked = tuple(
+            RevokedView(
+                serial=item.text("serial"),
+                revoked_at=item.text("revoked_at"),
+                reason=item.text("reason"),
+            )
+            for item in data.objs("revoked")
+        )
+        try:
+            decoded_number: int | None = crl.extensions.get_extension_for_class(
+                x509.CRLNumber
+            ).value.crl_number
+        except (x509.ExtensionNotFound, ValueError):
+            decoded_number = None
+        try:
+            journaled = sorted(int(r.serial, 16) for r in revoked)
+        except ValueError as exc:
+            raise data._fail("revoked", "serials in hex") from exc
+        number = data.number("number")
+        contents_match = decoded_number == number and journaled == sorted(
+            r.serial_number for r in crl
+        )
+        key_id = data.text("key_id")
+        key = next((k for k in self.keys if k.key_id == key_id), None)
+        signature_valid = None
+        if key is not None:
+            signature_valid = _signature_valid(
+                key.spki_der,
+                crl.signature,
+                crl.tbs_certlist_bytes,
+                crl.signature_algorithm_parameters,
+                crl.signature_hash_algorithm,
+            )
+        view = CrlView(
+            crl_id=data.text("crl_id"),
+            key_id=key_id,
+            output=data.text("output"),
+            pem=pem,
+            sha256=digest,
+            sha256_matches=data.text("sha256") == digest.hex,
+            issuer=data.text("issuer"),
+            number=number,
+            this_update=data.text("this_update"),
+            next_update=data.text("next_update"),
+            revoked=revoked,
+            contents_match=contents_match,
+            signature_valid=signature_valid,
+            signature_algorithm=data.text("signature_algorithm"),
+            checks=data.texts("checks"),
+            lint_warnings=data.texts("lint_warnings"),
+            step_number=self.numbers.get(self._step_id(entry), 0),
+            issued_at=entry.time,
+            seq=entry.seq,
+        )
+        self.crls.append(view)
+        name = f"CRL {view.crl_id}"
+        if not view.sha256_matches:
+            self._integrity(entry, name, "SHA-256 of the DER decoded from the journaled PEM")
+        if not contents_match:
+            self._integrity(
+                entry, f"number and revoked serials of {name}", "CRL decoded from its PEM"
+            )
+        if signature_valid is False:
+            self._integrity(entry, f"signature of {name}", f"public key of {key_id}")
+
+    def _on_key_destroyed(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        view = DestructionView(
+            key_id=data.text("key_id"),
+            label=data.text("label"),
+            destroyed=_objects(data, "destroyed"),
+            remaining=_objects(data, "remaining"),
+            token_serial=data.text("token_serial"),
+            step_number=self.numbers.get(self._step_id(entry), 0),
+            destroyed_at=entry.time,
+            seq=entry.seq,
+        )
+        self.destructions.append(view)
+        if not view.destroyed:
+            self._integrity(entry, f"destruction of key {view.label}", "a list of objects removed")
+        if view.leftovers:
+            self.deviations.append(
+                Deviation(
+                    where=self._step_label(entry.step),
+                    expected=f"no object with the label {view.label} or its CKA_ID left on "
+                    "the token",
+                    observed=f"{len(view.leftovers)} such object(s) still listed",
+                    decision="integrity check by this report failed: the key may not be destroyed",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+
+    def _on_token_zeroised(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        token = data.obj("token_after")
+        view = ZeroisationView(
+            before=_objects(data, "before"),
+            after=_objects(data, "after"),
+            token_fields=_token_fields(token),
+            token_serial=token.text("serial"),
+            step_number=self.numbers.get(self._step_id(entry), 0),
+            zeroised_at=entry.time,
+            seq=entry.seq,
+        )
+        self.zeroisations.append(view)
+        if view.after:
+            self.deviations.append(
+                Deviation(
+                    where=self._step_label(entry.step),
+                    expected="the token holds no object after re-initialisation",
+                    observed=f"{len(view.after)} object(s) listed after re-initialisation",
+                    decision="integrity check by this report failed: the token is not empty",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+
+    def final_keys(self) -> list[KeyView]:
+        """The keys, each marked with the entry that destroyed it (if any)."""
+        out = []
+        for key in self.keys:
+            gone = next(
+                (d for d in self.destructions if d.key_id == key.key_id and d.seq > key.seq),
+                None,
+            )
+            out.append(key if gone is None else replace(key, destroyed_seq=gone.seq))
+        return out
+
+    def device(self) -> DeviceView | None:
+        """The device details: the last inventory read, else the token identified."""
+        if self.inventories:
+            last = self.inventories[-1]
+            return DeviceView(
+                source="token.inventory",
+                fields=last.fields,
+                mechanisms=last.mechanisms,
+                step_number=last.step_number,
+                seq=last.seq,
+            )
+        if self.identified_fields is not None:
+            return DeviceView(
+                source="token.identified",
+                fields=self.identified_fields,
+                mechanisms=None,
+                step_number=None,
+                seq=self.identified_seq,
+            )
+        return None
 
     def _on_report_printed(self, entry: JournalEntry) -> None:
         data = _Data(entry)
@@ -1051,6 +1611,39 @@ class _Builder:
             return f"Certificate issued and verified, serial {data.text('serial')}"
         if event == "qr.shown":
             return f"Shown as {data.number('frames')} QR frame(s)"
+        if event == "key.found":
+            return (
+                f"Key {data.text('label')} found on the token (CKA_ID {data.text('cka_id')}, "
+                f"{data.text('algorithm')})"
+            )
+        if event == "token.inventory":
+            objects = data.objs("objects")
+            visible = "" if data.flag("logged_in") else " visible without login"
+            return (
+                f"Token inventory read: {len(objects)} object(s){visible}, "
+                f"{len(data.objs('mechanisms'))} mechanism(s)"
+            )
+        if event == "input.received":
+            text = f"{data.text('kind').upper()} received and checked: {data.text('summary')}"
+            if data.flag("stand_in"):
+                text += " (REHEARSAL STAND-IN: not the SHA-256 the script lists)"
+            return text
+        if event == "csr.made":
+            return f"Request made and verified: {data.text('output')}"
+        if event == "crl.issued":
+            revoked = len(data.objs("revoked"))
+            return f"CRL number {data.number('number')} issued and verified, {revoked} revoked"
+        if event == "key.destroyed":
+            remaining = len(data.objs("remaining"))
+            return (
+                f"Key {data.text('label')} destroyed: {len(data.objs('destroyed'))} object(s) "
+                f"removed, {remaining} other object(s) remain"
+            )
+        if event == "token.zeroised":
+            after = len(data.objs("after"))
+            return (
+                f"Token re-initialised: {len(data.objs('before'))} object(s) before, {after} after"
+            )
         if event == "hsm.logout":
             return "HSM logged out"
         if event == "report.printed":
@@ -1110,6 +1703,57 @@ _DECISIONS = {
     "retry": "retry: the action was run again",
     "abort": "abort: the ceremony was stopped",
 }
+
+
+def _token_fields(token: _Data) -> tuple[tuple[str, str], ...]:
+    """The TokenInfo object of an entry as (label, value) pairs, in the order of TOKEN_FIELDS."""
+    fields: list[tuple[str, str]] = []
+    for key, label in TOKEN_FIELDS:
+        value = token.data.get(key)
+        if key == "flags":
+            text = ", ".join(token.texts("flags")) or "(none)"
+        elif isinstance(value, bool) or not isinstance(value, str | int):
+            raise token._fail(key, "text")
+        else:
+            text = str(value)
+        fields.append((label, text))
+    return tuple(fields)
+
+
+def _objects(data: _Data, key: str) -> tuple[TokenObject, ...]:
+    """A list of token objects as ``objects_json`` journals it (class, label, CKA_ID, key type)."""
+    return tuple(
+        TokenObject(
+            object_class=item.text("class"),
+            label=item.text("label"),
+            cka_id=item.text("cka_id"),
+            key_type=item.opt_text("key_type"),
+        )
+        for item in data.objs(key)
+    )
+
+
+def _signature_valid(
+    spki_der: bytes,
+    signature: bytes,
+    data: bytes,
+    parameters: object,
+    hash_algorithm: object,
+) -> bool:
+    """Whether ``signature`` over ``data`` verifies with the public key ``spki_der``."""
+    try:
+        key = load_der_public_key(spki_der)
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(signature, data, parameters, hash_algorithm)  # type: ignore[arg-type]
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(signature, data, parameters)  # type: ignore[arg-type]
+        elif isinstance(key, ed25519.Ed25519PublicKey | ed448.Ed448PublicKey):
+            key.verify(signature, data)
+        else:
+            return False
+    except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
+        return False
+    return True
 
 
 def clock_text(moment: datetime) -> str:
