@@ -191,7 +191,7 @@ def split_secret(
     every random polynomial coefficient come from ``mixed_random`` (host randomness, mixed
     with ``extra_randomness``, the HSM's RNG, when given). Before returning, every share is
     decoded from its words and the set is combined from ``len(custodians)`` different
-    k-subsets (every share takes part); each must give back the secret's check value.
+    k-subsets (every share takes part); each must give back the secret.
     """
     names = require_quorum(threshold, custodians)
     if len(secret) not in WORDS_FOR_SECRET:
@@ -226,11 +226,11 @@ def split_secret(
             for name, share in zip(names, members, strict=True)
         ),
     )
-    _verify_share_set(share_set, members)
+    _verify_share_set(share_set, members, bytes(secret))
     return share_set
 
 
-def _verify_share_set(share_set: ShareSet, members: Sequence[Any]) -> None:
+def _verify_share_set(share_set: ShareSet, members: Sequence[Any], secret: bytes) -> None:
     """Refuse a set whose words do not decode, or whose k-subsets do not combine to the secret."""
     problem: str | None = None
     n, k = share_set.member_count, share_set.threshold
@@ -242,7 +242,7 @@ def _verify_share_set(share_set: ShareSet, members: Sequence[Any]) -> None:
         for start in range(n if problem is None else 0):
             subset = [share_set.shares[(start + i) % n] for i in range(k)]
             combined = shamir.combine_mnemonics([" ".join(s.words) for s in subset], PASSPHRASE)
-            if check_value_of(combined) != share_set.check_value:
+            if not secrets.compare_digest(combined, secret):
                 problem = f"shares {start + 1} to {(start + k - 1) % n + 1} combine wrongly"
                 break
     except MnemonicError:
