@@ -7,15 +7,16 @@ import subprocess
 import time
 from typing import Literal
 
+import pkcs11
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from pkcs11 import Attribute
 
 from sealroom.ceremony.ports import TokenObjectSummary
 from sealroom.ceremony.script import KeyAlgorithm, KeySpec
 from sealroom.errors import HsmError
-from sealroom.hsm import keys, policy
+from sealroom.hsm import inventory, keys, policy
 from sealroom.hsm.algorithms import KeyAlgorithmProfile
 from sealroom.hsm.keys import Pkcs11SigningKey
 from sealroom.hsm.softhsm import SoftHsmToken
@@ -25,6 +26,14 @@ pytestmark = pytest.mark.softhsm
 
 KEYGEN_SECONDS_LIMIT = 60  # RSA-4096 has a long tail in SoftHSM (9.3 s seen); be generous
 HASHES = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
+TOKEN_KEY_TYPES = {
+    "rsa-3072": "RSA",
+    "rsa-4096": "RSA",
+    "ec-p256": "EC",
+    "ec-p384": "EC",
+    "ec-p521": "EC",
+    "ed25519": "EC_EDWARDS",
+}
 SIGN_ONLY_POLICY = {
     "TOKEN": True,
     "PRIVATE": True,
@@ -88,6 +97,8 @@ def pkcs11_tool_objects(token: SoftHsmToken, user_pin: str) -> str:
         ("rsa-4096", 4096, None),
         ("ec-p256", 256, "secp256r1"),
         ("ec-p384", 384, "secp384r1"),
+        ("ec-p521", 521, "secp521r1"),
+        ("ed25519", 256, "edwards25519"),
     ],
 )
 def test_generated_key_is_sign_only_and_recorded(
@@ -98,6 +109,8 @@ def test_generated_key_is_sign_only_and_recorded(
     size: int,
     curve: str | None,
 ) -> None:
+    if algorithm not in user_hsm.supported_algorithms():
+        pytest.skip(f"this SoftHSM does not list the mechanisms for {algorithm}")
     key = generate(user_hsm, spec(algorithm))
     record = key.record
     assert (record.key_id, record.label, record.algorithm) == ("root-key", "root-2027", algorithm)
@@ -110,13 +123,22 @@ def test_generated_key_is_sign_only_and_recorded(
         assert isinstance(public, rsa.RSAPublicKey)
         assert public.key_size == size and public.public_numbers().e == 65537
         assert record.public_exponent == 65537
+    elif algorithm == "ed25519":
+        assert record.key_type == "EdDSA"
+        assert record.mechanism == "CKM_EC_EDWARDS_KEY_PAIR_GEN"
+        assert isinstance(public, ed25519.Ed25519PublicKey)
+        assert record.public_exponent is None
     else:
         assert record.key_type == "EC" and record.mechanism == "CKM_EC_KEY_PAIR_GEN"
         assert isinstance(public, ec.EllipticCurvePublicKey) and public.curve.name == curve
         assert record.public_exponent is None
     assert user_hsm.inventory() == (
-        TokenObjectSummary("PRIVATE_KEY", "root-2027", record.cka_id_hex, record.key_type),
-        TokenObjectSummary("PUBLIC_KEY", "root-2027", record.cka_id_hex, record.key_type),
+        TokenObjectSummary(
+            "PRIVATE_KEY", "root-2027", record.cka_id_hex, TOKEN_KEY_TYPES[algorithm]
+        ),
+        TokenObjectSummary(
+            "PUBLIC_KEY", "root-2027", record.cka_id_hex, TOKEN_KEY_TYPES[algorithm]
+        ),
     )
     # An independent PKCS#11 client sees the same policy on the token.
     listing = pkcs11_tool_objects(softhsm_token, user_pin)
@@ -156,13 +178,15 @@ def test_rsa_signatures_are_pkcs1_v15(
 
 @pytest.mark.parametrize(
     ("algorithm", "hash_name"),
-    [("ec-p256", "sha256"), ("ec-p384", "sha384"), ("ec-p384", "sha512")],
+    [("ec-p256", "sha256"), ("ec-p384", "sha384"), ("ec-p384", "sha512"), ("ec-p521", "sha512")],
 )
 def test_ecdsa_signatures_are_der(
     user_hsm: Pkcs11Hsm,
     algorithm: KeyAlgorithm,
     hash_name: Literal["sha256", "sha384", "sha512"],
 ) -> None:
+    if algorithm not in user_hsm.supported_algorithms():
+        pytest.skip(f"this SoftHSM does not list the mechanisms for {algorithm}")
     key = generate(user_hsm, spec(algorithm))
     public = serialization.load_der_public_key(key.record.spki_der)
     assert isinstance(public, ec.EllipticCurvePublicKey)
@@ -214,4 +238,76 @@ def test_a_refused_generation_leaves_no_objects(
     with pytest.raises(HsmError, match="could not generate the key 'root-2027'") as caught:
         user_hsm.generate_key(spec("ec-p256"))
     assert "PKCS#11" in str(caught.value)
+    assert user_hsm.inventory() == ()
+
+
+def test_softhsm_2_6_1_offers_every_key_type(user_hsm: Pkcs11Hsm) -> None:
+    # Debian 12's SoftHSM lists ECDSA up to 521 bits and CKM_EC_EDWARDS_KEY_PAIR_GEN + CKM_EDDSA.
+    assert user_hsm.supported_algorithms() == (
+        "rsa-3072",
+        "rsa-4096",
+        "ec-p256",
+        "ec-p384",
+        "ec-p521",
+        "ed25519",
+    )
+
+
+def test_ed25519_signs_the_whole_message_in_the_token(user_hsm: Pkcs11Hsm) -> None:
+    if "ed25519" not in user_hsm.supported_algorithms():
+        pytest.skip("this SoftHSM does not list CKM_EDDSA")
+    key = generate(user_hsm, spec("ed25519"))
+    public = serialization.load_der_public_key(key.record.spki_der)
+    assert isinstance(public, ed25519.Ed25519PublicKey)
+    message = b"to be signed" * 1000
+    signature = key.sign(message, "sha512")
+    assert len(signature) == 64
+    public.verify(signature, message)
+    assert key.sign(message, "sha256") == signature  # PureEdDSA: deterministic, no host hash
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "missing"),
+    [
+        ("ed25519", "the token does not list CKM_EC_EDWARDS_KEY_PAIR_GEN"),
+        ("ec-p521", "the token's CKM_EC_KEY_PAIR_GEN takes keys of 112 to 384 bits, not 521"),
+    ],
+)
+def test_an_algorithm_the_token_lacks_is_refused_before_any_object_is_made(
+    user_hsm: Pkcs11Hsm,
+    monkeypatch: pytest.MonkeyPatch,
+    algorithm: KeyAlgorithm,
+    missing: str,
+) -> None:
+    # A token like SoftHSM but without EdDSA, and with ECDSA only up to P-384.
+    class SmallerSlot:
+        def __init__(self, slot: pkcs11.Slot) -> None:
+            self._slot = slot
+
+        def get_mechanisms(self) -> set[pkcs11.Mechanism]:
+            listed: set[pkcs11.Mechanism] = self._slot.get_mechanisms()
+            return listed - {pkcs11.Mechanism.EC_EDWARDS_KEY_PAIR_GEN, pkcs11.Mechanism.EDDSA}
+
+        def get_mechanism_info(self, mechanism: pkcs11.Mechanism) -> object:
+            info = self._slot.get_mechanism_info(mechanism)
+            if mechanism in (pkcs11.Mechanism.EC_KEY_PAIR_GEN, pkcs11.Mechanism.ECDSA):
+                info.max_key_length = 384
+            return info
+
+    real_supported, real_reason = inventory.supported_algorithms, inventory.unsupported_reason
+    monkeypatch.setattr(
+        "sealroom.hsm.token.supported_algorithms", lambda slot: real_supported(SmallerSlot(slot))
+    )
+    monkeypatch.setattr(
+        "sealroom.hsm.token.unsupported_reason",
+        lambda slot, profile: real_reason(SmallerSlot(slot), profile),
+    )
+    assert user_hsm.supported_algorithms() == ("rsa-3072", "rsa-4096", "ec-p256", "ec-p384")
+    with pytest.raises(HsmError) as caught:
+        user_hsm.generate_key(spec(algorithm))
+    assert str(caught.value) == (
+        f"The token 'sealroom-test' cannot make the key 'root-2027' as {algorithm}: {missing}. "
+        "It offers rsa-3072, rsa-4096, ec-p256, ec-p384; change the key's algorithm in the "
+        "script or use another HSM."
+    )
     assert user_hsm.inventory() == ()

@@ -10,6 +10,7 @@ import pytest
 
 from sealroom.ceremony.script import KeySpec
 from sealroom.errors import HsmError, PinError, PinLockout
+from sealroom.hsm import cryptoki
 from sealroom.hsm.softhsm import SoftHsmToken, create_rehearsal_token
 from sealroom.hsm.token import Pkcs11Hsm
 
@@ -186,3 +187,37 @@ def test_signing_from_several_threads_is_serialised(user_hsm: Pkcs11Hsm) -> None
     for thread in threads:
         thread.join(timeout=60)
     assert failures == []
+
+
+def open_session_count(module_path: str) -> int:
+    """Sessions this process has open on the module (SoftHSM's handles are small integers)."""
+    return sum(cryptoki.session_is_open(module_path, handle) for handle in range(1, 257))
+
+
+def test_a_refused_pin_leaves_no_session_open(hsm: Pkcs11Hsm, user_pin: str) -> None:
+    module = hsm.token_info().library
+    assert open_session_count(module) == 1  # the public session
+    for _ in range(2):
+        with pytest.raises(PinError):
+            hsm.login(WRONG_PIN)
+        assert open_session_count(module) == 1
+    assert hsm.pin_attempts_left == 1 and not hsm.logged_in
+    hsm.login(user_pin)
+    assert open_session_count(module) == 2 and hsm.pin_attempts_left == 3
+    hsm.logout()
+    assert open_session_count(module) == 1
+    # Logged out for real: a fresh session sees no private object and a new login works.
+    hsm.login(user_pin)
+    assert hsm.logged_in
+
+
+def test_a_refused_login_on_a_second_handle_closes_its_session(
+    user_hsm: Pkcs11Hsm, softhsm_token: SoftHsmToken, user_pin: str
+) -> None:
+    module = softhsm_token.module_path
+    with Pkcs11Hsm.open(module, softhsm_token.label) as second:
+        before = open_session_count(module)
+        with pytest.raises(HsmError, match="already has a user logged in"):
+            second.login(user_pin)
+        assert open_session_count(module) == before
+        assert second.pin_attempts_left == 3  # not a PIN refusal: nothing counted
