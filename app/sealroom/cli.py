@@ -231,7 +231,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, li
     from sealroom.hsm.token import Pkcs11Hsm
     from sealroom.journal.store import JournalWriter
     from sealroom.outputs import OutputFolder
-    from sealroom.pki.root import RootCertificateIssuer
+    from sealroom.pki.inputs import CeremonyCertificateIssuer
     from sealroom.report.ceremony_report import JournalReportRenderer
     from sealroom.report.printing import CupsPrinter, FilePrinter
     from sealroom.software import software_sha256
@@ -250,7 +250,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, li
                 )
             )
         )
-        issuer = RootCertificateIssuer()
+        issuer = CeremonyCertificateIssuer()
         prepared: dict[str, list[str]] = {}
         if setup.rehearsal and script.hsm is not None:
             from sealroom.rehearsal import prepare_rehearsal

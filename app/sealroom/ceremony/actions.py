@@ -24,7 +24,7 @@ from sealroom.ceremony.ports import (
     TokenObjectSummary,
 )
 from sealroom.ceremony.script import SIGNING_ACTIONS, ActionStep, KeyPurpose, utc_text
-from sealroom.errors import CeremonyAborted, CeremonyError
+from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout
 
 if TYPE_CHECKING:
     from sealroom.ceremony.runner import Runner
@@ -230,12 +230,36 @@ class KeyActions:
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
     ) -> None:
         runner = self.runner
-        so_pin = operator.secret(view, "HSM security officer PIN", 1, 1)
-        try:
-            with operator.working(view, "Re-initialising the HSM token and listing its objects"):
-                record = runner.ports.hsm.zeroise(so_pin)
-        finally:
-            del so_pin
+        limit = runner.script.hsm_required().max_pin_attempts
+        actors = runner._actors(step, ack)
+        for attempt in range(1, limit + 1):
+            so_pin = operator.secret(view, "HSM security officer PIN", attempt, limit - attempt + 1)
+            try:
+                with operator.working(view, "Re-initialising the HSM token, listing its objects"):
+                    record = runner.ports.hsm.zeroise(so_pin)
+                break
+            except PinLockout:
+                runner._journal(
+                    "hsm.login-failed",
+                    {"attempt": attempt, "attempts_left": 0, "user": "so"},
+                    step=step.id,
+                    actors=actors,
+                )
+                raise
+            except PinError:
+                runner._journal(
+                    "hsm.login-failed",
+                    {"attempt": attempt, "attempts_left": limit - attempt, "user": "so"},
+                    step=step.id,
+                    actors=actors,
+                )
+            finally:
+                del so_pin
+        else:
+            raise CeremonyAborted(
+                f"Step {view.index + 1} ({step.title}): the HSM refused the security officer PIN "
+                f"{limit} times; the ceremony is stopped."
+            )
         runner.logged_in = False
         runner.keys.clear()
         if record.after:

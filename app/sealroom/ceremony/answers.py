@@ -19,6 +19,7 @@ from sealroom.ceremony.ports import (
     SignOff,
     StepView,
 )
+from sealroom.ceremony.quorum import deciding_role
 from sealroom.ceremony.script import Identifier, Script
 from sealroom.ceremony.source import (
     Finding,
@@ -210,6 +211,7 @@ class AnswersOperator:
         return AnswersError(f"The answers file cannot answer this step: {finding}")
 
     def ceremony_started(self, script: Script, script_sha256: str, rehearsal: bool) -> None:
+        self.script = script
         mode = "rehearsal" if rehearsal else "production"
         self.emit(f"opened {script.ceremony.id} ({mode}), script SHA-256 {script_sha256}")
 
@@ -267,12 +269,24 @@ class AnswersOperator:
         answer = self._answer(view)
         self.emit(f"  failed: {problem}")
         if answer.on_failure is None:
-            return Deviation("", problem, "abort", answer.performer)
+            # Nobody answered for this failure: the first participant who may decide stops it.
+            script = getattr(self, "script", None)
+            decider = answer.performer
+            if script is not None and deciding_role(script, decider) is None:
+                decider = next(
+                    (p.id for p in script.participants if deciding_role(script, p.id)), decider
+                )
+            return Deviation("", problem, "abort", decider)
         return _deviation(answer.on_failure)
 
     def secret(self, view: StepView, prompt: str, attempt: int, attempts_left: int) -> str:
         answer = self._answer(view)
-        pins = answer.pins or (self.answers.token.user_pin,)
+        default = (
+            self.answers.token.so_pin
+            if "security officer" in prompt
+            else self.answers.token.user_pin
+        )
+        pins = answer.pins or (default,)
         if attempt > len(pins):
             raise self._finding(view, "pins", f"no PIN given for attempt {attempt}")
         return pins[attempt - 1]

@@ -592,12 +592,15 @@ def _order_findings(at: Any, script: Script) -> Iterator[Finding]:
             if not logged_in:
                 yield at(where, "SR-ORDER", "destroy-key needs an earlier hsm-login step")
             destroyed.add(step.params.get("key", ""))
-        elif step.action == "zeroise-token" and logged_in:
-            yield at(
-                where,
-                "SR-ORDER",
-                "zeroise-token re-initialises the token: log out (hsm-logout) before it",
-            )
+        elif step.action == "zeroise-token":
+            # The token lists its objects to a logged-in user first; re-initialising ends the login.
+            if not logged_in:
+                yield at(
+                    where,
+                    "SR-ORDER",
+                    "zeroise-token lists the token's objects first: it needs an earlier hsm-login",
+                )
+            logged_in = False
     if logged_in:
         last = len(script.steps) - 1
         yield at(

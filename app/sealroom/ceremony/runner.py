@@ -63,7 +63,7 @@ from sealroom.ceremony.script import (
 from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout, SealroomError
 
 ENTRY_ATTEMPTS = 3
-SERIAL_BYTES = 16  # 127 random bits after clearing the sign bit (RFC 5280: positive, <= 20 octets)
+SERIAL_BYTES = 16  # random octets after the 0x01 prefix: 128 bits, 17 octets (RFC 5280: <= 20)
 
 
 class StepStatus(Enum):
@@ -806,12 +806,8 @@ class Runner:
         )
 
     def _serial(self) -> int:
-        while True:
-            raw = bytearray(self.ports.hsm.random_bytes(SERIAL_BYTES))
-            raw[0] &= 0x7F
-            serial = int.from_bytes(raw, "big")
-            if serial >= 1 << 64:
-                return serial
+        """A certificate serial: the octet 01, then 16 octets from the HSM's RNG (128 bits)."""
+        return int.from_bytes(b"\x01" + self.ports.hsm.random_bytes(SERIAL_BYTES), "big")
 
     def _show_qr(
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
