@@ -34,6 +34,8 @@ ATTRIBUTE_NAMES: Final[dict[str, str]] = {
     "1.3.6.1.4.1.311.13.2.3": "Microsoft OS version",
 }
 
+OID_RSA_ENCRYPTION: Final = "1.2.840.113549.1.1.1"
+"""rsaEncryption (RFC 3279 2.3.1)."""
 OID_EC_PUBLIC_KEY: Final = "1.2.840.10045.2.1"
 """id-ecPublicKey (RFC 5480 2.1.1)."""
 EC_NAMED_CURVES: Final[dict[str, tuple[str, int]]] = {
@@ -202,15 +204,16 @@ def load_csr(data: bytes, source: str, policy: CsrPolicy) -> CheckedCsr:
             f"{source}: the request is {len(data)} bytes; at most {policy.max_bytes} are accepted."
         )
     der = _der_from(data, source)
-    spki_raw = _check_structure(der, source)
+    walked = _check_structure(der, source)
+    spki_raw = walked.spki_der
     try:
         csr = x509.load_der_x509_csr(der)
     except ValueError as exc:
         raise PkiError(
             f"{source}: the request does not parse as a PKCS#10 CertificationRequest (RFC 2986)."
         ) from exc
-    signature_algorithm = _check_signature_algorithm(csr, source, policy)
     public_key, key_description = _check_public_key(csr, spki_raw, source)
+    signature_algorithm = _check_signature_algorithm(csr, source, policy)
     try:
         signature_ok = csr.is_signature_valid
     except Exception as exc:  # cryptography raises several types for a malformed signature
@@ -221,7 +224,7 @@ def load_csr(data: bytes, source: str, policy: CsrPolicy) -> CheckedCsr:
             "(no proof of possession, RFC 2986 3)."
         )
     subject = _check_subject(csr, source)
-    extensions = _check_extensions(csr, source, policy)
+    extensions = _check_extensions(csr, source, policy, walked.requested_oids)
     return CheckedCsr(
         der=der,
         sha256_hex=hashlib.sha256(der).hexdigest(),
@@ -379,8 +382,15 @@ def _oid_text(der: bytes, item: _Tlv, what: str, source: str) -> str:
     return ".".join(str(arc) for arc in [first, arcs[0] - 40 * first, *arcs[1:]])
 
 
-def _check_structure(der: bytes, source: str) -> bytes:
-    """Walk the PKCS#10 structure ourselves; return the SubjectPublicKeyInfo as it is encoded."""
+@dataclass(frozen=True)
+class _Walked:
+    spki_der: bytes
+    """The SubjectPublicKeyInfo exactly as the request encodes it."""
+    requested_oids: tuple[str, ...]
+
+
+def _check_structure(der: bytes, source: str) -> _Walked:
+    """Walk the PKCS#10 structure ourselves; return what later checks need from the raw bytes."""
     if der[:1] != bytes([TAG_SEQUENCE]):
         raise PkiError(f"{source}: the DER does not start with a SEQUENCE (0x30).")
     outer = _read_tlv(der, 0, len(der), "the CertificationRequest SEQUENCE", source)
@@ -405,9 +415,9 @@ def _check_structure(der: bytes, source: str) -> bytes:
             "(RFC 2986 4.1)."
         )
     spki = info[2]
-    _check_ec_point(der, spki, source)
-    _check_attributes(der, info[3], source)
-    return der[spki.start : spki.end]
+    _check_raw_key(der, spki, source)
+    requested_oids = _check_attributes(der, info[3], source)
+    return _Walked(der[spki.start : spki.end], requested_oids)
 
 
 def _spki_algorithm(spki_der: bytes, source: str) -> str:
@@ -418,28 +428,49 @@ def _spki_algorithm(spki_der: bytes, source: str) -> str:
     return _oid_text(spki_der, algorithm[0], "the public key algorithm", source)
 
 
-def _check_ec_point(der: bytes, spki: _Tlv, source: str) -> None:
-    """For a named-curve uncompressed EC point, run our curve equation before any library does."""
+def _check_raw_key(der: bytes, spki: _Tlv, source: str) -> None:
+    """Run our RSA and EC checks on the encoded key before any library loads (and normalises) it.
+
+    cryptography refuses some broken keys itself (an even RSA exponent, an EC point off the
+    curve) with messages of its own; reading the numbers here makes the refusal ours and precise.
+    """
     fields = _children(der, spki, "the SubjectPublicKeyInfo", source)
     _expect(fields, (TAG_SEQUENCE, TAG_BIT_STRING), "SubjectPublicKeyInfo", source)
     algorithm = _children(der, fields[0], "the public key AlgorithmIdentifier", source)
     if not algorithm:
         raise PkiError(f"{source}: the public key AlgorithmIdentifier is empty.")
     oid = _oid_text(der, algorithm[0], "the public key algorithm", source)
-    if oid != OID_EC_PUBLIC_KEY or len(algorithm) != 2 or algorithm[1].tag != TAG_OID:
+    key_bits = der[fields[1].content + 1 : fields[1].end]
+    if oid == OID_RSA_ENCRYPTION:
+        _check_raw_rsa(key_bits, source)
+    elif oid == OID_EC_PUBLIC_KEY and len(algorithm) == 2 and algorithm[1].tag == TAG_OID:
+        curve = EC_NAMED_CURVES.get(_oid_text(der, algorithm[1], "the EC curve", source))
+        if curve is None or len(key_bits) != 1 + 2 * curve[1] or key_bits[0] != EC_UNCOMPRESSED:
+            return  # another curve or a compressed point: checked once cryptography loaded it
+        size = curve[1]
+        x = int.from_bytes(key_bits[1 : 1 + size], "big")
+        y = int.from_bytes(key_bits[1 + size :], "big")
+        weak.check_ec_point(curve[0], x, y, source)
+
+
+def _check_raw_rsa(key_bits: bytes, source: str) -> None:
+    """RFC 8017 A.1.1 RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }."""
+    if key_bits[:1] != bytes([TAG_SEQUENCE]):
+        return  # not an RSAPublicKey: cryptography refuses it when loading
+    outer = _read_tlv(key_bits, 0, len(key_bits), "the RSAPublicKey", source)
+    numbers = _children(key_bits, outer, "the RSAPublicKey", source)
+    if outer.end != len(key_bits) or tuple(item.tag for item in numbers) != (TAG_INTEGER,) * 2:
         return
-    curve = EC_NAMED_CURVES.get(_oid_text(der, algorithm[1], "the EC curve", source))
-    point = der[fields[1].content + 1 : fields[1].end]
-    if curve is None or len(point) != 1 + 2 * curve[1] or point[0] != EC_UNCOMPRESSED:
-        return  # another curve or a compressed point: checked once cryptography has loaded it
-    size = curve[1]
-    x = int.from_bytes(point[1 : 1 + size], "big")
-    y = int.from_bytes(point[1 + size :], "big")
-    weak.check_ec_point(curve[0], x, y, source)
+    n, e = (
+        int.from_bytes(key_bits[item.content : item.end], "big", signed=True) for item in numbers
+    )
+    if n > 0 and e > 0:
+        weak.check_rsa_numbers(n, e, source)
 
 
-def _check_attributes(der: bytes, attributes: _Tlv, source: str) -> None:
+def _check_attributes(der: bytes, attributes: _Tlv, source: str) -> tuple[str, ...]:
     seen_request = False
+    requested_oids: tuple[str, ...] = ()
     for attribute in _children(der, attributes, "the attributes", source):
         parts = _children(der, attribute, "an attribute", source)
         _expect(parts, (TAG_OID, TAG_SET), "an attribute", source)
@@ -461,13 +492,15 @@ def _check_attributes(der: bytes, attributes: _Tlv, source: str) -> None:
                 f"{source}: the extensionRequest attribute has {len(values)} values; "
                 "exactly one is allowed (RFC 2985 5.4.2)."
             )
-        _check_requested_oids(der, values[0], source)
+        requested_oids = _check_requested_oids(der, values[0], source)
+    return requested_oids
 
 
-def _check_requested_oids(der: bytes, extensions: _Tlv, source: str) -> None:
+def _check_requested_oids(der: bytes, extensions: _Tlv, source: str) -> tuple[str, ...]:
     if extensions.tag != TAG_SEQUENCE:
         raise PkiError(f"{source}: the extensionRequest value is not a SEQUENCE of extensions.")
     seen: set[str] = set()
+    oids: list[str] = []
     for extension in _children(der, extensions, "the requested extensions", source):
         parts = _children(der, extension, "a requested extension", source)
         if not parts:
@@ -479,6 +512,8 @@ def _check_requested_oids(der: bytes, extensions: _Tlv, source: str) -> None:
                 f"{source}: the extension {oid} ({name}) is requested twice (RFC 5280 4.2)."
             )
         seen.add(oid)
+        oids.append(oid)
+    return tuple(oids)
 
 
 # --- checks on the parsed request ------------------------------------------------------------
@@ -540,13 +575,17 @@ def _check_subject(csr: x509.CertificateSigningRequest, source: str) -> x509.Nam
     ):
         if not subject.get_attributes_for_oid(oid):
             raise PkiError(
-                f"{source}: the subject {text} has no {name} ({oid.dotted_string}) (BR 7.1.2.10.2)."
+                f"{source}: the subject {text} has no {name} ({oid.dotted_string}); "
+                "BR 7.1.2.10.2 requires one."
             )
     return subject
 
 
 def _check_extensions(
-    csr: x509.CertificateSigningRequest, source: str, policy: CsrPolicy
+    csr: x509.CertificateSigningRequest,
+    source: str,
+    policy: CsrPolicy,
+    requested_oids: tuple[str, ...],
 ) -> tuple[RequestedExtension, ...]:
     try:
         extensions = csr.extensions
@@ -556,7 +595,8 @@ def _check_extensions(
         ) from exc
     except ValueError as exc:
         raise PkiError(
-            f"{source}: the requested extensions cannot be parsed (a value is malformed)."
+            f"{source}: a requested extension value is malformed and cannot be parsed "
+            f"(requested: {', '.join(requested_oids)})."
         ) from exc
     requested: list[RequestedExtension] = []
     for extension in extensions:
