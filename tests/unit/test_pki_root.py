@@ -15,10 +15,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
 from sealroom.ceremony.ports import KeyRecord
-from sealroom.ceremony.script import CertificateSpec, KeyAlgorithm
+from sealroom.ceremony.script import CertificateSpec, CrlSpec, CsrSpec, KeyAlgorithm
 from sealroom.errors import HsmError, PkiError
 from sealroom.pki import hsm_key as hsm_key_module
 from sealroom.pki.hsm_key import HsmEcPrivateKey, HsmRsaPrivateKey, hsm_private_key
+from sealroom.pki.issuer import HsmCertificateIssuer
 from sealroom.pki.profile import serial_from_random
 from sealroom.pki.root import RootCertificateIssuer
 from tests.fakes import SoftwareKey
@@ -381,3 +382,221 @@ def test_a_record_without_a_der_public_key_is_refused() -> None:
     key.record = replace(key.record, spki_der=b"\x30\x00")
     with pytest.raises(PkiError, match="not a DER SubjectPublicKeyInfo"):
         hsm_key_module.hsm_private_key(key)
+
+
+# -- the other profiles, with a software key (SoftHSM and OpenSSL: tests/integration) ---------
+
+
+def root_and_key() -> tuple[CountingKey, bytes]:
+    key = software_key("ec-p256")
+    return key, RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL).der
+
+
+def child_spec(**changes: object) -> CertificateSpec:
+    fields: dict[str, object] = {
+        "id": "issuing-ca",
+        "profile": "subordinate-ca",
+        "key": "root-key",
+        "subject_from": "csr",
+        "issuer_certificate": "root-certificate",
+        "not_before": NOT_BEFORE + timedelta(days=1),
+        "not_after": NOT_AFTER - timedelta(days=1),
+        "output": "issuing.pem",
+        "crl_urls": ("http://crl.example.com/root.crl",),
+    }
+    fields.update(changes)
+    return CertificateSpec.model_validate(fields)
+
+
+def crl_spec(**changes: object) -> CrlSpec:
+    fields: dict[str, object] = {
+        "id": "root-crl",
+        "key": "root-key",
+        "issuer_certificate": "root-certificate",
+        "number": 1,
+        "this_update": NOT_BEFORE + timedelta(days=30),
+        "next_update": NOT_BEFORE + timedelta(days=60),
+        "output": "root.crl",
+    }
+    fields.update(changes)
+    return CrlSpec.model_validate(fields)
+
+
+SUBJECT = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Example Issuing CA")])
+
+
+def test_a_subordinate_gets_the_profile_not_the_request() -> None:
+    key, root = root_and_key()
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    issued = HsmCertificateIssuer().issue_subordinate(
+        child_spec(path_length=0), key, SERIAL, root, SUBJECT, public
+    )
+    cert = x509.load_der_x509_certificate(issued.der)
+    assert [(ext.oid, ext.critical) for ext in cert.extensions] == [
+        (ExtensionOID.BASIC_CONSTRAINTS, True),
+        (ExtensionOID.KEY_USAGE, True),
+        (ExtensionOID.SUBJECT_KEY_IDENTIFIER, False),
+        (ExtensionOID.AUTHORITY_KEY_IDENTIFIER, False),
+        (ExtensionOID.CRL_DISTRIBUTION_POINTS, False),
+    ]
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length == 0
+    root_cert = x509.load_der_x509_certificate(root)
+    cert.verify_directly_issued_by(root_cert)
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    ski = root_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert aki.key_identifier == ski.digest
+
+
+def test_an_ocsp_responder_profile_is_fixed() -> None:
+    key, root = root_and_key()
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    with pytest.raises(PkiError, match=r"OCSP responder certificate.*remove its crl_urls"):
+        HsmCertificateIssuer().issue_subordinate(
+            child_spec(profile="ocsp-responder"), key, SERIAL, root, SUBJECT, public
+        )
+    with pytest.raises(PkiError, match="remove its path_length"):
+        HsmCertificateIssuer().issue_subordinate(
+            child_spec(profile="ocsp-responder", crl_urls=(), path_length=0),
+            key,
+            SERIAL,
+            root,
+            SUBJECT,
+            public,
+        )
+    assert key.hashes_used == ["sha256"]  # the root only
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"not_after": NOT_AFTER + timedelta(days=1)}, "must lie within the issuing certificate"),
+        ({"profile": "root"}, "issues subordinate-ca or ocsp-responder only"),
+        (
+            {"subject": {"country": "XX", "organization": "O", "common_name": "Other"}},
+            "is not the scripted subject",
+        ),
+    ],
+)
+def test_subordinate_refusals(changes: dict[str, object], words: str) -> None:
+    key, root = root_and_key()
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    with pytest.raises(PkiError, match=words):
+        HsmCertificateIssuer().issue_subordinate(
+            child_spec(**changes), key, SERIAL, root, SUBJECT, public
+        )
+    assert key.hashes_used == ["sha256"]
+
+
+def test_the_issuing_key_cannot_certify_itself_and_end_entities_cannot_be_cross_certified() -> None:
+    key, root = root_and_key()
+    with pytest.raises(PkiError, match="the key to be certified is the issuing key itself"):
+        HsmCertificateIssuer().issue_subordinate(
+            child_spec(), key, SERIAL, root, SUBJECT, hsm_private_key(key).public_key()
+        )
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(SUBJECT)
+        .issuer_name(SUBJECT)
+        .public_key(leaf_key.public_key())
+        .serial_number(5)
+        .not_valid_before(NOT_BEFORE)
+        .not_valid_after(NOT_AFTER)
+        .sign(leaf_key, hashes.SHA256())
+    )
+    with pytest.raises(PkiError, match="is not a CA certificate"):
+        HsmCertificateIssuer().cross_certify(
+            child_spec(profile="cross-certificate"),
+            key,
+            SERIAL,
+            root,
+            leaf.public_bytes(serialization.Encoding.DER),
+        )
+
+
+def test_a_key_that_may_decrypt_is_refused() -> None:
+    key = software_key("ec-p256")
+    key.record = replace(key.record, attributes={**key.record.attributes, "DECRYPT": True})
+    with pytest.raises(PkiError, match="may also decrypt; a CA key signs only"):
+        RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL)
+    assert key.hashes_used == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"next_update": NOT_BEFORE + timedelta(days=30)}, "next_update later than this_update"),
+        (
+            {"next_update": NOT_BEFORE + timedelta(days=30 + 11), "max_validity_days": 10},
+            "would be valid for 11 days",
+        ),
+        (
+            {
+                "revoked": [
+                    {"serial": "0a", "revoked_at": NOT_BEFORE, "reason": "superseded"},
+                    {"serial": "0a", "revoked_at": NOT_BEFORE, "reason": "superseded"},
+                ]
+            },
+            r"revoked entry 2 \(serial 0a\) repeats a serial",
+        ),
+        (
+            {
+                "revoked": [
+                    {
+                        "serial": "0b",
+                        "revoked_at": NOT_BEFORE + timedelta(days=31),
+                        "reason": "superseded",
+                    }
+                ]
+            },
+            "revoked_at later than the CRL's this_update",
+        ),
+        ({"this_update": NOT_BEFORE - timedelta(days=1)}, "before the issuing certificate"),
+    ],
+)
+def test_crl_refusals(changes: dict[str, object], words: str) -> None:
+    key, root = root_and_key()
+    with pytest.raises(PkiError, match=words):
+        HsmCertificateIssuer().sign_crl(crl_spec(**changes), key, root)
+    assert key.hashes_used == ["sha256"]
+
+
+def test_a_crl_lists_reasons_except_unspecified() -> None:
+    key, root = root_and_key()
+    spec = crl_spec(
+        revoked=[
+            {"serial": "0a", "revoked_at": NOT_BEFORE, "reason": "ca-compromise"},
+            {"serial": "0b", "revoked_at": NOT_BEFORE, "reason": "unspecified"},
+        ],
+        lint=("rfc5280", "cabf-serverauth"),
+    )
+    issued = HsmCertificateIssuer().sign_crl(spec, key, root)
+    crl = x509.load_der_x509_crl(issued.der)
+    first, second = list(crl)
+    assert first.extensions.get_extension_for_class(x509.CRLReason).value.reason == (
+        x509.ReasonFlags.ca_compromise
+    )
+    assert len(second.extensions) == 0
+    assert [(r.serial_hex, r.reason) for r in issued.revoked] == [
+        ("0a", "ca-compromise"),
+        ("0b", "unspecified"),
+    ]
+    assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == 1
+
+
+def test_the_root_csr_carries_the_scripted_subject_and_the_hsm_key() -> None:
+    key = software_key("rsa-3072")
+    spec = CsrSpec.model_validate(
+        {
+            "id": "root-csr",
+            "key": "root-key",
+            "subject": {"country": "XX", "organization": "Example", "common_name": "Root"},
+            "output": "root.csr",
+        }
+    )
+    issued = HsmCertificateIssuer().make_csr(spec, key)
+    csr = x509.load_der_x509_csr(issued.der)
+    assert csr.is_signature_valid and issued.subject == "CN=Root,O=Example,C=XX"
+    assert issued.spki_sha256_hex == hashlib.sha256(key.record.spki_der).hexdigest()
+    assert key.hashes_used == ["sha256"]
+    assert any("not linted: pkilint has no validator" in check for check in issued.checks)
