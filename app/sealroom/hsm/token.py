@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Final
 
@@ -379,10 +379,11 @@ class Pkcs11Hsm:
             self._require_not_locked_out(_SO)
             with pkcs11_boundary(f"list the objects on the token '{self._label}'"):
                 before = object_summaries(session)
-            self._init_token(so_pin, label)
-            probe_pin = secrets.token_urlsafe(_ZEROISE_PIN_BYTES)
-            self._init_user_pin(so_pin, probe_pin)
-            after = self._require_empty(probe_pin, "zeroised")
+            with self._sessions_ended():
+                self._init_token(so_pin, label)
+                probe_pin = secrets.token_urlsafe(_ZEROISE_PIN_BYTES)
+                self._init_user_pin(so_pin, probe_pin)
+                after = self._require_empty(probe_pin, "zeroised")
             return ZeroiseRecord(before=before, token_after=self.token_info(), after=after)
 
     def initialise(
@@ -415,9 +416,10 @@ class Pkcs11Hsm:
                         "re-initialising it would erase them, which is a zeroisation step."
                     )
             self._require_sole_handle("initialise")
-            self._init_token(so_pin, label)
-            self._init_user_pin(so_pin, user_pin)
-            self._require_empty(user_pin, "initialised")
+            with self._sessions_ended():
+                self._init_token(so_pin, label)
+                self._init_user_pin(so_pin, user_pin)
+                self._require_empty(user_pin, "initialised")
             return self.token_info()
 
     # -- state -----------------------------------------------------------------------------
@@ -563,11 +565,13 @@ class Pkcs11Hsm:
             f"attempt{'s' if left > 1 else ''} left: check the PIN and type it again."
         )
 
-    def _init_token(self, so_pin: str, label: str) -> None:
-        """C_InitToken after ending every session on the slot; the public session is reopened.
+    @contextlib.contextmanager
+    def _sessions_ended(self) -> Iterator[None]:
+        """Log out and end every session on the slot for the block; reopen the public one after.
 
-        python-pkcs11 does not wrap C_InitToken; it is called through the module's function list
-        (``cryptoki``), so the SO PIN travels in memory only, never on a command line.
+        C_InitToken needs no session open, and a security officer login needs no read-only one.
+        The token is read afresh afterwards (its label may have changed), and a public session is
+        opened again if it is initialised, whether the block succeeded or not.
         """
         slot_id = self._token.slot.slot_id
         self.logout()
@@ -577,19 +581,28 @@ class Pkcs11Hsm:
                 if public is not None:
                     public.close()
                 cryptoki.close_all_sessions(self._module_path, slot_id)
-            try:
-                cryptoki.init_token(self._module_path, slot_id, so_pin, label)
-            except Exception as exc:
-                raise self._login_failure(exc, _SO, "") from exc
-            self._refused[_SO] = 0
-            self._refused[_USER] = 0
-            self._locked_out.discard(_USER)
+            yield
         finally:
             with pkcs11_boundary(f"open the token in slot {slot_id} again"):
                 self._token = self._token.slot.get_token()
                 self._label = self._token.label
                 if TokenFlag.TOKEN_INITIALIZED in self._token.flags:
                     self._public_session = self._token.open(rw=False)
+
+    def _init_token(self, so_pin: str, label: str) -> None:
+        """C_InitToken (inside ``_sessions_ended``); resets the PIN counters on success.
+
+        python-pkcs11 does not wrap C_InitToken; it is called through the module's function list
+        (``cryptoki``), so the SO PIN travels in memory only, never on a command line.
+        """
+        try:
+            cryptoki.init_token(self._module_path, self._token.slot.slot_id, so_pin, label)
+        except Exception as exc:
+            raise self._login_failure(exc, _SO, "") from exc
+        self._label = label
+        self._refused[_SO] = 0
+        self._refused[_USER] = 0
+        self._locked_out.discard(_USER)
 
     def _init_user_pin(self, so_pin: str, user_pin: str) -> None:
         """C_InitPIN in a security officer session that is closed again afterwards."""
