@@ -50,7 +50,9 @@ def compliant(algorithm: str, backup: bool = False) -> ReadBack:
     return ReadBack(private=private, public=public)
 
 
-@pytest.mark.parametrize("algorithm", ["rsa-3072", "rsa-4096", "ec-p256", "ec-p384"])
+@pytest.mark.parametrize(
+    "algorithm", ["rsa-3072", "rsa-4096", "ec-p256", "ec-p384", "ec-p521", "ed25519"]
+)
 def test_a_compliant_pair_has_no_findings(algorithm: str) -> None:
     profile = KEY_ALGORITHMS[algorithm]  # type: ignore[index]
     for backup in (False, True):
@@ -145,3 +147,29 @@ def test_octet_string_content_short_and_long_forms() -> None:
 def test_malformed_octet_strings_are_refused(der: bytes) -> None:
     with pytest.raises(HsmError):
         der_octet_string_content(der)
+
+
+def test_ed25519_params_are_accepted_as_the_oid_or_the_curve_name() -> None:
+    profile = KEY_ALGORITHMS["ed25519"]
+    assert profile.ec_params == bytes.fromhex("06032b6570")  # id-Ed25519, RFC 8410
+    curve_name = b"\x13\x0cedwards25519"
+    good = compliant("ed25519")
+    # SoftHSM 2.6.1 stores the private half's EC_PARAMS as the curve name.
+    softhsm = ReadBack(dict(good.private) | {Attribute.EC_PARAMS: curve_name}, good.public)
+    assert policy_findings(softhsm, profile, backup=False, label="root", cka_id=CKA_ID) == []
+    other = ReadBack(good.private, dict(good.public) | {Attribute.EC_PARAMS: b"\x13\x0aedwards448"})
+    text = "; ".join(policy_findings(other, profile, backup=False, label="root", cka_id=CKA_ID))
+    assert (
+        "public key EC_PARAMS is 130a65647761726473343438, expected the curve edwards25519" in text
+    )
+
+
+def test_a_p384_key_is_not_a_p521_key() -> None:
+    profile = KEY_ALGORITHMS["ec-p521"]
+    assert profile.ec_params == bytes.fromhex("06052b81040023")
+    good = compliant("ec-p521")
+    assert policy_findings(good, profile, backup=False, label="root", cka_id=CKA_ID) == []
+    p384 = der_object_identifier(SECP384R1_OID)
+    wrong = ReadBack(dict(good.private) | {Attribute.EC_PARAMS: p384}, good.public)
+    text = "; ".join(policy_findings(wrong, profile, backup=False, label="root", cka_id=CKA_ID))
+    assert "private key EC_PARAMS is 06052b81040022, expected the curve secp521r1" in text

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sealroom.errors import HsmError
-from sealroom.hsm.uri import TokenSelector, token_selector
+from sealroom.hsm.uri import KeySelector, TokenSelector, key_selector, token_selector
 
 
 def test_a_plain_reference_is_a_label() -> None:
@@ -61,3 +61,33 @@ def test_a_pin_in_the_uri_query_is_refused_and_never_repeated() -> None:
         token_selector("pkcs11:token=r1?pin-value=4711-secret")
     assert "4711-secret" not in str(caught.value)
     assert "never takes a PIN from a URI" in str(caught.value)
+
+
+def test_a_key_uri_decodes_label_and_binary_id() -> None:
+    selector = key_selector(
+        "pkcs11:token=Example%20Root;serial=7ecd;object=root%2Er1;id=%00%FF%10;type=private"
+    )
+    assert selector == KeySelector(
+        label="root.r1",
+        cka_id=b"\x00\xff\x10",
+        token=TokenSelector(label="Example Root", serial="7ecd"),
+    )
+    assert selector.describe() == "labelled 'root.r1' with CKA_ID 00ff10"
+    assert key_selector("pkcs11:id=%01") == KeySelector(label=None, cka_id=b"\x01", token=None)
+
+
+@pytest.mark.parametrize(
+    ("uri", "words"),
+    [
+        ("pkcs11:token=r1", "names neither the key's label"),
+        ("pkcs11:object=r1;type=cert", "type other than 'private'"),
+        ("pkcs11:object=r1;library-manufacturer=x", "'library-manufacturer' does not name a key"),
+        ("pkcs11:id=%01;id=%02", "names the attribute 'id' more than once"),
+        ("pkcs11:object=two words", "must be percent-encoded"),
+        ("pkcs11:object=%ff", "does not decode as UTF-8"),
+        ("object=r1", "must start with 'pkcs11:'"),
+    ],
+)
+def test_malformed_key_uris_are_refused_with_a_reason(uri: str, words: str) -> None:
+    with pytest.raises(HsmError, match=words):
+        key_selector(uri)
