@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -84,6 +85,17 @@ EXTENSION_NAMES: Final[dict[x509.ObjectIdentifier, str]] = {
     ExtensionOID.FRESHEST_CRL: "freshestCRL",
 }
 """RFC 5280 extensions Sealroom can read; any other requested extension must not be critical."""
+
+NAME_ATTRIBUTES: Final[dict[x509.ObjectIdentifier, str]] = {
+    NameOID.COMMON_NAME: "commonName",
+    NameOID.ORGANIZATION_NAME: "organizationName",
+    NameOID.ORGANIZATIONAL_UNIT_NAME: "organizationalUnitName",
+    NameOID.COUNTRY_NAME: "countryName",
+    NameOID.STATE_OR_PROVINCE_NAME: "stateOrProvinceName",
+    NameOID.LOCALITY_NAME: "localityName",
+    NameOID.SERIAL_NUMBER: "serialNumber",
+    NameOID.ORGANIZATION_IDENTIFIER: "organizationIdentifier",
+}
 
 EKU_NAMES: Final[dict[x509.ObjectIdentifier, str]] = {
     ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
@@ -408,8 +420,10 @@ def _check_structure(der: bytes, source: str) -> _Walked:
         "CertificationRequestInfo",
         source,
     )
+    if info[0].end == info[0].content:
+        raise PkiError(f"{source}: the request's version is an empty INTEGER (RFC 2986 4.1).")
     version = int.from_bytes(der[info[0].content : info[0].end], "big", signed=True)
-    if info[0].end == info[0].content or version != 0:
+    if version != 0:
         raise PkiError(
             f"{source}: the request's version is {version}; PKCS#10 defines only version 0 (v1) "
             "(RFC 2986 4.1)."
@@ -578,7 +592,28 @@ def _check_subject(csr: x509.CertificateSigningRequest, source: str) -> x509.Nam
                 f"{source}: the subject {text} has no {name} ({oid.dotted_string}); "
                 "BR 7.1.2.10.2 requires one."
             )
+    for attribute in subject:
+        value = attribute.value
+        text_value = value if isinstance(value, str) else value.decode("latin-1")
+        oid = attribute.oid
+        label = f"{NAME_ATTRIBUTES.get(oid, 'attribute')} ({oid.dotted_string})"
+        _require_displayable(text_value, f"the subject's {label}", source)
     return subject
+
+
+_HIDDEN_CATEGORIES: Final = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
+"""Unicode categories that a screen does not show as they are: control and format characters
+(newlines, bidi overrides such as U+202E, zero-width joiners), private use, unassigned."""
+
+
+def _require_displayable(text: str, what: str, source: str) -> None:
+    """Refuse text the witnesses could not read as it is (it might display as something else)."""
+    for char in text:
+        if unicodedata.category(char) in _HIDDEN_CATEGORIES:
+            raise PkiError(
+                f"{source}: {what} contains the invisible or control character "
+                f"U+{ord(char):04X}; the witnesses could not read it as it is."
+            )
 
 
 def _check_extensions(
@@ -613,12 +648,11 @@ def _check_extensions(
                 f"{source}: the request asks for basicConstraints CA:TRUE, "
                 "which this certificate profile does not allow."
             )
+        summary = _summary(value)
+        _require_displayable(summary, f"the requested {name or 'extension'} ({oid})", source)
         requested.append(
             RequestedExtension(
-                name=name or "unknown",
-                oid=oid,
-                critical=extension.critical,
-                summary=_summary(value),
+                name=name or "unknown", oid=oid, critical=extension.critical, summary=summary
             )
         )
     return tuple(requested)

@@ -417,6 +417,31 @@ def build() -> tuple[dict[str, bytes], dict[str, bytes]]:
     bad["subject-empty.pem"] = pem(sign(builder(x509.Name([])), base_ec))
     bad["subject-no-cn.pem"] = pem(sign(builder(name(cn=False)), base_ec))
     bad["subject-no-o.pem"] = pem(sign(builder(name(o=False)), base_ec))
+    spoof = "Example Issuing CA G1\nO=Other Org"
+    bad["subject-newline.pem"] = pem(
+        sign(
+            builder(x509.Name([*name(cn=False), x509.NameAttribute(NameOID.COMMON_NAME, spoof)])),
+            base_ec,
+        )
+    )
+    reversed_text = "Example Issuing CA \u202e1G"  # RIGHT-TO-LEFT OVERRIDE: shows as "...CA G1"
+    bad["subject-bidi-override.pem"] = pem(
+        sign(
+            builder(
+                x509.Name([*name(cn=False), x509.NameAttribute(NameOID.COMMON_NAME, reversed_text)])
+            ),
+            base_ec,
+        )
+    )
+    bad["ext-san-nul.pem"] = pem(
+        sign(
+            builder().add_extension(
+                x509.SubjectAlternativeName([x509.DNSName("ca.pki.example\x00.evil.example")]),
+                False,
+            ),
+            base_ec,
+        )
+    )
 
     # --- good ---
     good: dict[str, bytes] = {}
