@@ -327,6 +327,17 @@ def build() -> tuple[dict[str, bytes], dict[str, bytes]]:
         ),
         base_ec,
     )
+    two_values = seq(
+        oid(OID_EXTENSION_REQUEST),
+        set_of(
+            seq(extension(OID_SUBJECT_ALT_NAME, san)), seq(extension(OID_BASIC_CONSTRAINTS, seq()))
+        ),
+    )
+    bad["attr-extension-request-two-values.der"] = assemble(
+        info(subject, spki_der(base_ec), two_values), base_ec
+    )
+    empty_version = seq(tlv(0x02, b""), subject, spki_der(base_ec), attributes(b""))
+    bad["version-empty-integer.der"] = assemble(empty_version, base_ec)
     bad["ext-duplicate.der"] = assemble(
         info(
             subject,
