@@ -1,7 +1,9 @@
-"""A realistic ceremony journal for the report tests, written by the real JournalWriter.
+"""Realistic ceremony journals for the report tests, written by the real JournalWriter.
 
-It follows docs/journal-events.md and the engine's order (an action's own entries, then
-step.completed), with a real self-signed certificate made here with ``cryptography``.
+They follow docs/journal-events.md and the engine's order (an action's own entries, then
+step.completed), with real certificates, requests and CRLs made here with ``cryptography``: the
+root key generation sample (with an inventory step, a break and deviations), and the shipped
+key-compromise response, root CSR and key destruction scripts walked the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
@@ -29,7 +31,9 @@ from sealroom.ceremony.script import (
     ActionStep,
     AttendanceStep,
     BreakStep,
+    ConfirmStep,
     EntryStep,
+    Script,
     SignOffStep,
     WitnessCheckStep,
     utc_text,
@@ -37,6 +41,7 @@ from sealroom.ceremony.script import (
 from sealroom.journal.reader import read_entries
 from sealroom.journal.store import JournalWriter
 from sealroom.journal.verify import verify_journal
+from sealroom.transfer.frames import encode_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "ceremony_scripts" / "root-key-generation.yaml"
@@ -55,16 +60,30 @@ class SampleClock:
 
 
 @functools.cache
-def sample_certificate() -> tuple[bytes, bytes, str]:
-    """(SPKI DER, certificate DER, PEM) of a self-signed RSA-4096 root made like the script's."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=4096)
-    name = x509.Name(
+def sample_root_key() -> rsa.RSAPrivateKey:
+    """The RSA-4096 key standing in for the HSM's root key in every sample."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=4096)
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "XX"),
             x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Trust Services"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "Example Root CA R1"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
+
+
+def _spki(key: Any) -> bytes:
+    return bytes(key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo))
+
+
+@functools.cache
+def sample_certificate() -> tuple[bytes, bytes, str]:
+    """(SPKI DER, certificate DER, PEM) of a self-signed RSA-4096 root made like the script's."""
+    key = sample_root_key()
+    name = _name("Example Root CA R1")
     spki = key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
     certificate = (
         x509.CertificateBuilder()
@@ -95,6 +114,119 @@ def sample_certificate() -> tuple[bytes, bytes, str]:
     der = certificate.public_bytes(Encoding.DER)
     pem = certificate.public_bytes(Encoding.PEM).decode("ascii")
     return spki, der, pem
+
+
+@functools.cache
+def sample_issuing_key() -> ec.EllipticCurvePrivateKey:
+    """The P-384 key of the Example Issuing CA G2, made in its own ceremony elsewhere."""
+    return ec.generate_private_key(ec.SECP384R1())
+
+
+@functools.cache
+def sample_issuing_request() -> bytes:
+    """The DER of the G2 CSR imported by QR codes in the key-compromise sample."""
+    key = sample_issuing_key()
+    request = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(_name("Example Issuing CA G2"))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .sign(key, hashes.SHA384())
+    )
+    return request.public_bytes(Encoding.DER)
+
+
+@functools.cache
+def sample_root_request() -> tuple[bytes, str]:
+    """(DER, PEM) of the root's own CSR (to be cross-signed), signed with the root key."""
+    request = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(_name("Example Root CA R1"))
+        .sign(sample_root_key(), hashes.SHA256())
+    )
+    return request.public_bytes(Encoding.DER), request.public_bytes(Encoding.PEM).decode("ascii")
+
+
+def sample_subordinate(
+    not_before: datetime, not_after: datetime, path_length: int | None
+) -> tuple[bytes, str]:
+    """(DER, PEM) of the G2 certificate signed by the root key from the G2 request."""
+    request = x509.load_der_x509_csr(sample_issuing_request())
+    root = sample_root_key()
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(request.subject)
+        .issuer_name(_name("Example Root CA R1"))
+        .public_key(request.public_key())
+        .serial_number(0x01_5E_93_C4_7A_0B_D2_18_6F_E4_21_9C_3D_70_A8_B5_44)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(request.public_key()), critical=False
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root.public_key()), critical=False
+        )
+        .sign(root, hashes.SHA256())
+    )
+    return (
+        certificate.public_bytes(Encoding.DER),
+        certificate.public_bytes(Encoding.PEM).decode("ascii"),
+    )
+
+
+REASONS = {
+    "unspecified": x509.ReasonFlags.unspecified,
+    "key-compromise": x509.ReasonFlags.key_compromise,
+    "ca-compromise": x509.ReasonFlags.ca_compromise,
+    "affiliation-changed": x509.ReasonFlags.affiliation_changed,
+    "superseded": x509.ReasonFlags.superseded,
+    "cessation-of-operation": x509.ReasonFlags.cessation_of_operation,
+}
+
+
+def sample_crl(
+    number: int,
+    this_update: datetime,
+    next_update: datetime,
+    revoked: tuple[tuple[str, datetime, str], ...],
+) -> tuple[bytes, str]:
+    """(DER, PEM) of a CRL signed by the root key, revoking (serial hex, time, reason) each."""
+    root = sample_root_key()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(_name("Example Root CA R1"))
+        .last_update(this_update)
+        .next_update(next_update)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(root.public_key()), critical=False
+        )
+    )
+    for serial, revoked_at, reason in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(int(serial, 16))
+            .revocation_date(revoked_at)
+            .add_extension(x509.CRLReason(REASONS[reason]), critical=False)
+            .build()
+        )
+    crl = builder.sign(root, hashes.SHA256())
+    return crl.public_bytes(Encoding.DER), crl.public_bytes(Encoding.PEM).decode("ascii")
 
 
 SAMPLE_SCRIPT_NAME = "root-key-generation-sample.yaml"
@@ -134,6 +266,7 @@ def sample_script_data() -> dict[str, Any]:
     - ``confirm`` words on the generate-key step ("GENERATE <key label>");
     - an acknowledge step photographing the bags before the first bag check (the room skips it:
       a deviation decided ``skip``);
+    - an ``inventory-token`` step right after the login (EV-DEVICE, EV-SETTINGS);
     - a break before the hand-over, re-checking the bags of every material sealed in the closing.
     """
     script = loaded_script().script
@@ -157,6 +290,22 @@ def sample_script_data() -> dict[str, Any]:
             "evidence": ["EV-TEB"],
         },
     )
+    login = next(i for i, s in enumerate(steps) if s.get("action") == "hsm-login")
+    steps.insert(
+        login + 1,
+        {
+            "id": "inventory-token",
+            "act": steps[login]["act"],
+            "kind": "action",
+            "title": "Read the HSM's details and objects",
+            "instruction": "The workstation reads the token's identity, the settings of the "
+            "mechanisms the root key uses and the objects it holds; a new token holds none.",
+            "action": "inventory-token",
+            "performer": steps[login]["performer"],
+            "witnesses": ["internal-witness", "auditor"],
+            "evidence": ["EV-DEVICE", "EV-SETTINGS"],
+        },
+    )
     sealed = [m.id for m in script.materials if m.bag_out is not None]
     custody = next(i for i, s in enumerate(steps) if "EV-CUSTODY" in s.get("evidence", ()))
     steps.insert(
@@ -178,19 +327,131 @@ def sample_script_data() -> dict[str, Any]:
 
 def sample_script(directory: Path) -> LoadedScript:
     """Write the sample script into ``directory`` and load it as the engine would."""
-    path = directory / SAMPLE_SCRIPT_NAME
-    text = (
-        "# Sealroom sample: the reference root key generation with a bag photograph step, a\n"
-        "# break and a typed confirmation (tests/unit/test_report_sample.py writes this file).\n"
-        + yaml.safe_dump(sample_script_data(), sort_keys=False, allow_unicode=True, width=100)
+    return _write_script(
+        directory / SAMPLE_SCRIPT_NAME,
+        "# Sealroom sample: the reference root key generation with a bag photograph step, an\n"
+        "# inventory, a break and a typed confirmation (tests/unit/test_report_sample.py writes\n"
+        "# this file).\n",
+        sample_script_data(),
     )
+
+
+def _write_script(path: Path, header: str, data: dict[str, Any]) -> LoadedScript:
+    text = header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
     return load_script(path)
 
 
+OTHER_SAMPLES = ("key-compromise-response", "root-csr", "key-destruction")
+"""Shipped scripts the sample walks as they are (the compromise response with one change)."""
+
+
+def other_script(directory: Path, name: str) -> LoadedScript:
+    """The shipped script ``name``; the compromise response lists the sample root's SHA-256.
+
+    So that one of its two inputs is the object the script lists and the other (the G2 request,
+    whose SHA-256 the shipped script makes up) is a rehearsal stand-in.
+    """
+    loaded = load_script(ROOT / "ceremony_scripts" / f"{name}.yaml")
+    if name != "key-compromise-response":
+        return loaded
+    data: dict[str, Any] = loaded.script.model_dump(mode="json", exclude_defaults=True)
+    _, der, _ = sample_certificate()
+    for item in data["inputs"]:
+        if item["id"] == "root-certificate":
+            item["expected_sha256"] = hashlib.sha256(der).hexdigest()
+    return _write_script(
+        directory / f"{name}-sample.yaml",
+        f"# Sealroom sample: ceremony_scripts/{name}.yaml listing the sample root's SHA-256.\n",
+        data,
+    )
+
+
 def _fpr(data: bytes) -> dict[str, str]:
     return sha256_fingerprint(data).to_json()
+
+
+SOFTHSM_MECHANISMS: dict[str, dict[str, Any]] = {
+    "CKM_RSA_PKCS_KEY_PAIR_GEN": {"min": 512, "max": 16384, "flags": ["GENERATE_KEY_PAIR"]},
+    "CKM_SHA256_RSA_PKCS": {"min": 512, "max": 16384, "flags": ["SIGN", "VERIFY"]},
+    "CKM_SHA384_RSA_PKCS": {"min": 512, "max": 16384, "flags": ["SIGN", "VERIFY"]},
+    "CKM_EC_KEY_PAIR_GEN": {
+        "min": 256,
+        "max": 521,
+        "flags": ["GENERATE_KEY_PAIR", "EC_F_P", "EC_NAMEDCURVE", "EC_UNCOMPRESS"],
+    },
+    "CKM_ECDSA": {
+        "min": 256,
+        "max": 521,
+        "flags": ["SIGN", "VERIFY", "EC_F_P", "EC_NAMEDCURVE", "EC_UNCOMPRESS"],
+    },
+}
+KEY_MECHANISMS = {
+    "rsa-3072": ("CKM_RSA_PKCS_KEY_PAIR_GEN", "CKM_SHA256_RSA_PKCS", "CKM_SHA384_RSA_PKCS"),
+    "rsa-4096": ("CKM_RSA_PKCS_KEY_PAIR_GEN", "CKM_SHA256_RSA_PKCS", "CKM_SHA384_RSA_PKCS"),
+    "ec-p256": ("CKM_EC_KEY_PAIR_GEN", "CKM_ECDSA"),
+    "ec-p384": ("CKM_EC_KEY_PAIR_GEN", "CKM_ECDSA"),
+}
+KEY_ATTRIBUTES = {
+    "SENSITIVE": True,
+    "EXTRACTABLE": False,
+    "ALWAYS_SENSITIVE": True,
+    "NEVER_EXTRACTABLE": True,
+    "PRIVATE": True,
+    "TOKEN": True,
+    "SIGN": True,
+    "DECRYPT": False,
+    "UNWRAP": False,
+}
+CKA_IDS = {
+    "exr-root-r1-2026": "5c1e0f9a3b7d2e41",
+    "exr-legacy-root-2011": "a0d3117c52e9b804",
+}
+LEGACY_KEK = {
+    "class": "SECRET_KEY",
+    "label": "exr-legacy-kek-2011",
+    "cka_id": "7e21c4d09ab35f66",
+    "key_type": "AES",
+}
+"""The legacy token's backup key-encryption key: an object destroy-key leaves in place."""
+SUB_CA_LINT_WARNINGS = [
+    "NOTICE pkix.certificate_policies_extension_absent at certificate.tbsCertificate.extensions "
+    "[pkilint RFC 5280]",
+]
+CRL_LINT_WARNINGS = [
+    "WARNING pkix.crl_next_update_more_than_7_days at certificateList.tbsCertList.nextUpdate "
+    "[pkilint RFC 5280]",
+]
+
+
+def _key_pair_objects(label: str) -> list[dict[str, Any]]:
+    cka_id = CKA_IDS[label]
+    return [
+        {"class": "PRIVATE_KEY", "label": label, "cka_id": cka_id, "key_type": "RSA"},
+        {"class": "PUBLIC_KEY", "label": label, "cka_id": cka_id, "key_type": "RSA"},
+    ]
+
+
+def _token(
+    script: Script, *, label: str | None = None, serial: str | None = None
+) -> dict[str, Any]:
+    hsm = script.hsm
+    assert hsm is not None
+    return {
+        "library": "/usr/lib/softhsm/libsofthsm2.so",
+        "library_description": "Implementation of PKCS11",
+        "library_version": "2.6",
+        "slot_id": 1318359305,
+        "slot_description": "SoftHSM slot ID 0x4e9bd509",
+        "label": label or hsm.token_label,
+        "manufacturer": "SoftHSM project",
+        "model": "SoftHSM v2",
+        "serial": serial or script.material(hsm.material).serial,
+        "hardware_version": "2.6",
+        "firmware_version": "2.6",
+        "flags": ["RNG", "LOGIN_REQUIRED", "USER_PIN_INITIALIZED", "TOKEN_INITIALIZED"],
+    }
 
 
 def build_sample_journal(
@@ -201,34 +462,64 @@ def build_sample_journal(
     pin_failures: int = 1,
     absent: tuple[str, ...] = ("carol",),
     steps_done: int | None = None,
+    ceremony: str | None = None,
 ) -> Path:
     """Write a journal of the sample script to ``path`` and return ``path``.
 
-    It holds every event of docs/journal-events.md but ``ceremony.aborted``, as the engine
-    writes them: a typing slip at the HSM bag (``entry.rejected``), the clock offset, a CCTV
-    deviation that proceeds, bag photographs skipped after a deviation, a wrong then right
-    confirmation, a break with a bag re-checked after a misread serial, and everyone's sign-off
-    statement.
+    The root sample (``ceremony`` None) holds every event of docs/journal-events.md written
+    in a root key generation but ``ceremony.aborted``, as the engine writes them: a typing slip
+    at the HSM bag (``entry.rejected``), the clock offset, a CCTV deviation that proceeds, bag
+    photographs skipped after a deviation, a token inventory, a wrong then right confirmation, a
+    break with a bag re-checked after a misread serial, and everyone's sign-off statement.
+
+    ``ceremony`` names one of OTHER_SAMPLES instead: the shipped script walked the same way
+    (keys found on the token, inputs received by QR codes, certificates from requests, CRLs,
+    requests, exports, destruction and zeroisation), with no deviation.
 
     ``steps_done`` stops after that many steps (as a report rendered mid-ceremony sees it);
     ``abort_at_key_check`` makes the witnesses see a mismatch at the fingerprint read-back.
     """
-    loaded = sample_script(path.parent)
+    if ceremony is None:
+        loaded = sample_script(path.parent)
+    else:
+        assert ceremony in OTHER_SAMPLES, ceremony
+        loaded = other_script(path.parent, ceremony)
     script = loaded.script
+    deviations = ceremony is None
     spki, der, pem = sample_certificate()
     clock = SampleClock()
     present = [p.id for p in script.participants if p.id not in absent]
-    performer_of = {"administrator": "alice", "crypto-officer": "bob"}
-    witness_of = {"internal-witness": "dan", "auditor": "erin"}
+
+    def holder(role: str) -> str:
+        return next(p for p in present if role in script.participant(p).roles)
 
     def actors(step_id: str) -> list[Actor]:
         step = next(s for s in script.steps if s.id == step_id)
-        out = [Actor(performer_of[step.performer], step.performer, "performer")]
-        out += [Actor(witness_of[r], r, "witness") for r in step.witnesses]
+        out = [Actor(holder(step.performer), step.performer, "performer")]
+        out += [Actor(holder(r), r, "witness") for r in step.witnesses]
         return out
 
     def number(step_id: str) -> int:
         return [s.id for s in script.steps].index(step_id) + 1
+
+    generated = {
+        step.params["key"]
+        for step in script.steps
+        if isinstance(step, ActionStep) and step.action == "generate-key"
+    }
+    # Keys made in earlier ceremonies are on the token from the start.
+    objects: list[dict[str, Any]] = []
+    for key in script.keys:
+        if key.id not in generated:
+            objects += _key_pair_objects(key.label)
+    if ceremony == "key-destruction":
+        objects.append(LEGACY_KEK)
+    found: set[str] = set()
+    produced: dict[str, tuple[bytes, str]] = {}  # artefact id -> (DER, SR1 payload type)
+    logged_in = False
+    hsm = script.hsm
+    assert hsm is not None
+    hsm_material = script.material(hsm.material)
 
     with JournalWriter.create(path, clock) as journal:
 
@@ -245,6 +536,31 @@ def build_sample_journal(
                 data,
                 step=step_id,
                 actors=[Actor("alice", "administrator", "decider")],
+            )
+
+        def use_key(key_id: str, step_id: str) -> None:
+            """``key.found`` the first time a key made in an earlier ceremony is used."""
+            if key_id in generated or key_id in found:
+                return
+            found.add(key_id)
+            label = script.key(key_id).label
+            add(
+                "key.found",
+                step_id,
+                {
+                    "key_id": key_id,
+                    "label": label,
+                    "cka_id": CKA_IDS[label],
+                    "algorithm": "rsa-4096",
+                    "key_type": "RSA",
+                    "size_bits": 4096,
+                    "curve": None,
+                    "public_exponent": 65537,
+                    "spki_der_b64": base64.b64encode(spki).decode("ascii"),
+                    "fingerprint": _fpr(spki),
+                    "attributes": KEY_ATTRIBUTES,
+                    "token_serial": hsm_material.serial,
+                },
             )
 
         journal.append(
@@ -265,23 +581,10 @@ def build_sample_journal(
         journal.append(
             "token.identified",
             {
-                "material": "hsm",
-                "declared_serial": "HSM-0001",
+                "material": hsm.material,
+                "declared_serial": hsm_material.serial,
                 "stand_in": False,
-                "token": {
-                    "library": "/usr/lib/softhsm/libsofthsm2.so",
-                    "library_description": "Implementation of PKCS11",
-                    "library_version": "2.6",
-                    "slot_id": 1318359305,
-                    "slot_description": "SoftHSM slot ID 0x4e9bd509",
-                    "label": "exr-root-r1",
-                    "manufacturer": "SoftHSM project",
-                    "model": "SoftHSM v2",
-                    "serial": "HSM-0001",
-                    "hardware_version": "2.6",
-                    "firmware_version": "2.6",
-                    "flags": ["RNG", "LOGIN_REQUIRED", "USER_PIN_INITIALIZED", "TOKEN_INITIALIZED"],
-                },
+                "token": _token(script),
             },
         )
         plan = list(script.steps)
@@ -303,7 +606,7 @@ def build_sample_journal(
                 )
                 completed(step_id, {})
             elif isinstance(step, AcknowledgeStep):
-                if "EV-PHYSICAL" in step.evidence:
+                if deviations and "EV-PHYSICAL" in step.evidence:
                     deviation(step_id, CCTV_DEVIATION)
                     completed(step_id, {"deviation": True})
                 elif step_id == "photograph-bags":
@@ -354,6 +657,9 @@ def build_sample_journal(
                     data["offset_seconds"] = int(value)
                 add("entry.recorded", step_id, data)
                 completed(step_id, {"value": value})
+            elif isinstance(step, ConfirmStep):
+                add("confirmation.typed", step_id, {"words": step.words, "attempts": 1})
+                completed(step_id, {"confirmed": True})
             elif isinstance(step, BreakStep):
                 away = [p for p in ("bob", "dan", "erin") if p in present]
                 break_bags = {m: f"TEB-1003{n + 4}1" for n, m in enumerate(step.recheck_bags)}
@@ -386,7 +692,7 @@ def build_sample_journal(
                             {
                                 "participant": pid,
                                 "followed": True,
-                                "comment": SIGNOFF_COMMENTS.get(pid),
+                                "comment": SIGNOFF_COMMENTS.get(pid) if deviations else None,
                             }
                             for pid in present
                         ]
@@ -400,12 +706,16 @@ def build_sample_journal(
             elif isinstance(step, ActionStep):
                 action = step.action
                 if step.confirm is not None:
+                    if deviations:
+                        add(
+                            "confirmation.refused",
+                            step_id,
+                            {"words": step.confirm, "attempt": 1},
+                        )
+                    attempts = 2 if deviations else 1
                     add(
-                        "confirmation.refused",
-                        step_id,
-                        {"words": step.confirm, "attempt": 1},
+                        "confirmation.typed", step_id, {"words": step.confirm, "attempts": attempts}
                     )
-                    add("confirmation.typed", step_id, {"words": step.confirm, "attempts": 2})
                 if action == "hsm-login":
                     for attempt in range(1, pin_failures + 1):
                         add(
@@ -414,14 +724,16 @@ def build_sample_journal(
                             {"attempt": attempt, "attempts_left": 3 - attempt},
                         )
                     add("hsm.login", step_id, {"attempts": pin_failures + 1})
+                    logged_in = True
                 elif action == "generate-key":
+                    key = script.key(step.params["key"])
                     add(
                         "key.generated",
                         step_id,
                         {
-                            "key_id": "root-key",
-                            "label": "exr-root-r1-2026",
-                            "cka_id": "5c1e0f9a3b7d2e41",
+                            "key_id": key.id,
+                            "label": key.label,
+                            "cka_id": CKA_IDS[key.label],
                             "algorithm": "rsa-4096",
                             "key_type": "RSA",
                             "size_bits": 4096,
@@ -429,20 +741,35 @@ def build_sample_journal(
                             "public_exponent": 65537,
                             "spki_der_b64": base64.b64encode(spki).decode("ascii"),
                             "fingerprint": _fpr(spki),
-                            "attributes": {
-                                "SENSITIVE": True,
-                                "EXTRACTABLE": False,
-                                "ALWAYS_SENSITIVE": True,
-                                "NEVER_EXTRACTABLE": True,
-                                "PRIVATE": True,
-                                "TOKEN": True,
-                                "SIGN": True,
-                                "DECRYPT": False,
-                                "UNWRAP": False,
-                            },
+                            "attributes": KEY_ATTRIBUTES,
                             "mechanism": "CKM_RSA_PKCS_KEY_PAIR_GEN",
-                            "token_serial": "HSM-0001",
+                            "token_serial": hsm_material.serial,
                             "generated_at": utc_text(clock.moment),
+                        },
+                    )
+                    objects += _key_pair_objects(key.label)
+                elif action == "inventory-token":
+                    names = sorted(
+                        {m for k in script.keys for m in KEY_MECHANISMS.get(k.algorithm, ())}
+                    )
+                    add(
+                        "token.inventory",
+                        step_id,
+                        {
+                            "token": _token(script),
+                            "mechanisms": [
+                                {
+                                    "name": name,
+                                    "min_key_bits": SOFTHSM_MECHANISMS[name]["min"],
+                                    "max_key_bits": SOFTHSM_MECHANISMS[name]["max"],
+                                    "flags": SOFTHSM_MECHANISMS[name]["flags"],
+                                }
+                                for name in names
+                            ],
+                            "objects": [
+                                o for o in objects if logged_in or o["class"] == "PUBLIC_KEY"
+                            ],
+                            "logged_in": logged_in,
                         },
                     )
                 elif action == "sign-root-certificate":
@@ -470,6 +797,7 @@ def build_sample_journal(
                             ],
                         },
                     )
+                    produced["root-certificate"] = (der, "CRT")
                 elif action == "show-qr":
                     add(
                         "qr.shown",
@@ -480,8 +808,196 @@ def build_sample_journal(
                             "payload_sha256": hashlib.sha256(der).hexdigest(),
                         },
                     )
+                elif action == "import-qr":
+                    spec_in = script.input(step.params["input"])
+                    payload = der if spec_in.kind == "certificate" else sample_issuing_request()
+                    digest = hashlib.sha256(payload).hexdigest()
+                    stand_in = (
+                        spec_in.expected_sha256 is not None and digest != spec_in.expected_sha256
+                    )
+                    assert rehearsal or not stand_in, "a production ceremony stops here"
+                    if spec_in.kind == "certificate":
+                        summary = "CN=Example Root CA R1,O=Example Trust Services,C=XX"
+                        facts = [
+                            {"label": "Issuer", "value": summary},
+                            {"label": "Serial", "value": "3a7f15c2d9e04b6681a2c3d4e5f60718"},
+                            {
+                                "label": "Valid",
+                                "value": "2027-01-15T00:00:00Z to 2047-01-15T00:00:00Z",
+                            },
+                            {
+                                "label": "Public key SHA-256",
+                                "value": sha256_fingerprint(spki).grouped(),
+                            },
+                        ]
+                    else:
+                        summary = "CN=Example Issuing CA G2,O=Example Trust Services,C=XX"
+                        g2_spki = _spki(sample_issuing_key())
+                        facts = [
+                            {"label": "Public key", "value": "EC P-384"},
+                            {
+                                "label": "Public key SHA-256",
+                                "value": sha256_fingerprint(g2_spki).grouped(),
+                            },
+                            {
+                                "label": "Requested extension",
+                                "value": "basicConstraints: CA, path length 0",
+                            },
+                            {"label": "Signature", "value": "ecdsa-with-SHA384, verified"},
+                        ]
+                    add(
+                        "input.received",
+                        step_id,
+                        {
+                            "input_id": spec_in.id,
+                            "kind": spec_in.kind,
+                            "sha256": digest,
+                            "der_sha256": digest,
+                            "expected_sha256": spec_in.expected_sha256,
+                            "stand_in": stand_in,
+                            "sources": len(encode_frames(payload, "CRT")),
+                            "summary": summary,
+                            "der_b64": base64.b64encode(payload).decode("ascii"),
+                            "facts": facts,
+                        },
+                    )
+                elif action == "sign-certificate":
+                    cert = script.certificate(step.params["certificate"])
+                    use_key(cert.key, step_id)
+                    sub_der, sub_pem = sample_subordinate(
+                        cert.not_before, cert.not_after, cert.path_length
+                    )
+                    add(
+                        "certificate.issued",
+                        step_id,
+                        {
+                            "certificate_id": cert.id,
+                            "profile": cert.profile,
+                            "key_id": cert.key,
+                            "output": cert.output,
+                            "pem": sub_pem,
+                            "sha256": hashlib.sha256(sub_der).hexdigest(),
+                            "fingerprint": _fpr(spki),
+                            "subject": "CN=Example Issuing CA G2,O=Example Trust Services,C=XX",
+                            "issuer": "CN=Example Root CA R1,O=Example Trust Services,C=XX",
+                            "serial": "015e93c47a0bd2186fe4219c3d70a8b544",
+                            "not_before": utc_text(cert.not_before),
+                            "not_after": utc_text(cert.not_after),
+                            "signature_algorithm": "sha256WithRSAEncryption",
+                            "subject_spki_sha256": hashlib.sha256(
+                                _spki(sample_issuing_key())
+                            ).hexdigest(),
+                            "checks": [
+                                "signature verifies with the issuer certificate's public key",
+                                "TBS matches the linted twin signed by a throwaway key",
+                                "pkilint RFC 5280: no error before and after signing",
+                            ],
+                            "lint_warnings": SUB_CA_LINT_WARNINGS,
+                        },
+                    )
+                    produced[cert.id] = (sub_der, "CRT")
+                elif action == "sign-crl":
+                    crl = script.crl(step.params["crl"])
+                    use_key(crl.key, step_id)
+                    revoked = tuple((r.serial, r.revoked_at, r.reason) for r in crl.revoked)
+                    crl_der, crl_pem = sample_crl(
+                        crl.number, crl.this_update, crl.next_update, revoked
+                    )
+                    add(
+                        "crl.issued",
+                        step_id,
+                        {
+                            "crl_id": crl.id,
+                            "key_id": crl.key,
+                            "output": crl.output,
+                            "pem": crl_pem,
+                            "sha256": hashlib.sha256(crl_der).hexdigest(),
+                            "issuer": "CN=Example Root CA R1,O=Example Trust Services,C=XX",
+                            "number": crl.number,
+                            "this_update": utc_text(crl.this_update),
+                            "next_update": utc_text(crl.next_update),
+                            "revoked": [
+                                {
+                                    "serial": r.serial,
+                                    "revoked_at": utc_text(r.revoked_at),
+                                    "reason": r.reason,
+                                }
+                                for r in crl.revoked
+                            ],
+                            "signature_algorithm": "sha256WithRSAEncryption",
+                            "checks": [
+                                "signature verifies with the issuer certificate's public key",
+                                "TBS matches the linted twin signed by a throwaway key",
+                                "only CA certificates revoked (root CRL)",
+                            ],
+                            "lint_warnings": CRL_LINT_WARNINGS,
+                        },
+                    )
+                    produced[crl.id] = (crl_der, "CRL")
+                elif action == "make-csr":
+                    csr = script.csr(step.params["csr"])
+                    use_key(csr.key, step_id)
+                    csr_der, csr_pem = sample_root_request()
+                    add(
+                        "csr.made",
+                        step_id,
+                        {
+                            "csr_id": csr.id,
+                            "key_id": csr.key,
+                            "output": csr.output,
+                            "pem": csr_pem,
+                            "sha256": hashlib.sha256(csr_der).hexdigest(),
+                            "subject": "CN=Example Root CA R1,O=Example Trust Services,C=XX",
+                            "signature_algorithm": "sha256WithRSAEncryption",
+                            "spki_sha256": hashlib.sha256(spki).hexdigest(),
+                            "checks": [
+                                "signature verifies with the key's public key",
+                                "public key matches the key on the token",
+                            ],
+                        },
+                    )
+                    produced[csr.id] = (csr_der, "CSR")
+                elif action == "export-qr":
+                    artifact = step.params["artifact"]
+                    payload, kind = produced[artifact]
+                    add(
+                        "qr.shown",
+                        step_id,
+                        {
+                            "artifact": artifact,
+                            "frames": len(encode_frames(payload, kind)),
+                            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+                        },
+                    )
+                elif action == "destroy-key":
+                    key = script.key(step.params["key"])
+                    gone = [o for o in objects if o["label"] == key.label]
+                    objects = [o for o in objects if o["label"] != key.label]
+                    add(
+                        "key.destroyed",
+                        step_id,
+                        {
+                            "key_id": key.id,
+                            "label": key.label,
+                            "destroyed": gone,
+                            "remaining": objects,
+                            "token_serial": hsm_material.serial,
+                        },
+                    )
+                elif action == "zeroise-token":
+                    before, objects = objects, []
+                    add(
+                        "token.zeroised",
+                        step_id,
+                        {
+                            "before": before,
+                            "after": [],
+                            "token_after": _token(script, label="zeroised"),
+                        },
+                    )
                 elif action == "hsm-logout":
                     add("hsm.logout", step_id, {})
+                    logged_in = False
                 elif action == "print-report":
                     add(
                         "report.printed",
@@ -494,6 +1010,8 @@ def build_sample_journal(
                             "destination": "out/report.pdf",
                         },
                     )
+                else:
+                    raise AssertionError(f"the sample does not know the action {action}")
                 completed(step_id, {"action": action})
             else:
                 raise AssertionError(f"the sample does not know the step kind of {step_id}")
@@ -509,7 +1027,7 @@ def documented_events() -> set[str]:
     return set(re.findall(r"^\| `([a-z.-]+)` \|", EVENTS_DOC.read_text(encoding="utf-8"), re.M))
 
 
-def test_the_sample_journal_verifies_and_holds_every_documented_event(tmp_path: Path) -> None:
+def test_the_sample_journals_verify_and_hold_every_documented_event(tmp_path: Path) -> None:
     path = build_sample_journal(tmp_path / "journal.jsonl")
     verdict = verify_journal(path)
     assert verdict.ok, verdict.first_problem
@@ -517,5 +1035,11 @@ def test_the_sample_journal_verifies_and_holds_every_documented_event(tmp_path: 
     events = {entry.event for entry in read_entries(path)}
     aborted = build_sample_journal(tmp_path / "aborted.jsonl", abort_at_key_check=True)
     events |= {entry.event for entry in read_entries(aborted)}
-    assert len(documented_events()) >= 13
+    for name in OTHER_SAMPLES:
+        other = build_sample_journal(tmp_path / f"{name}.jsonl", ceremony=name)
+        verdict = verify_journal(other)
+        assert verdict.ok, verdict.first_problem
+        assert verdict.ended_by == "ceremony.closed"
+        events |= {entry.event for entry in read_entries(other)}
+    assert len(documented_events()) >= 20
     assert events == documented_events()

@@ -33,8 +33,15 @@ from sealroom.report.layout import (
 from sealroom.report.record import (
     CeremonyRecord,
     CertificateView,
+    CrlView,
+    CsrView,
+    DestructionView,
+    InputView,
     KeyView,
+    MechanismView,
     StepRecord,
+    TokenObject,
+    ZeroisationView,
     ceremony_record,
     clock_text,
 )
@@ -116,7 +123,10 @@ SECTIONS: Final = (
     "device",
     "steps",
     "keys",
+    "inputs",
     "artefacts",
+    "crls",
+    "destruction",
     "deviations",
     "custody",
     "journal",
@@ -138,7 +148,10 @@ def _story(record: CeremonyRecord) -> list[Flowable]:
     story += _device(record, NUMBER["device"])
     story += _steps(record, NUMBER["steps"])
     story += _keys(record, NUMBER["keys"])
+    story += _inputs(record, NUMBER["inputs"])
     story += _artefacts(record, NUMBER["artefacts"])
+    story += _crls(record, NUMBER["crls"])
+    story += _destruction(record, NUMBER["destruction"])
     story += _deviations(record, NUMBER["deviations"])
     story += _custody(record, NUMBER["custody"])
     story += _journal(record, NUMBER["journal"])
@@ -524,11 +537,10 @@ def _checked_value(
 
 
 def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
+    title, evidence = "Hardware security module", "EV-DEVICE, EV-SETTINGS"
     token = record.token
     if token is None:
-        return _section(
-            number, "Hardware security module", "EV-DEVICE", para("No token identified.")
-        )
+        return _section(number, title, evidence, para("No token identified."))
     if token.serial_matches:
         serial_note = "matches the serial declared in the script"
     elif token.stand_in:
@@ -547,7 +559,96 @@ def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
     rows.append(("Identified at", f"{clock_text(token.identified_at)} (journal seq {token.seq})"))
     label, _ = _checked_value(record, token.material, "serial", token.declared_serial)
     rows.append(("Serial on the device's label", label))
-    return _section(number, "Hardware security module", "EV-DEVICE", fields(rows))
+    out = [*_section(number, title, evidence, fields(rows))]
+    if not record.inventories:
+        out.append(
+            para(
+                "No inventory step ran in this ceremony: the device details above are those the "
+                "token reported when it was identified at the opening (token.identified). The "
+                "token's mechanism settings (EV-SETTINGS) were not read; the mechanism each key "
+                f"was generated with is in section {NUMBER['keys']}.",
+                "small",
+            )
+        )
+    for inventory in record.inventories:
+        heading = para(
+            f"Inventory read at step {inventory.step_number} "
+            f"({clock_text(inventory.taken_at)}, journal seq {inventory.seq})",
+            "h2",
+        )
+        changed = [
+            (label, value, before)
+            for (label, value), (_, before) in zip(inventory.fields, token.fields, strict=False)
+            if value != before
+        ]
+        if changed:
+            details: Flowable = fields(
+                [
+                    (label, para(f"{value} (at the opening: {before})", "cell_bold"))
+                    for label, value, before in changed
+                ]
+            )
+            intro = para(
+                "The token reported these details differently from the opening; every other "
+                "detail is as above:",
+                "body",
+            )
+        else:
+            details = Spacer(1, 0)
+            intro = para(
+                f"The token (serial {inventory.token_serial}) reported the same details as at "
+                "the opening (above).",
+                "body",
+            )
+        out += [CondPageBreak(45 * mm), KeepTogether([heading, intro, details])]
+        out.append(para("Mechanisms the script's keys use, as the token reports them", "h3"))
+        out.append(_mechanisms_table(inventory.mechanisms))
+        visible = (
+            "logged in: private objects included"
+            if inventory.logged_in
+            else "not logged in: only public objects are visible"
+        )
+        out.append(para(f"Objects on the token ({len(inventory.objects)}; {visible})", "h3"))
+        out.append(_objects_table(inventory.objects, "The token lists no object."))
+    return out
+
+
+def _mechanisms_table(mechanisms: Sequence[MechanismView]) -> Flowable:
+    if not mechanisms:
+        return para("The token reported none of the mechanisms the script's keys use.", "alert")
+    rows = [
+        [
+            para(m.name, "mono"),
+            str(m.min_key_bits),
+            str(m.max_key_bits),
+            para(", ".join(m.flags) or "(none)", "cell"),
+        ]
+        for m in mechanisms
+    ]
+    return grid(
+        ["Mechanism", "Min key bits", "Max key bits", "Flags"],
+        rows,
+        [62 * mm, 20 * mm, 20 * mm, CONTENT_WIDTH - 102 * mm],
+    )
+
+
+def _objects_table(objects: Sequence[TokenObject], empty: str) -> Flowable:
+    if not objects:
+        return para(empty, "cell_bold")
+    rows = [
+        [
+            para(o.object_class, "cell"),
+            para(o.label or "(no label)", "cell_bold"),
+            para(o.cka_id or "(none)", "mono"),
+            o.key_type or "-",
+        ]
+        for o in objects
+    ]
+    return grid(
+        ["Class", "Label", "CKA_ID", "Key type"],
+        rows,
+        [34 * mm, 58 * mm, 56 * mm, CONTENT_WIDTH - 148 * mm],
+    )
 
 
 def _actor_text(record: StepRecord) -> tuple[Flowable, Flowable]:
@@ -627,11 +728,16 @@ def _steps(record: CeremonyRecord, number: int) -> list[Flowable]:
 def _keys(record: CeremonyRecord, number: int) -> list[Flowable]:
     evidence = "EV-KEY-ID, EV-KEY-ALG, EV-KEY-FPR, EV-KEY-DATE, EV-KEY-PURPOSE"
     if not record.keys:
-        return _section(number, "Key inventory", evidence, para("No key was generated."))
+        text = "No key was generated or used from the token in this ceremony."
+        if record.destructions:
+            labels = ", ".join(d.label for d in record.destructions)
+            text += f" Destroyed: {labels} (section {NUMBER['destruction']})."
+        return _section(number, "Key inventory", evidence, para(text))
     out: list[Flowable] = []
     for index, key in enumerate(record.keys):
-        table = fields(_key_rows(key))
-        heading = para(f"Key {index + 1}: {key.label}", "h2")
+        table = fields(_key_rows(record, key))
+        origin = "found on the token" if key.found else "generated"
+        heading = para(f"Key {index + 1}: {key.label} ({origin})", "h2")
         if index == 0:
             out += _section(number, "Key inventory", evidence, heading)
             out.append(table)
@@ -640,7 +746,7 @@ def _keys(record: CeremonyRecord, number: int) -> list[Flowable]:
     return out
 
 
-def _key_rows(key: KeyView) -> list[tuple[str, Flowable | str]]:
+def _key_rows(record: CeremonyRecord, key: KeyView) -> list[tuple[str, Flowable | str]]:
     size = f"{key.size_bits} bits" + (f", curve {key.curve}" if key.curve else "")
     if key.public_exponent is not None:
         size += f", public exponent {key.public_exponent}"
@@ -655,7 +761,7 @@ def _key_rows(key: KeyView) -> list[tuple[str, Flowable | str]]:
     purposes = ", ".join(key.purposes) or "(not in the script)"
     if key.backup is not None:
         purposes += "; backup: " + ("yes" if key.backup else "no (this key is not backed up)")
-    return [
+    rows: list[tuple[str, Flowable | str]] = [
         ("Label", para(key.label, "cell_bold")),
         ("CKA_ID", para(key.cka_id, "mono")),
         ("Script key id", key.key_id),
@@ -663,25 +769,225 @@ def _key_rows(key: KeyView) -> list[tuple[str, Flowable | str]]:
         ("Size", size),
         ("Public key SHA-256 (SPKI)", _fingerprint_cell(key.fingerprint, check)),
         ("Purpose", purposes),
-        ("Private key attributes", para(attributes, "mono_small")),
-        ("Generation mechanism", key.mechanism),
-        ("Generated", f"{key.generated_at} in token {key.token_serial} (journal seq {key.seq})"),
     ]
+    if key.found:
+        rows += [
+            ("Private key attributes (read back and checked)", para(attributes, "mono_small")),
+            (
+                "Origin",
+                f"made in an earlier ceremony; found on token {key.token_serial} by its label "
+                f"when first used, step {key.step_number} (journal seq {key.seq})",
+            ),
+        ]
+    else:
+        rows += [
+            ("Private key attributes", para(attributes, "mono_small")),
+            ("Generation mechanism", key.mechanism or "-"),
+            (
+                "Generated",
+                f"{key.generated_at} in token {key.token_serial}, step {key.step_number} "
+                f"(journal seq {key.seq})",
+            ),
+        ]
+    if key.destroyed_seq is not None:
+        rows.append(
+            (
+                "Destroyed",
+                para(
+                    f"in this ceremony (journal seq {key.destroyed_seq}); see section "
+                    f"{NUMBER['destruction']}",
+                    "cell_bold",
+                ),
+            )
+        )
+    return rows
+
+
+def _inputs(record: CeremonyRecord, number: int) -> list[Flowable]:
+    title, evidence = "Objects received through the air gap", "EV-COLLECTED"
+    if not record.inputs:
+        return _section(
+            number, title, evidence, para("No object was received through the air gap.")
+        )
+    out: list[Flowable] = []
+    intro = para(
+        "Each object was read from QR codes, reassembled, compared with the SHA-256 the script "
+        "lists and checked before anything was signed; the facts are those shown to the "
+        "witnesses.",
+        "body",
+    )
+    for index, item in enumerate(record.inputs):
+        heading = para(f"Input {index + 1}: {item.input_id} ({item.kind.upper()})", "h2")
+        parts: list[Flowable] = [heading]
+        if item.stand_in:
+            parts.append(
+                para(
+                    "REHEARSAL STAND-IN: this is not the object the script lists. Its SHA-256 "
+                    "differs from the script's; a production ceremony stops at this point.",
+                    "alert",
+                )
+            )
+        parts.append(fields(_input_rows(item)))
+        if index == 0:
+            # The heading and the introduction stay on the page of the first input.
+            out += _section(number, title, evidence, KeepTogether([intro, *parts]))
+        else:
+            out.append(KeepTogether(parts))
+    return out
+
+
+def _input_rows(item: InputView) -> list[tuple[str, Flowable | str]]:
+    if item.expected_sha256 is None:
+        expected: Flowable = para(
+            "none: the script lists no SHA-256 for this input; the witnesses compared it "
+            "with the facts below",
+            "cell",
+        )
+        read_note = None
+    else:
+        listed = Fingerprint(item.expected_sha256, pgp_words(bytes.fromhex(item.expected_sha256)))
+        if item.stand_in:
+            expected = _fingerprint_cell(listed, "REHEARSAL STAND-IN: the SHA-256 read differs")
+            read_note = "REHEARSAL STAND-IN: not the SHA-256 the script lists"
+        elif item.matches_expected:
+            expected = _fingerprint_cell(listed, "equals the SHA-256 read")
+            read_note = "equals the SHA-256 the script lists"
+        else:
+            expected = _fingerprint_cell(listed)
+            read_note = "DOES NOT MATCH the SHA-256 the script lists"
+    der_note = (
+        "recomputed by this report from the DER in the journal: matches"
+        if item.der_sha256_matches
+        else "recomputed by this report from the DER in the journal: DOES NOT MATCH"
+    )
+    rows: list[tuple[str, Flowable | str]] = [
+        ("Subject", para(item.summary, "cell_bold")),
+        ("Described in the script", item.description or "(not in the script)"),
+        ("SHA-256 read from the QR codes", _fingerprint_cell(item.sha256, read_note)),
+        ("SHA-256 the script lists", expected),
+    ]
+    if item.der_sha256.hex != item.sha256.hex or not item.der_sha256_matches:
+        rows.append(("SHA-256 of the DER", _fingerprint_cell(item.der_sha256, der_note)))
+    else:
+        rows.append(
+            ("SHA-256 of the DER", "the same: the payload read is the DER (" + der_note + ")")
+        )
+    if item.facts:
+        rows.append(
+            (
+                "Shown to the witnesses",
+                para(
+                    "<br/>".join(
+                        f"<b>{esc(label)}:</b> {esc(value)}" for label, value in item.facts
+                    ),
+                    "cell",
+                    markup=True,
+                ),
+            )
+        )
+    rows.append(
+        (
+            "Received",
+            f"step {item.step_number}, {clock_text(item.received_at)}, from {item.sources} "
+            f"image(s) or folder(s) (journal seq {item.seq})",
+        )
+    )
+    return rows
 
 
 def _artefacts(record: CeremonyRecord, number: int) -> list[Flowable]:
-    if not record.certificates:
-        return _section(number, "Artefacts", "EV-ARTIFACTS", para("No certificate was issued."))
-    out: list[Flowable] = []
+    title, evidence = "Artefacts", "EV-ARTIFACTS"
+    produced: list[tuple[str, str, str, Fingerprint, int, int]] = [
+        *(
+            ("Certificate", c.certificate_id, c.output, c.sha256, c.step_number, c.seq)
+            for c in record.certificates
+        ),
+        *(("CSR", r.csr_id, r.output, r.sha256, r.step_number, r.seq) for r in record.csrs),
+        *(("CRL", c.crl_id, c.output, c.sha256, c.step_number, c.seq) for c in record.crls),
+    ]
+    if not produced:
+        return _section(number, title, evidence, para("No certificate, CSR or CRL was produced."))
+    produced.sort(key=lambda item: item[5])
+    rows = [
+        [
+            para(f"<b>{esc(kind)}</b><br/>{esc(ident)}", "cell", markup=True),
+            para(output, "mono_small"),
+            _fingerprint_cell(fpr),
+            f"{step} / {seq}",
+        ]
+        for kind, ident, output, fpr, step, seq in produced
+    ]
+    table = grid(
+        ["Artefact", "Output file", "SHA-256 of the DER (hex and PGP words)", "Step / seq"],
+        rows,
+        [26 * mm, 46 * mm, CONTENT_WIDTH - 88 * mm, 16 * mm],
+    )
+    intro = para(
+        "Every file written in this ceremony (each written once, never overwritten), with the "
+        "SHA-256 of its DER. CRLs are detailed in section "
+        f"{NUMBER['crls']}.",
+        "body",
+    )
+    out: list[Flowable] = [*_section(number, title, evidence, KeepTogether([intro, table]))]
     for index, cert in enumerate(record.certificates):
         heading = para(f"Certificate {index + 1}: {cert.certificate_id} ({cert.output})", "h2")
-        if index == 0:
-            out += _section(number, "Artefacts", "EV-ARTIFACTS", heading)
-        else:
-            out += [CondPageBreak(40 * mm), heading]
+        out += [CondPageBreak(40 * mm), heading]
         out.append(fields(_certificate_rows(record, cert)))
-        out += _certificate_qr(cert)
+        out += _artifact_qr(cert.der, "CRT", "certificate", cert.sha256)
+    for index, request in enumerate(record.csrs):
+        heading = para(
+            f"Certificate signing request {index + 1}: {request.csr_id} ({request.output})", "h2"
+        )
+        out += [CondPageBreak(40 * mm), heading]
+        out.append(fields(_csr_rows(record, request)))
+        out += _artifact_qr(request.der, "CSR", "request", request.sha256)
     return out
+
+
+def _signer_cell(
+    record: CeremonyRecord, key_id: str, fingerprint: Fingerprint | None, valid: bool | None
+) -> Flowable:
+    key = record.key(key_id)
+    if key is None:
+        text = f"key {esc(key_id)} (not generated or found in this journal: not checked)"
+        if fingerprint is not None:
+            text += f"<br/>public key SHA-256 {esc(fingerprint.grouped())}"
+        return para(text, "cell", markup=True)
+    origin = "found on the token" if key.found else "generated"
+    lines = [f"<b>{esc(key.label)}</b> ({esc(key_id)}, {origin}, section {NUMBER['keys']})"]
+    if fingerprint is not None and fingerprint.hex != key.fingerprint.hex:
+        lines.append("<font color='#b00020'>journaled key fingerprint DOES NOT MATCH it</font>")
+    if valid is None:
+        lines.append("signature not checked by this report")
+    elif valid:
+        lines.append("signature verified by this report with that key's public key")
+    else:
+        lines.append(
+            "<font color='#b00020'><b>signature DOES NOT VERIFY with that key's public key"
+            "</b></font>"
+        )
+    return para("<br/>".join(lines), "cell", markup=True)
+
+
+def _shown_text(record: CeremonyRecord, artifact: str) -> str:
+    shown = record.shown(artifact)
+    return (
+        "; ".join(
+            f"{q.frames} frame(s) at step {q.step_number}, {clock_text(q.shown_at)}" for q in shown
+        )
+        or "not shown on screen"
+    )
+
+
+def _warnings(warnings: Sequence[str]) -> Flowable:
+    if not warnings:
+        return para("none", "cell")
+    return para(
+        "<br/>".join(f"- {esc(w)}" for w in warnings)
+        + "<br/><font color='#555555'>shown to the witnesses before the HSM signed</font>",
+        "cell",
+        markup=True,
+    )
 
 
 def _certificate_rows(
@@ -692,31 +998,238 @@ def _certificate_rows(
         if cert.sha256_matches
         else "recomputed by this report from the PEM below: DOES NOT MATCH the journal"
     )
-    if cert.spki_matches_key is None:
-        key_note = "no key of this ceremony to compare with"
-    elif cert.spki_matches_key and cert.spki_matches_certificate:
-        key_note = "the certificate's public key; the same as the key generated in section 6"
+    key = record.key(cert.key_id)
+    self_signed = key is not None and key.fingerprint.hex == cert.spki.hex
+    if not cert.spki_matches_certificate:
+        spki_note = "DOES NOT MATCH the public key SHA-256 the journal records"
+    elif self_signed and key is not None:
+        spki_note = (
+            f"the certificate's public key: the key {key.label} of section {NUMBER['keys']} "
+            "(self-signed)"
+        )
     else:
-        key_note = "DOES NOT MATCH the certificate or the key generated in section 6"
-    shown = [q for q in record.qr_shown if q.certificate_id == cert.certificate_id]
-    shown_text = (
-        "; ".join(f"{q.frames} frame(s) at {clock_text(q.shown_at)}" for q in shown)
-        or "not shown on screen"
-    )
-    return [
+        spki_note = "the certificate's public key, recomputed: matches the journal"
+    rows: list[tuple[str, Flowable | str]] = [
         ("Subject", para(cert.subject, "cell_bold")),
         ("Issuer", cert.issuer),
+    ]
+    if cert.profile is not None:
+        rows.append(("Profile", cert.profile))
+    rows += [
         ("Serial number", para(_grouped(cert.serial), "mono")),
         ("Valid from", cert.not_before),
         ("Valid until", cert.not_after),
         ("Signature algorithm", cert.signature_algorithm),
+        ("Output file", para(cert.output, "mono")),
         ("Certificate SHA-256 (DER)", _fingerprint_cell(cert.sha256, sha_note)),
-        ("Public key SHA-256 (SPKI)", _fingerprint_cell(cert.spki, key_note)),
+        ("Public key SHA-256 (SPKI)", _fingerprint_cell(cert.spki, spki_note)),
+        (
+            "Signed with",
+            _signer_cell(record, cert.key_id, cert.key_fingerprint, cert.signature_valid),
+        ),
         ("Checks after signing", _bullets(cert.checks)),
-        ("Issued", f"{clock_text(cert.issued_at)} (journal seq {cert.seq})"),
-        ("Shown as QR on screen", shown_text),
+        ("Lint warnings", _warnings(cert.lint_warnings)),
+        (
+            "Issued",
+            f"step {cert.step_number}, {clock_text(cert.issued_at)} (journal seq {cert.seq})",
+        ),
+        ("Shown as QR on screen", _shown_text(record, cert.certificate_id)),
         ("PEM", mono_lines(cert.pem.strip(), "mono_small")),
     ]
+    return rows
+
+
+def _csr_rows(record: CeremonyRecord, request: CsrView) -> list[tuple[str, Flowable | str]]:
+    sha_note = (
+        "recomputed by this report from the PEM below: matches the journal"
+        if request.sha256_matches
+        else "recomputed by this report from the PEM below: DOES NOT MATCH the journal"
+    )
+    if not request.spki_matches:
+        spki_note = "DOES NOT MATCH the public key SHA-256 the journal records"
+    elif request.spki_matches_key is False:
+        spki_note = f"DOES NOT MATCH the key {request.key_id} of section {NUMBER['keys']}"
+    elif request.spki_matches_key:
+        spki_note = f"the key {request.key_id} of section {NUMBER['keys']}"
+    else:
+        spki_note = "recomputed from the request: matches the journal"
+    signature = (
+        "the request's signature verifies with its own public key (checked by this report)"
+        if request.signature_valid
+        else "the request's signature DOES NOT VERIFY with its own public key"
+    )
+    return [
+        ("Subject", para(request.subject, "cell_bold")),
+        ("Signature algorithm", request.signature_algorithm),
+        ("Output file", para(request.output, "mono")),
+        ("Request SHA-256 (DER)", _fingerprint_cell(request.sha256, sha_note)),
+        ("Public key SHA-256 (SPKI)", _fingerprint_cell(request.spki, spki_note)),
+        ("Signed with", para(signature, "cell" if request.signature_valid else "alert")),
+        ("Checks after signing", _bullets(request.checks)),
+        (
+            "Made",
+            f"step {request.step_number}, {clock_text(request.made_at)} "
+            f"(journal seq {request.seq})",
+        ),
+        ("Shown as QR on screen", _shown_text(record, request.csr_id)),
+        ("PEM", mono_lines(request.pem.strip(), "mono_small")),
+    ]
+
+
+def _crls(record: CeremonyRecord, number: int) -> list[Flowable]:
+    title, evidence = "Certificate revocation lists", "EV-ARTIFACTS"
+    if not record.crls:
+        return _section(number, title, evidence, para("No CRL was issued in this ceremony."))
+    out: list[Flowable] = []
+    for index, crl in enumerate(record.crls):
+        heading = para(f"CRL {index + 1}: number {crl.number}, {crl.crl_id} ({crl.output})", "h2")
+        if index == 0:
+            out += _section(number, title, evidence, heading)
+        else:
+            out += [CondPageBreak(40 * mm), heading]
+        out.append(fields(_crl_rows(record, crl)))
+        out.append(para(f"Revoked certificates ({len(crl.revoked)})", "h3"))
+        out.append(_revoked_table(crl))
+        out.append(Spacer(1, 2 * mm))
+        out.append(fields([("PEM", mono_lines(crl.pem.strip(), "mono_small"))]))
+        out += _artifact_qr(crl.der, "CRL", "CRL", crl.sha256)
+    return out
+
+
+def _crl_rows(record: CeremonyRecord, crl: CrlView) -> list[tuple[str, Flowable | str]]:
+    sha_note = (
+        "recomputed by this report from the PEM below: matches the journal"
+        if crl.sha256_matches
+        else "recomputed by this report from the PEM below: DOES NOT MATCH the journal"
+    )
+    contents = (
+        "the CRL number and the revoked serials decoded from the CRL equal those listed here"
+        if crl.contents_match
+        else "the CRL decoded from its PEM DOES NOT HOLD the number and serials listed here"
+    )
+    return [
+        ("Issuer", para(crl.issuer, "cell_bold")),
+        ("CRL number", para(str(crl.number), "cell_bold")),
+        ("This update", crl.this_update),
+        ("Next update", crl.next_update),
+        ("Signature algorithm", crl.signature_algorithm),
+        ("Output file", para(crl.output, "mono")),
+        ("CRL SHA-256 (DER)", _fingerprint_cell(crl.sha256, sha_note)),
+        ("Signed with", _signer_cell(record, crl.key_id, None, crl.signature_valid)),
+        ("Contents", para(contents, "cell" if crl.contents_match else "alert")),
+        ("Checks after signing", _bullets(crl.checks)),
+        ("Lint warnings", _warnings(crl.lint_warnings)),
+        ("Issued", f"step {crl.step_number}, {clock_text(crl.issued_at)} (journal seq {crl.seq})"),
+        ("Shown as QR on screen", _shown_text(record, crl.crl_id)),
+    ]
+
+
+def _revoked_table(crl: CrlView) -> Flowable:
+    if not crl.revoked:
+        return para("The CRL revokes no certificate.", "cell_bold")
+    rows = [
+        [para(_grouped(r.serial), "mono"), r.revoked_at, para(r.reason, "cell_bold")]
+        for r in crl.revoked
+    ]
+    return grid(
+        ["Serial number", "Revoked at", "Reason"],
+        rows,
+        [80 * mm, 45 * mm, CONTENT_WIDTH - 125 * mm],
+    )
+
+
+def _destruction(record: CeremonyRecord, number: int) -> list[Flowable]:
+    title, evidence = "Destruction record", "EV-DESTROY"
+    if not record.destructions and not record.zeroisations:
+        return _section(
+            number,
+            title,
+            evidence,
+            para("No key was destroyed and no token was re-initialised in this ceremony."),
+        )
+    out: list[Flowable] = []
+    intro = para(
+        "What was removed from the HSM and what the token listed afterwards, as the workstation "
+        "read it back in the same session. Physical destruction of devices and media is "
+        f"recorded by the confirmation steps of section {NUMBER['steps']}.",
+        "body",
+    )
+    out += _section(number, title, evidence, intro)
+    for item in record.destructions:
+        out += _destroyed(item)
+    for zeroised in record.zeroisations:
+        out += _zeroised(zeroised)
+    return out
+
+
+def _destroyed(item: DestructionView) -> list[Flowable]:
+    heading = para(f"Key destroyed at step {item.step_number}: {item.label} ({item.key_id})", "h2")
+    ids = ", ".join(item.cka_ids) or "(none listed)"
+    rows: list[tuple[str, Flowable | str]] = [
+        ("Key label", para(item.label, "cell_bold")),
+        ("CKA_ID", para(ids, "mono")),
+        ("Token serial", item.token_serial),
+        (
+            "Destroyed",
+            f"step {item.step_number}, {clock_text(item.destroyed_at)} (journal seq {item.seq})",
+        ),
+    ]
+    if item.leftovers:
+        verdict = para(
+            f"{len(item.leftovers)} remaining object(s) STILL carry the label {item.label} or "
+            "a destroyed CKA_ID.",
+            "alert",
+        )
+    else:
+        verdict = para(
+            f"No remaining object has the label {item.label} or the CKA_ID {ids}.", "cell_bold"
+        )
+    rows.append(("Result", verdict))
+    return [
+        CondPageBreak(60 * mm),
+        KeepTogether([heading, fields(rows)]),
+        para(f"Objects destroyed ({len(item.destroyed)})", "h3"),
+        _objects_table(item.destroyed, "No object is listed as destroyed."),
+        para(f"Every object remaining on the token afterwards ({len(item.remaining)})", "h3"),
+        _objects_table(item.remaining, "The token holds no other object."),
+    ]
+
+
+def _zeroised(item: ZeroisationView) -> list[Flowable]:
+    heading = para(f"Token re-initialised at step {item.step_number}", "h2")
+    token = dict(item.token_fields)
+    if item.after:
+        verdict = para(
+            f"The token STILL holds {len(item.after)} object(s) after re-initialisation.", "alert"
+        )
+    else:
+        verdict = para("The token holds no object after re-initialisation.", "cell_bold")
+    rows: list[tuple[str, Flowable | str]] = [
+        ("Token serial", item.token_serial),
+        ("Token label afterwards", token.get("Token label", "-")),
+        ("Token flags afterwards", token.get("Token flags", "-")),
+        (
+            "Re-initialised",
+            f"step {item.step_number}, {clock_text(item.zeroised_at)} (journal seq {item.seq})",
+        ),
+        ("Objects before", f"{len(item.before)} (listed below)"),
+        ("Objects after", verdict),
+    ]
+    out: list[Flowable] = [
+        CondPageBreak(60 * mm),
+        KeepTogether([heading, fields(rows)]),
+        para(f"Objects listed before re-initialisation ({len(item.before)})", "h3"),
+        _objects_table(item.before, "The token listed no object before re-initialisation."),
+        para(
+            f"Objects listed after re-initialisation, with a fresh user login ({len(item.after)})",
+            "h3",
+        ),
+    ]
+    if item.after:
+        out.append(_objects_table(item.after, ""))
+    else:
+        out.append(para("The token holds no object after re-initialisation.", "cell_bold"))
+    return out
 
 
 def _grouped(hex_text: str) -> str:
@@ -724,22 +1237,22 @@ def _grouped(hex_text: str) -> str:
     return " ".join(upper[i : i + 4] for i in range(0, len(upper), 4))
 
 
-def _certificate_qr(cert: CertificateView) -> list[Flowable]:
+def _artifact_qr(der: bytes, payload_type: str, what: str, sha256: Fingerprint) -> list[Flowable]:
     try:
-        frames = encode_frames(cert.der, "CRT")
+        frames = encode_frames(der, payload_type)
         matrices = [qr_matrix(frame, ecc=QR_ECC) for frame in frames]
         labels = []
         for frame in frames:
             parsed = parse_frame(frame)
             message = frame.split("/")[2][:8]
-            labels.append(f"CRT {parsed.index}/{parsed.total} {message}")
+            labels.append(f"{payload_type} {parsed.index}/{parsed.total} {message}")
     except TransferError as exc:
-        raise ReportError(f"The certificate cannot be drawn as QR codes: {exc}") from exc
+        raise ReportError(f"The {what} cannot be drawn as QR codes: {exc}") from exc
     cell = CONTENT_WIDTH / QR_COLUMNS
     modules = max(len(m) for m in matrices) + 2 * QR_QUIET_ZONE
     module = min(MAX_QR_MODULE, (cell - 4 * mm) / modules)
     if module < MIN_QR_MODULE:
-        raise ReportError("The certificate's QR codes are too large to print at 0.5 mm modules.")
+        raise ReportError(f"The {what}'s QR codes are too large to print at 0.5 mm modules.")
     cells: list[list[Flowable]] = []
     for matrix, label in zip(matrices, labels, strict=True):
         cells.append([QrCode(matrix, module), para(label, "qr_label")])
@@ -757,15 +1270,16 @@ def _certificate_qr(cert: CertificateView) -> list[Flowable]:
         )
     )
     intro = para(
-        f"The certificate (DER, {len(cert.der)} bytes) as {len(frames)} QR code(s) in Sealroom's "
+        f"The {what} (DER, {len(der)} bytes) as {len(frames)} QR code(s) in Sealroom's "
         f"SR1 frame format, error correction {QR_ECC}. Scan every code, in any order; the "
-        "receiver checks each frame and the SHA-256 of the whole certificate, which must equal "
-        f"{_grouped(cert.sha256.hex)}.",
+        f"receiver checks each frame and the SHA-256 of the whole {what}, which must equal "
+        f"{_grouped(sha256.hex)}.",
         "body",
     )
+    title = what[0].upper() + what[1:]
     return [
         CondPageBreak(95 * mm),
-        KeepTogether([para("Certificate as QR codes", "h2"), intro]),
+        KeepTogether([para(f"{title} as QR codes", "h2"), intro]),
         table,
     ]
 
@@ -798,6 +1312,12 @@ def _deviations(record: CeremonyRecord, number: int) -> list[Flowable]:
             f"the room recorded none, no witness check failed, {token}, every integrity check "
             "by this report passed and the ceremony was not aborted."
         )
+        stand_ins = [i.input_id for i in record.inputs if i.stand_in]
+        if stand_ins:
+            text += (
+                f" In this rehearsal {len(stand_ins)} input(s) were stand-ins for the objects "
+                f"the script lists ({', '.join(stand_ins)}; section {NUMBER['inputs']})."
+            )
         return [*_section(number, title, evidence, para(text)), rule]
     rows = []
     for d in record.deviations:

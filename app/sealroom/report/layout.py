@@ -72,6 +72,7 @@ STYLES: Final[dict[str, ParagraphStyle]] = {
     "subtitle": _style("subtitle", fontSize=11, leading=14, spaceAfter=8),
     "h1": _style("h1", fontName=SANS_BOLD, fontSize=12, leading=15, spaceBefore=10, spaceAfter=5),
     "h2": _style("h2", fontName=SANS_BOLD, fontSize=9.5, leading=12, spaceBefore=6, spaceAfter=3),
+    "h3": _style("h3", fontName=SANS_BOLD, fontSize=8.5, leading=11, spaceBefore=5, spaceAfter=2),
     "body": _style("body", spaceAfter=4),
     "small": _style("small", fontSize=7.5, leading=9.5, textColor=MUTED),
     "cell": _style("cell", fontSize=8, leading=10),
