@@ -111,9 +111,12 @@ def _heading(number: int, title: str, evidence: str) -> Flowable:
     return para(text, "h1", markup=True)
 
 
-def _section(number: int, title: str, evidence: str, first: Flowable) -> list[Flowable]:
-    """A heading kept on the page with the start of its content."""
-    return [CondPageBreak(40 * mm), KeepTogether([_heading(number, title, evidence), first])]
+def _section(
+    number: int, title: str, evidence: str, first: Flowable | Sequence[Flowable]
+) -> list[Flowable]:
+    """A heading kept on the page with the start of its content (one flowable or several)."""
+    start = [first] if isinstance(first, Flowable) else list(first)
+    return [CondPageBreak(40 * mm), KeepTogether([_heading(number, title, evidence), *start])]
 
 
 SECTIONS: Final = (
@@ -830,7 +833,7 @@ def _inputs(record: CeremonyRecord, number: int) -> list[Flowable]:
         parts.append(fields(_input_rows(item)))
         if index == 0:
             # The heading and the introduction stay on the page of the first input.
-            out += _section(number, title, evidence, KeepTogether([intro, *parts]))
+            out += _section(number, title, evidence, [intro, *parts])
         else:
             out.append(KeepTogether(parts))
     return out
@@ -928,7 +931,7 @@ def _artefacts(record: CeremonyRecord, number: int) -> list[Flowable]:
         f"{NUMBER['crls']}.",
         "body",
     )
-    out: list[Flowable] = [*_section(number, title, evidence, KeepTogether([intro, table]))]
+    out: list[Flowable] = [*_section(number, title, evidence, [intro, table])]
     for index, cert in enumerate(record.certificates):
         heading = para(f"Certificate {index + 1}: {cert.certificate_id} ({cert.output})", "h2")
         out += [CondPageBreak(40 * mm), heading]
