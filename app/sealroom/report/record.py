@@ -276,6 +276,7 @@ class CsrView:
     key_id: str
     output: str
     pem: str
+    der: bytes
     sha256: Fingerprint
     """Of the DER, recomputed from the PEM."""
     sha256_matches: bool
@@ -309,6 +310,7 @@ class CrlView:
     key_id: str
     output: str
     pem: str
+    der: bytes
     sha256: Fingerprint
     sha256_matches: bool
     issuer: str
@@ -1046,7 +1048,8 @@ class _Builder:
             request = x509.load_pem_x509_csr(pem.encode("ascii"))
         except (ValueError, UnicodeEncodeError) as exc:
             raise data._fail("pem", "a PEM certificate signing request") from exc
-        digest = sha256_fingerprint(request.public_bytes(Encoding.DER))
+        der = request.public_bytes(Encoding.DER)
+        digest = sha256_fingerprint(der)
         spki = sha256_fingerprint(
             request.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
         )
@@ -1057,6 +1060,7 @@ class _Builder:
             key_id=key_id,
             output=data.text("output"),
             pem=pem,
+            der=der,
             sha256=digest,
             sha256_matches=data.text("sha256") == digest.hex,
             subject=data.text("subject"),
@@ -1088,7 +1092,8 @@ class _Builder:
             crl = x509.load_pem_x509_crl(pem.encode("ascii"))
         except (ValueError, UnicodeEncodeError) as exc:
             raise data._fail("pem", "a PEM CRL") from exc
-        digest = sha256_fingerprint(crl.public_bytes(Encoding.DER))
+        der = crl.public_bytes(Encoding.DER)
+        digest = sha256_fingerprint(der)
         revoked = tuple(
             RevokedView(
                 serial=item.text("serial"),
@@ -1127,6 +1132,7 @@ class _Builder:
             key_id=key_id,
             output=data.text("output"),
             pem=pem,
+            der=der,
             sha256=digest,
             sha256_matches=data.text("sha256") == digest.hex,
             issuer=data.text("issuer"),
