@@ -120,6 +120,14 @@ class KeyActions:
                 f"{', '.join(spec.purpose)} only; the action {step.action} would use it for "
                 f"{purpose}. Sealroom refuses (EV-KEY-PURPOSE)."
             )
+        return self.located(key_id, step, view, ack)
+
+    def located(
+        self, key_id: str, step: ActionStep, view: StepView, ack: Acknowledgement
+    ) -> SigningKey:
+        """The key ``key_id`` this ceremony made, or found on the token (journaled) at first use."""
+        runner = self.runner
+        spec = runner.script.key(key_id)
         found = runner.keys.get(key_id)
         if found is not None:
             return found
@@ -199,6 +207,8 @@ class KeyActions:
                 f"Step {view.index + 1} ({step.title}): log in to the HSM before destroying "
                 f"the key '{spec.label}'."
             )
+        # Found first, so the journal ties what is destroyed to its public key fingerprint.
+        self.located(spec.id, step, view, ack)
         with operator.working(view, f"Destroying the key {spec.label} in the HSM"):
             record = runner.ports.hsm.destroy_key(spec)
         runner.keys.pop(spec.id, None)
