@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from sealroom.backup.sharing import Slip39Sharing
 from sealroom.ceremony.loader import LoadedScript, load_script
 from sealroom.ceremony.ports import (
     Acknowledgement,
@@ -36,6 +37,7 @@ from sealroom.ceremony.ports import (
     Outcome,
     PrintJob,
     RevokedCertificate,
+    ShareSheet,
     SignOff,
     StepView,
     TokenInfo,
@@ -256,6 +258,22 @@ class FakeHsm:
         self.calls.append("initialise")
         self.pin, self.so_pin = user_pin, so_pin
         return TOKEN
+
+
+class FakeSheetPrinter:
+    """'Prints' share sheets by keeping them: (custodian name, title) -> (sheet, words)."""
+
+    def __init__(self) -> None:
+        self.sheets: dict[tuple[str, str], tuple[ShareSheet, tuple[str, ...]]] = {}
+
+    def print_share_sheet(self, sheet: ShareSheet, words: Sequence[str]) -> PrintJob:
+        key = (sheet.custodian, sheet.title)
+        assert key not in self.sheets, f"sheet printed twice: {key}"
+        self.sheets[key] = (sheet, tuple(words))
+        return PrintJob("fake", f"sheet-{len(self.sheets)}", f"{sheet.custodian}")
+
+    def words(self, custodian_name: str, what: str) -> tuple[str, ...]:
+        return self.sheets[(custodian_name, f"{what} share")][1]
 
 
 class FakeReceiver:
@@ -525,6 +543,7 @@ class FakeWorld:
     store: MemoryStore
     printer: FakePrinter
     receiver: FakeReceiver
+    sheets: FakeSheetPrinter
 
 
 def fake_world(
@@ -534,6 +553,7 @@ def fake_world(
     clock = FixedClock()
     hsm, journal, store, printer = FakeHsm(pin), MemoryJournal(clock), MemoryStore(), FakePrinter()
     receiver = FakeReceiver()
+    sheets = FakeSheetPrinter()
     adapters = Adapters(
         hsm=hsm,
         issuer=FakeIssuer(),
@@ -544,9 +564,17 @@ def fake_world(
         qr=FakeQr(),
         clock=clock,
         receiver=receiver,
+        sharing=Slip39Sharing(),
+        sheets=sheets,
     )
     return FakeWorld(
-        Runner(loaded, adapters, rehearsal=rehearsal), hsm, journal, store, printer, receiver
+        Runner(loaded, adapters, rehearsal=rehearsal),
+        hsm,
+        journal,
+        store,
+        printer,
+        receiver,
+        sheets,
     )
 
 
@@ -569,6 +597,12 @@ class ScriptedOperator:
         self.outcomes: list[Outcome] = []
         self.finished: Outcome | None = None
         self.failed: str | None = None
+        self.sheets: FakeSheetPrinter | None = None
+        """Where share sheets were 'printed' (custodians read their words from it)."""
+        self.share_plan: dict[str, list[str | None]] = {}
+        """Custodian id -> what they type at each attempt (None: the words off their sheet)."""
+        self.refusals: list[str | None] = []
+        self.bags: list[str] = []
 
     def _ack(self, view: StepView) -> Acknowledgement:
         performer = view.performer_candidates[0]
@@ -602,6 +636,28 @@ class ScriptedOperator:
         self.shown.append(f"scan:{input_id}")
         return (input_id,)
 
+    def custodian_ready(self, view: StepView, custodian: str, what: str) -> None:
+        self.shown.append(f"ready:{custodian}:{what}")
+
+    def share_words(
+        self,
+        view: StepView,
+        custodian: str,
+        what: str,
+        attempt: int,
+        attempts_left: int,
+        refused: str | None,
+    ) -> str:
+        """What the custodian types: a planned entry, else the words off their sheet."""
+        self.refusals.append(refused)
+        planned = self.share_plan.get(custodian, [])
+        if planned:
+            typed = planned.pop(0)
+            if typed is not None:
+                return typed
+        assert self.sheets is not None, "no sheet printer to read the words from"
+        return " ".join(self.sheets.words(self.script.participant(custodian).name, what))
+
     def outcome(self, view: StepView, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
 
@@ -618,6 +674,13 @@ class ScriptedOperator:
 
     def text(self, view: StepView, prompt: str, attempt: int) -> str:
         step = view.step
+        if prompt.startswith("Bag serial for "):
+            # a share sheet's bag: one serial per sheet, typed the same way twice
+            base = prompt.removesuffix(" (again)")
+            if not prompt.endswith(" (again)"):
+                self.bags.append(f"TEB-{900001 + len(self.bags)}")
+            assert base.startswith("Bag serial for ")
+            return self.bags[-1]
         if self.typed.get(step.id):
             return self.typed[step.id].pop(0)
         if isinstance(step, EntryStep):

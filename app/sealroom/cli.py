@@ -30,7 +30,7 @@ from sealroom.ceremony.ports import (
     ZeroiseRecord,
 )
 from sealroom.ceremony.runner import Runner, require_runnable
-from sealroom.ceremony.script import KeySpec
+from sealroom.ceremony.script import ActionStep, KeySpec
 from sealroom.ceremony.source import Finding, Position
 from sealroom.errors import SealroomError
 
@@ -206,25 +206,33 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, li
     """
     _prepare_out_dir(setup.loaded, setup.out_dir, setup.rehearsal)
     script = setup.loaded.script
+    # The HSM-initialisation ceremony starts from a token that was never initialised.
+    blank = any(
+        isinstance(step, ActionStep) and step.action == "initialise-token" for step in script.steps
+    )
     if script.hsm is None:
         module, token_ref = "", ""
     elif setup.rehearsal:
-        from sealroom.hsm.softhsm import SOFTHSM_MODULE, create_rehearsal_token
+        from sealroom.hsm.softhsm import SOFTHSM_MODULE, create_blank_slot, create_rehearsal_token
 
         assert setup.answers is not None  # noqa: S101 - guaranteed by the callers
-        token = create_rehearsal_token(
-            setup.out_dir / TOKEN_DIR_NAME,
-            script.hsm_required().token_label,
-            setup.answers.token.user_pin,
-            setup.answers.token.so_pin,
+        token = (
+            create_blank_slot(setup.out_dir / TOKEN_DIR_NAME)
+            if blank
+            else create_rehearsal_token(
+                setup.out_dir / TOKEN_DIR_NAME,
+                script.hsm_required().token_label,
+                setup.answers.token.user_pin,
+                setup.answers.token.so_pin,
+            )
         )
         # Must be set before the PKCS#11 library is first loaded in this process.
         os.environ["SOFTHSM2_CONF"] = str(token.conf_path)
         module, token_ref = SOFTHSM_MODULE, script.hsm_required().token_label
     else:
-        if not setup.module or not setup.token:
+        if not setup.module or (not setup.token and not blank):
             raise SealroomError("A production ceremony needs --module PATH and --token LABEL|URI.")
-        module, token_ref = setup.module, setup.token
+        module, token_ref = setup.module, setup.token or ""
 
     from sealroom.ceremony.clock import SystemClock
     from sealroom.ceremony.runner import Adapters
@@ -241,18 +249,24 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, li
     clock = SystemClock()
     journal_path = setup.out_dir / JOURNAL_NAME
     with ExitStack() as stack:
-        hsm: Hsm = (
-            NoToken()
-            if script.hsm is None
-            else stack.enter_context(
+        hsm: Hsm
+        if script.hsm is None:
+            hsm = NoToken()
+        elif blank:
+            hsm = stack.enter_context(
+                Pkcs11Hsm.open_uninitialised(
+                    module, max_pin_attempts=script.hsm_required().max_pin_attempts
+                )
+            )
+        else:
+            hsm = stack.enter_context(
                 Pkcs11Hsm.open(
                     module, token_ref, max_pin_attempts=script.hsm_required().max_pin_attempts
                 )
             )
-        )
         issuer = CeremonyCertificateIssuer()
         prepared: dict[str, list[str]] = {}
-        if setup.rehearsal and script.hsm is not None:
+        if setup.rehearsal and script.hsm is not None and not blank:
             from sealroom.rehearsal import prepare_rehearsal
 
             assert setup.answers is not None  # noqa: S101 - guaranteed by the callers

@@ -78,6 +78,9 @@ class StepAnswer(_Strict):
     """For a break: who comes back (default: everyone who left)."""
     signoffs: dict[Identifier, SignOffAnswer] = Field(default_factory=dict)
     """For a sign-off: statements that differ from 'followed, no comment'."""
+    shares: dict[Identifier, tuple[str, ...]] = Field(default_factory=dict)
+    """For an m-of-n login: what each custodian types, attempt by attempt; ``sheet`` (the
+    default) reads the words off that custodian's share sheet printed in this rehearsal."""
     scan: tuple[str, ...] | None = None
     """For an import: image files or PDFs holding the QR codes, relative to the answers file
     (default: the stand-in QR images the rehearsal prepared)."""
@@ -187,11 +190,14 @@ class AnswersOperator:
         answers: RehearsalAnswers,
         emit: Callable[[str], None],
         prepared: Mapping[str, Sequence[str]] | None = None,
+        sheet_words: Callable[[str, str], Sequence[str]] | None = None,
     ) -> None:
         self.answers = answers
         self.emit = emit
         self.prepared = dict(prepared or {})
         """Input id -> the stand-in QR images the rehearsal prepared for it."""
+        self.sheet_words = sheet_words
+        """Reads a custodian's words off their printed share sheet: (name, what) -> words."""
         self._typed: dict[str, int] = {}
 
     def _answer(self, view: StepView) -> StepAnswer:
@@ -302,6 +308,35 @@ class AnswersOperator:
             raise self._finding(view, "scan", f"no QR images are given for the input {input_id!r}")
         self.emit(f"  scanning {len(sources)} image(s) for {input_id}")
         return sources
+
+    def custodian_ready(self, view: StepView, custodian: str, what: str) -> None:
+        self.emit(f"  {custodian} receives their share sheet of the {what}")
+
+    def share_words(  # noqa: PLR0917 - the Operator port's signature
+        self,
+        view: StepView,
+        custodian: str,
+        what: str,
+        attempt: int,
+        attempts_left: int,
+        refused: str | None,
+    ) -> str:
+        answer = self._answer(view)
+        if refused:
+            self.emit(f"  share refused: {refused}")
+        planned = answer.shares.get(custodian, ("sheet",))
+        if attempt > len(planned):
+            raise self._finding(
+                view, "shares", f"no share entry for {custodian!r} at attempt {attempt}"
+            )
+        typed = planned[attempt - 1]
+        self.emit(f"  {custodian} types their share of the {what} (attempt {attempt})")
+        if typed != "sheet":
+            return typed
+        name = self.script.participant(custodian).name
+        if self.sheet_words is None:
+            raise self._finding(view, "shares", "no share sheet was printed in this rehearsal")
+        return " ".join(self.sheet_words(name, what))
 
     def working(self, view: StepView, message: str) -> AbstractContextManager[None]:
         self.emit(f"  {message} ...")

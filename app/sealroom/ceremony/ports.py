@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -212,7 +212,7 @@ class Actor:
 
     participant: str
     role: str
-    capacity: Literal["performer", "witness", "present", "decider", "signatory"]
+    capacity: Literal["performer", "witness", "present", "decider", "signatory", "custodian"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,6 +315,121 @@ class CertificateIssuer(Protocol):
     ) -> CheckedInput:
         """Parse and check an imported CSR or certificate; PkiError names what is wrong."""
         ...
+
+
+class CustodianShare(Protocol):
+    """One custodian's SLIP-39 share: the words are secret and go only to the share sheet."""
+
+    @property
+    def custodian(self) -> str: ...
+
+    @property
+    def member_index(self) -> int: ...
+
+    @property
+    def member_count(self) -> int: ...
+
+    @property
+    def words(self) -> tuple[str, ...]: ...
+
+
+class ShareSet(Protocol):
+    """A secret split k-of-n; identifier and check value are public, the words are not."""
+
+    @property
+    def identifier(self) -> int: ...
+
+    @property
+    def threshold(self) -> int: ...
+
+    @property
+    def check_value(self) -> str: ...
+
+    @property
+    def shares(self) -> tuple[CustodianShare, ...]: ...
+
+
+class AcceptedShare(Protocol):
+    """What is known of a share once its words were accepted (never the words)."""
+
+    @property
+    def custodian(self) -> str: ...
+
+    @property
+    def member_index(self) -> int: ...
+
+
+class ShareCollector(Protocol):
+    """Takes custodians' shares one at a time; combines them once enough are in."""
+
+    @property
+    def needed(self) -> int: ...
+
+    @property
+    def complete(self) -> bool: ...
+
+    def add(self, custodian: str, typed: str) -> AcceptedShare:
+        """Check and keep one share; a SealroomError names the entry's problem, never a word."""
+        ...
+
+    def combine(self) -> bytearray:
+        """The secret (the caller wipes it); refused unless complete and the check value holds."""
+        ...
+
+    def wipe(self) -> None: ...
+
+
+class SecretSharing(Protocol):
+    """SLIP-39 split and combine, and the PINs derived from random secrets (m-of-n activation)."""
+
+    def new_secret(self, hsm_random: Callable[[int], bytes]) -> bytearray:
+        """16 random bytes from host randomness mixed with the HSM's RNG."""
+        ...
+
+    def pin(self, secret: bytes | bytearray) -> str:
+        """The PKCS#11 PIN derived from ``secret``."""
+        ...
+
+    def split(
+        self,
+        secret: bytes | bytearray,
+        threshold: int,
+        custodians: Sequence[str],
+        hsm_random: Callable[[int], bytes],
+    ) -> ShareSet: ...
+
+    def collector(
+        self,
+        threshold: int,
+        identifier: int | None,
+        check_value: str | None,
+        custodians: Sequence[str],
+    ) -> ShareCollector: ...
+
+
+@dataclass(frozen=True)
+class ShareSheet:
+    """What a custodian's share sheet says besides the words (all of it public)."""
+
+    ceremony_id: str
+    title: str
+    """e.g. ``HSM user PIN share``."""
+    subject: str
+    """What the secret protects, e.g. ``token exr-root-r2 on HSM HSM-0005``."""
+    custodian: str
+    """The custodian's name as the script gives it."""
+    member_index: int
+    member_count: int
+    threshold: int
+    set_identifier: int
+    check_value: str
+    rehearsal: bool
+
+
+class SheetPrinter(Protocol):
+    """Renders one custodian's share sheet and prints it (in a rehearsal: to a file)."""
+
+    def print_share_sheet(self, sheet: ShareSheet, words: Sequence[str]) -> PrintJob: ...
 
 
 class QrReceiver(Protocol):
@@ -499,6 +614,25 @@ class Operator(Protocol):
 
     def qr_sources(self, view: StepView, input_id: str, description: str) -> Sequence[str]:
         """Where the QR codes of an import come from: ``camera:N``, image files or a PDF."""
+        ...
+
+    def custodian_ready(self, view: StepView, custodian: str, what: str) -> None:
+        """Block until ``custodian`` (a participant id) stands at the printer for ``what``."""
+        ...
+
+    def share_words(  # noqa: PLR0917 - the engine's question has these parts
+        self,
+        view: StepView,
+        custodian: str,
+        what: str,
+        attempt: int,
+        attempts_left: int,
+        refused: str | None,
+    ) -> str:
+        """The words of ``custodian``'s share of ``what``, typed by them unseen (secret).
+
+        ``refused`` says why the previous attempt was refused (it never holds a word).
+        """
         ...
 
     def text(self, view: StepView, prompt: str, attempt: int) -> str:

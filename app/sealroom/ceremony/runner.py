@@ -13,6 +13,7 @@ from typing import Literal
 
 from sealroom import __version__
 from sealroom.ceremony.actions import KeyActions
+from sealroom.ceremony.activation import Activation
 from sealroom.ceremony.fingerprint import Fingerprint, pgp_words, sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript
 from sealroom.ceremony.ports import (
@@ -34,6 +35,8 @@ from sealroom.ceremony.ports import (
     QrEncoder,
     QrReceiver,
     ReportRenderer,
+    SecretSharing,
+    SheetPrinter,
     SigningKey,
     StepView,
 )
@@ -88,6 +91,10 @@ class Adapters:
     clock: Clock
     receiver: QrReceiver | None = None
     """Reads QR frames in (import-qr); None where the ceremony imports nothing."""
+    sharing: SecretSharing | None = None
+    """SLIP-39 split and combine (m-of-n activation); None where the script has no activation."""
+    sheets: SheetPrinter | None = None
+    """Prints custodians' share sheets; None where nothing is split."""
     software_sha256: str | None = None
     """SHA-256 of the installed Sealroom software, shown at integrity checks (EV-INTEGRITY)."""
 
@@ -134,6 +141,7 @@ class Runner:
         self.opened = False
         self.closed = False
         self.key_actions = KeyActions(self)
+        self.activation = Activation(self)
 
     # ------------------------------------------------------------------ driving
 
@@ -448,6 +456,7 @@ class Runner:
             "show-qr": self._show_qr,
             "hsm-logout": self._hsm_logout,
             "print-report": self._print_report,
+            "initialise-token": self.activation.initialise,
             **self.key_actions.handlers(),
         }
         while True:
@@ -681,6 +690,9 @@ class Runner:
     def _hsm_login(
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
     ) -> None:
+        if self.script.hsm_required().activation is not None:
+            self.activation.login(step, view, operator, ack)
+            return
         limit = self.script.hsm_required().max_pin_attempts
         actors = self._actors(step, ack)
         for attempt in range(1, limit + 1):

@@ -100,6 +100,7 @@ AVAILABLE_ACTIONS: frozenset[str] = frozenset(
         "sign-crl",
         "destroy-key",
         "zeroise-token",
+        "initialise-token",
     }
 )
 
@@ -261,10 +262,42 @@ class Material(Frozen):
     bag_out: NonEmpty | None = None
 
 
+class ShareHolder(Frozen):
+    share: Identifier
+    """The share's id, used by custody entries."""
+    custodian: Identifier
+    """A participant id."""
+
+
+class PinSplit(Frozen):
+    """A PIN made at random at initialisation and split k-of-n with SLIP-39 (m-of-n activation).
+
+    Nobody ever knows the PIN: ``threshold`` custodians type the words of their share sheets and
+    the workstation combines them (EV-QUORUM).
+    """
+
+    threshold: int = Field(ge=1)
+    shares: tuple[ShareHolder, ...] = Field(min_length=1, max_length=16)
+    check_value: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{6}$")] | None = None
+    """The check value printed on the share sheets at initialisation: a combination of shares
+    from another set is refused before the token sees a PIN."""
+    set_identifier: int | None = Field(default=None, ge=0, lt=1 << 15)
+    """The SLIP-39 set identifier printed on the sheets (optional, like ``check_value``)."""
+
+
+class Activation(Frozen):
+    """How the token's PINs are held when the token has no m-of-n activation of its own."""
+
+    user_pin: PinSplit
+    so_pin: PinSplit | None = None
+
+
 class HsmSettings(Frozen):
     material: Identifier
     token_label: Label
     max_pin_attempts: int = Field(default=3, ge=1, le=10)
+    activation: Activation | None = None
+    """m-of-n activation: the PINs are split among custodians (absent: a PIN is typed)."""
 
 
 class KeySpec(Frozen):
@@ -364,13 +397,6 @@ class InputSpec(Frozen):
     kind: Literal["csr", "certificate", "backup-blob", "journal-head"]
     description: NonEmpty
     expected_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
-
-
-class ShareHolder(Frozen):
-    share: Identifier
-    """The share's id, used by custody entries."""
-    custodian: Identifier
-    """A participant id."""
 
 
 class BackupSpec(Frozen):

@@ -16,6 +16,7 @@ from sealroom.ceremony.script import (
     ActionStep,
     AttendanceStep,
     EntryStep,
+    PinSplit,
     Script,
     SignOffStep,
     StepBase,
@@ -169,6 +170,7 @@ class _State:
     def custody(self) -> Iterator[Finding]:
         clause = script_clause(self.type, "f")
         shares = {s.share for b in self.script.backups for s in b.shares}
+        shares |= {s.share for _, split in self.pin_splits() for s in split.shares}
         seen: set[str] = set()
         for index, entry in enumerate(self.script.custody):
             if entry.item not in self.materials and entry.item not in shares:
@@ -228,6 +230,17 @@ class _State:
                     clause,
                     "EV-CUSTODY",
                 )
+        for name, split in self.pin_splits():
+            for s_index, share in enumerate(split.shares):
+                if share.share not in seen:
+                    yield self.at(
+                        ("hsm", "activation", name, "shares", s_index, "share"),
+                        "S-CUSTODY",
+                        f"hsm.activation.{name}.shares[{s_index}] ({share.share}) has no custody "
+                        "entry; say where the sealed share sheet is kept and who holds it",
+                        clause,
+                        "EV-CUSTODY",
+                    )
         for b_index, backup in enumerate(self.script.backups):
             for s_index, share in enumerate(backup.shares):
                 if share.share not in seen:
@@ -268,6 +281,63 @@ class _State:
                 )
         for index in range(len(self.script.backups)):
             yield from self._backup_quorum(index)
+        yield from self._pin_quorums()
+
+    def pin_splits(self) -> list[tuple[str, PinSplit]]:
+        """The script's split PINs as (field name, split): m-of-n activation."""
+        hsm = self.script.hsm
+        if hsm is None or hsm.activation is None:
+            return []
+        splits = [("user_pin", hsm.activation.user_pin)]
+        if hsm.activation.so_pin is not None:
+            splits.append(("so_pin", hsm.activation.so_pin))
+        return splits
+
+    def _pin_quorums(self) -> Iterator[Finding]:
+        for name, split in self.pin_splits():
+            here: FieldPath = ("hsm", "activation", name)
+            count = len(split.shares)
+            if split.threshold > count:
+                yield self.at(
+                    (*here, "threshold"),
+                    "S-QUORUM",
+                    f"hsm.activation.{name} needs {split.threshold} shares but makes only "
+                    f"{count}; the token could never be activated",
+                    "WebTrust 4.4.1",
+                    "EV-QUORUM",
+                )
+            elif split.threshold < 2 and count > 1:
+                yield self.at(
+                    (*here, "threshold"),
+                    "S-QUORUM",
+                    f"hsm.activation.{name} has threshold 1 with {count} shares: SLIP-39 cannot "
+                    "split that way, and one custodian would act alone; use at least 2",
+                    "WebTrust 4.4.1",
+                    "EV-QUORUM",
+                )
+            held: Counter[str] = Counter()
+            for s_index, share in enumerate(split.shares):
+                where: FieldPath = (*here, "shares", s_index, "custodian")
+                if share.custodian not in self.participants:
+                    yield self.at(
+                        where,
+                        "S-QUORUM",
+                        f"hsm.activation.{name}.shares[{s_index}].custodian: "
+                        f"{share.custodian!r} is not a participant",
+                        "WebTrust 4.4.1",
+                        "EV-QUORUM",
+                    )
+                    continue
+                held[share.custodian] += 1
+                if held[share.custodian] == 2:
+                    yield self.at(
+                        where,
+                        "S-QUORUM",
+                        f"hsm.activation.{name}.shares[{s_index}]: {share.custodian} would hold "
+                        "two shares; give each share to a different custodian",
+                        "WebTrust 4.4.1",
+                        "EV-QUORUM",
+                    )
 
     def _backup_quorum(self, index: int) -> Iterator[Finding]:
         backup = self.script.backups[index]

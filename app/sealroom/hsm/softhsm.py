@@ -102,6 +102,32 @@ def create_rehearsal_token(base_dir: Path, label: str, user_pin: str, so_pin: st
     )
 
 
+def create_blank_slot(base_dir: Path) -> SoftHsmToken:
+    """A SoftHSM2 configuration under ``base_dir`` whose only slot holds an uninitialised token.
+
+    For rehearsing the HSM-initialisation ceremony: the ceremony itself initialises the token
+    (``Pkcs11Hsm.open_uninitialised`` then ``initialise``), so no PIN is set here.
+    """
+    base_dir = base_dir.resolve()
+    token_dir = base_dir / TOKEN_DIR_NAME
+    conf_path = base_dir / CONF_NAME
+    try:
+        token_dir.mkdir(mode=0o700, parents=True, exist_ok=False)
+        with conf_path.open("x", encoding="utf-8") as conf:
+            conf.write(conf_text(token_dir))
+    except FileExistsError as exc:
+        raise HsmError(
+            f"{base_dir} already holds a rehearsal token; choose an empty directory."
+        ) from exc
+    except OSError as exc:
+        raise HsmError(
+            f"Cannot prepare the rehearsal token directory {base_dir}: {exc.strerror}."
+        ) from exc
+    return SoftHsmToken(
+        conf_path=conf_path, token_dir=token_dir, module_path=SOFTHSM_MODULE, label=""
+    )
+
+
 def activate_softhsm_conf(token: SoftHsmToken) -> None:
     """Point this process's SoftHSM2 at ``token``'s configuration (sets ``SOFTHSM2_CONF``).
 

@@ -23,7 +23,7 @@ CLOSING_EVENTS = frozenset({"ceremony.closed", "ceremony.aborted"})
 
 ENVELOPE_KEYS = frozenset({"seq", "time", "event", "step", "actors", "data", "prev", "v"})
 ACTOR_KEYS = frozenset({"participant", "role", "capacity"})
-CAPACITIES = frozenset({"performer", "witness", "present", "decider", "signatory"})
+CAPACITIES = frozenset({"performer", "witness", "present", "decider", "signatory", "custodian"})
 
 EVENT_PATTERN = re.compile(r"^[a-z][a-z0-9-]*(\.[a-z][a-z0-9-]*)+$")
 STEP_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
