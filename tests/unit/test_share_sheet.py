@@ -290,6 +290,15 @@ def test_rehearsal_sheets_carry_the_watermark_and_say_so(pin_set: ShareSet, tmp_
     assert _watermark_pixels(page_image(real, tmp_path, 50)) == 0
 
 
+def test_the_longest_share_still_scans_and_reads_back(kek_set: ShareSet, tmp_path: Path) -> None:
+    """33 words of 8 letters: the densest QR code a sheet can carry (version 18, 0.54 mm)."""
+    words = tuple(w for w in WORDS if len(w) == 8)[:33]
+    pdf = written(render_share_sheet(sheet_for(kek_set, rehearsal=True), words), tmp_path)
+    (symbol,) = decode(page_image(pdf, tmp_path), symbols=[ZBarSymbol.QRCODE])
+    assert symbol.data.decode("ascii") == " ".join(words)
+    assert read_share_sheet_words(pdf) == words
+
+
 def test_a_long_custodian_name_still_fits(pin_set: ShareSet, tmp_path: Path) -> None:
     name = "Maximiliane Konstantinopoulou-Vandenberghe de la Rochefoucauld"
     sheet = dataclasses.replace(sheet_for(pin_set), custodian=name)

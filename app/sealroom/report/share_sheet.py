@@ -82,7 +82,7 @@ GRID_ROWS: Final = 11
 """Rows for 33 words (3 columns); 20 words take 2 columns of 10 taller rows in the same box."""
 LOWER_TOP: Final = 193 * mm
 QR_SIDE: Final = 52 * mm
-"""The QR symbol with its quiet zone: about 0.53 mm modules for 33 words of 8 letters."""
+"""The QR symbol with its quiet zone: 0.54 mm modules (version 18) for 33 words of 8 letters."""
 BAG_BOX_BOTTOM: Final = 259 * mm
 SIGNATURE_LINE: Final = 276 * mm
 FOOTER_BASELINE: Final = 288 * mm
@@ -119,7 +119,9 @@ def render_share_sheet(sheet: ShareSheet, words: Sequence[str]) -> bytes:
     _require_sheet(sheet)
     share_words = _require_words(words)
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1)
+    canvas = Canvas(
+        buffer, pagesize=(PAGE_WIDTH, PAGE_HEIGHT), invariant=1, pageCompression=1, lang="en"
+    )
     canvas.setTitle(printable(sheet_title(sheet)))
     canvas.setAuthor("Sealroom")
     canvas.setSubject("SLIP-39 share sheet")
