@@ -301,7 +301,7 @@ class FakeIssuer:
             pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
             subject=cert.subject.rfc4514_string(),
             issuer=cert.issuer.rfc4514_string(),
-            serial_hex=f"{cert.serial_number:x}",
+            serial_hex=_octets_hex(cert.serial_number),
             not_before=cert.not_valid_before_utc,
             not_after=cert.not_valid_after_utc,
             signature_algorithm="sha256",
@@ -448,7 +448,7 @@ class FakeIssuer:
             pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
             subject=cert.subject.rfc4514_string(),
             issuer=cert.issuer.rfc4514_string(),
-            serial_hex=f"{serial:x}",
+            serial_hex=_octets_hex(serial),
             not_before=spec.not_before,
             not_after=spec.not_after,
             signature_algorithm="sha256",
@@ -711,3 +711,8 @@ class ScriptedOperator:
     def action_failed(self, view: StepView, problem: str) -> Deviation:
         self.failed = problem
         return Deviation("", problem, "abort", view.performer_candidates[0])
+
+
+def _octets_hex(serial: int) -> str:
+    """A serial as the hex of its big-endian octets, as the real issuer gives it."""
+    return serial.to_bytes((serial.bit_length() + 7) // 8, "big").hex()

@@ -130,12 +130,13 @@ def test_existing_output_is_refused_before_any_hsm_work() -> None:
     assert world.hsm.calls == []
 
 
-def test_serial_is_positive_and_at_least_64_bits() -> None:
+def test_serial_is_0x01_then_16_octets_from_the_hsm() -> None:
     world = fake_world()
     world.runner.run(ScriptedOperator(world.runner.script))
     issued = next(e for e in world.journal.entries if e["event"] == "certificate.issued")
-    serial = int(issued["data"]["serial"], 16)  # type: ignore[index,call-overload]
-    assert (1 << 64) <= serial < (1 << 127)
+    octets = bytes.fromhex(issued["data"]["serial"])  # type: ignore[index,arg-type]
+    # positive by its 0x01 prefix; the 16 octets after it are the fake HSM's "random" bytes
+    assert octets == b"\x01" + bytes(range(1, 17))
 
 
 def test_production_token_with_another_serial_stops_before_any_step() -> None:
@@ -196,13 +197,13 @@ def test_a_script_with_actions_not_yet_available_is_refused_before_opening() -> 
 
     loaded = load_script(ROOT_SCRIPT)
     steps = tuple(
-        s.model_copy(update={"action": "zeroise-token", "params": {}})
+        s.model_copy(update={"action": "verify-software", "params": {}})
         if isinstance(s, ActionStep) and s.action == "hsm-logout"
         else s
         for s in loaded.script.steps
     )
     world = fake_world(replace(loaded, script=loaded.script.model_copy(update={"steps": steps})))
-    with pytest.raises(CeremonyError, match="cannot yet perform: zeroise-token"):
+    with pytest.raises(CeremonyError, match="cannot yet perform: verify-software"):
         world.runner.run(ScriptedOperator(world.runner.script))
     assert world.journal.events() == []
 
