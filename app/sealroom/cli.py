@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from sealroom.ceremony.ports import (
     DestructionRecord,
     DeviceInventory,
     Hsm,
+    SheetPrinter,
     SigningKey,
     TokenInfo,
     ZeroiseRecord,
@@ -42,6 +43,7 @@ EXIT_INTERNAL = 3
 JOURNAL_NAME = "journal.jsonl"
 REPORT_NAME = "report.pdf"
 TOKEN_DIR_NAME = "softhsm"  # noqa: S105 - a folder name, not a secret
+SHEETS_DIR_NAME = "share-sheets"
 
 
 def _out(text: str) -> None:
@@ -198,12 +200,20 @@ def _prepare_out_dir(loaded: LoadedScript, out_dir: Path, rehearsal: bool) -> No
         raise SealroomError(f"Cannot create the output folder {out_dir}: {exc.strerror}.") from exc
 
 
-@contextmanager
-def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, list[str]]]]:
-    """Build a Runner wired to the real adapters; closes the HSM and journal afterwards.
+@dataclass(frozen=True)
+class Wired:
+    """A runner on the real adapters, and what a rehearsal prepared for its operator."""
 
-    Also yields, for a rehearsal, the stand-in QR images prepared for each imported object.
-    """
+    runner: Runner
+    prepared: dict[str, list[str]]
+    """Input id -> the stand-in QR images prepared for it (rehearsals)."""
+    sheet_words: Callable[[str, str], Sequence[str]] | None
+    """(custodian name, what) -> the words on the share sheet printed in this rehearsal."""
+
+
+@contextmanager
+def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
+    """Build a Runner wired to the real adapters; closes the HSM and journal afterwards."""
     _prepare_out_dir(setup.loaded, setup.out_dir, setup.rehearsal)
     script = setup.loaded.script
     # The HSM-initialisation ceremony starts from a token that was never initialised.
@@ -234,6 +244,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, li
             raise SealroomError("A production ceremony needs --module PATH and --token LABEL|URI.")
         module, token_ref = setup.module, setup.token or ""
 
+    from sealroom.backup.sharing import Slip39Sharing
     from sealroom.ceremony.clock import SystemClock
     from sealroom.ceremony.runner import Adapters
     from sealroom.hsm.token import Pkcs11Hsm
@@ -242,6 +253,11 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, li
     from sealroom.pki.inputs import CeremonyCertificateIssuer
     from sealroom.report.ceremony_report import JournalReportRenderer
     from sealroom.report.printing import CupsPrinter, FilePrinter
+    from sealroom.report.share_sheet import (
+        FileSheetPrinter,
+        SheetPrinterAdapter,
+        read_share_sheet_words,
+    )
     from sealroom.software import software_sha256
     from sealroom.transfer.frames import FrameEncoder
     from sealroom.transfer.receive import ImageQrReceiver
@@ -273,6 +289,17 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, li
             prepared = prepare_rehearsal(
                 script, hsm, issuer, setup.answers.token.user_pin, setup.out_dir
             )
+        sheets: SheetPrinter
+        sheet_words = None
+        if setup.rehearsal:
+            from sealroom.rehearsal import RecordingSheets
+
+            folder = setup.out_dir / SHEETS_DIR_NAME
+            folder.mkdir(mode=0o700, exist_ok=True)
+            recording = RecordingSheets(FileSheetPrinter(folder), read_share_sheet_words)
+            sheets, sheet_words = recording, recording.words
+        else:
+            sheets = SheetPrinterAdapter(CupsPrinter(setup.printer))
         journal = stack.enter_context(JournalWriter.create(journal_path, clock))
         printer = (
             FilePrinter(setup.out_dir, REPORT_NAME)
@@ -289,9 +316,13 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[tuple[Runner, dict[str, li
             qr=FrameEncoder(),
             clock=clock,
             receiver=ImageQrReceiver(),
+            sharing=Slip39Sharing(),
+            sheets=sheets,
             software_sha256=software_sha256(),
         )
-        yield Runner(setup.loaded, adapters, rehearsal=setup.rehearsal), prepared
+        yield Wired(
+            Runner(setup.loaded, adapters, rehearsal=setup.rehearsal), prepared, sheet_words
+        )
 
 
 def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySetup:
@@ -316,9 +347,9 @@ def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySe
 def cmd_rehearse(args: argparse.Namespace) -> int:
     setup = _setup_from_args(args, rehearsal=True)
     assert setup.answers is not None  # noqa: S101 - rehearsal always loads answers
-    with ceremony_runner(setup) as (runner, prepared):
-        operator = AnswersOperator(setup.answers, _out, prepared)
-        result = runner.run(operator)
+    with ceremony_runner(setup) as wired:
+        operator = AnswersOperator(setup.answers, _out, wired.prepared, wired.sheet_words)
+        result = wired.runner.run(operator)
     _out(f"rehearsal complete: {result.steps_done} steps; outputs in {setup.out_dir}")
     return EXIT_OK
 
@@ -332,8 +363,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if setup.answers is not None and setup.loaded.script.hsm is not None
         else None
     )
-    with ceremony_runner(setup) as (runner, prepared):
-        result = run_ceremony_tui(runner, rehearsal_pin=pin_hint, prepared=prepared)
+    with ceremony_runner(setup) as wired:
+        result = run_ceremony_tui(wired.runner, rehearsal_pin=pin_hint, prepared=wired.prepared)
     if result is None or not result.completed:
         reason = result.reason if result is not None and result.reason else "it was not completed"
         reason = reason.rstrip(".")

@@ -11,7 +11,7 @@ is not the one the script lists, which in a production ceremony stops the ceremo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +20,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sealroom.ceremony.ports import CertificateIssuer, Hsm, SigningKey
+from sealroom.ceremony.ports import (
+    CertificateIssuer,
+    Hsm,
+    PrintJob,
+    ShareSheet,
+    SheetPrinter,
+    SigningKey,
+)
 from sealroom.ceremony.script import (
     ActionStep,
     CertificateSpec,
@@ -29,6 +36,7 @@ from sealroom.ceremony.script import (
     Script,
     Subject,
 )
+from sealroom.errors import CeremonyError
 from sealroom.transfer.frames import FrameEncoder
 from sealroom.transfer.qr import qr_image
 
@@ -195,3 +203,30 @@ def describe(prepared: dict[str, list[str]]) -> Sequence[str]:
     return [
         f"stand-in QR images for {name}: {', '.join(paths)}" for name, paths in prepared.items()
     ]
+
+
+class RecordingSheets:
+    """A rehearsal's share sheet printer that remembers where each sheet went.
+
+    An unattended rehearsal plays each custodian reading their own printed sheet: ``words`` reads
+    the words back off the PDF (never from the engine), so the sheet itself is what is tested.
+    """
+
+    def __init__(self, inner: SheetPrinter, read: Callable[[Path], tuple[str, ...]]) -> None:
+        self.inner = inner
+        self.read = read
+        self.paths: dict[tuple[str, str], Path] = {}
+
+    def print_share_sheet(self, sheet: ShareSheet, words: Sequence[str]) -> PrintJob:
+        job = self.inner.print_share_sheet(sheet, words)
+        self.paths[(sheet.custodian, sheet.title)] = Path(job.destination)
+        return job
+
+    def words(self, custodian_name: str, what: str) -> tuple[str, ...]:
+        """The words on ``custodian_name``'s printed sheet of ``what`` (e.g. HSM user PIN)."""
+        path = self.paths.get((custodian_name, f"{what} share"))
+        if path is None:
+            raise CeremonyError(
+                f"No share sheet of the {what} was printed for {custodian_name} in this rehearsal."
+            )
+        return self.read(path)
