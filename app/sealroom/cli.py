@@ -65,8 +65,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
     worst = EXIT_OK
     collected: list[dict[str, str | int | None]] = []
+    supported = _token_algorithms(args.module, args.token) if args.module else None
     for name in args.scripts:
         findings = _lint_file(Path(name))
+        if supported is not None and not findings and not is_answers_file(Path(name)):
+            findings = _algorithm_findings(Path(name), supported, args.token)
         if args.format == "json":
             collected.extend(f.as_json() for f in findings)
         else:
@@ -81,6 +84,33 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if args.format == "json":
         _out(json.dumps(collected, indent=2, ensure_ascii=False))
     return worst
+
+
+def _token_algorithms(module: str, token: str | None) -> tuple[str, ...]:
+    """The key algorithms the token named on the command line can generate (no login)."""
+    if not token:
+        raise SealroomError("sealroom lint --module needs --token LABEL|URI as well.")
+    from sealroom.hsm.token import Pkcs11Hsm
+
+    with Pkcs11Hsm.open(module, token) as hsm:
+        return tuple(hsm.supported_algorithms())
+
+
+def _algorithm_findings(path: Path, supported: tuple[str, ...], token: str) -> list[Finding]:
+    """SR-TOKEN-ALGORITHM: a key the script generates or uses that the token cannot hold."""
+    doc, script, _ = lint_findings(path)
+    if doc is None or script is None:
+        return []
+    return [
+        doc.finding(
+            ("keys", index, "algorithm"),
+            "SR-TOKEN-ALGORITHM",
+            f"keys[{index}].algorithm: the token {token} does not list the mechanisms for "
+            f"{key.algorithm} (it can make: {', '.join(supported) or 'nothing'})",
+        )
+        for index, key in enumerate(script.keys)
+        if key.algorithm not in supported
+    ]
 
 
 def _lint_file(path: Path) -> list[Finding]:
@@ -410,6 +440,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="text: one 'file:line:col: RULE message' line per finding (default); json: a list "
         "of {file, line, column, rule, kind, message, clause, evidence}",
     )
+    lint.add_argument(
+        "--module",
+        metavar="PATH",
+        help="PKCS#11 module of the ceremony's HSM: with --token, also check that the token can "
+        "make every key algorithm the script names (SR-TOKEN-ALGORITHM; no login)",
+    )
+    lint.add_argument("--token", metavar="LABEL|URI", help="the token, with --module")
     lint.set_defaults(func=cmd_lint)
 
     rehearse = sub.add_parser(
