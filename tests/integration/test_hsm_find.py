@@ -225,3 +225,19 @@ def test_finding_a_key_needs_a_login(user_hsm: Pkcs11Hsm) -> None:
         user_hsm.find_key(spec())
     with pytest.raises(HsmError, match="nobody is logged in"):
         user_hsm.find_key_by_uri("pkcs11:object=root-2027")
+
+
+def test_a_script_key_with_a_uri_is_found_by_it_and_must_match_its_label(
+    user_hsm: Pkcs11Hsm,
+) -> None:
+    first = user_hsm.generate_key(spec("ec-p256", label="root-a")).record
+    second = user_hsm.generate_key(spec("ec-p256", label="root-b")).record
+    by_uri = spec("ec-p256", label="root-b").model_copy(
+        update={"uri": f"pkcs11:id={percent(bytes.fromhex(second.cka_id_hex))}"}
+    )
+    assert user_hsm.find_key(by_uri).record.spki_der == second.spki_der
+    wrong = spec("ec-p256", label="root-b").model_copy(
+        update={"uri": f"pkcs11:id={percent(bytes.fromhex(first.cka_id_hex))}"}
+    )
+    with pytest.raises(HsmError, match="private key LABEL is 'root-a', expected 'root-b'"):
+        user_hsm.find_key(wrong)

@@ -306,6 +306,9 @@ class KeySpec(Frozen):
     algorithm: KeyAlgorithm
     purpose: tuple[KeyPurpose, ...] = Field(min_length=1)
     backup: bool = False
+    uri: Annotated[str, StringConstraints(pattern=r"^pkcs11:[^\s]*$", max_length=512)] | None = None
+    """RFC 7512 URI of a key made in an earlier ceremony (e.g. ``pkcs11:object=...;id=%01%02``):
+    when given, the key is found by it rather than by ``label`` alone."""
 
 
 class Subject(Frozen):

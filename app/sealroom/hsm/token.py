@@ -296,6 +296,9 @@ class Pkcs11Hsm:
         on the token; the pair must be of ``spec.algorithm`` and carry the attribute policy (with
         EXTRACTABLE as ``spec.backup`` says). Needs a logged-in user.
         """
+        if spec.uri is not None:
+            # The policy check on the pair found also requires its label to be spec.label.
+            return self.find_key_by_uri(spec.uri, spec)
         selector = KeySelector(label=spec.label, cka_id=None, token=None)
         return self._load(selector, spec)
 
