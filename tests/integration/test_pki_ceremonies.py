@@ -54,6 +54,8 @@ def rehearsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         )
         assert result.returncode == 0, f"{name}:\n{result.stdout}\n{result.stderr}"
         assert "Traceback" not in result.stdout + result.stderr
+        # what the rehearsal printed is its log: kept beside the outputs for the secrets scan
+        (out / "rehearse.log").write_text(result.stdout + result.stderr)
         outs[name] = out
     return outs
 
@@ -174,13 +176,15 @@ def test_destruction_proves_the_token_empty(rehearsed: dict[str, Path]) -> None:
     assert zeroised["after"] == []
 
 
-def test_no_pin_reaches_the_journal_or_the_report(rehearsed: dict[str, Path]) -> None:
+def test_no_pin_reaches_the_journal_the_report_or_the_log(rehearsed: dict[str, Path]) -> None:
     for name, out in rehearsed.items():
         answers = yaml.safe_load((CATALOGUE / f"{name}.answers.yaml").read_text())
         pins = [answers["token"]["user_pin"], answers["token"]["so_pin"]]
         report = _run("pdftotext", "-layout", str(out / "report.pdf"), "-").stdout
         journal = (out / "journal.jsonl").read_text()
+        log = (out / "rehearse.log").read_text()
         for pin in pins:
             assert pin not in journal, name
             assert pin not in report, name
+            assert pin not in log, name
         assert report.strip(), name
