@@ -29,7 +29,7 @@ from test_report_sample import (
 from sealroom.ceremony.fingerprint import Fingerprint, pgp_words, sha256_fingerprint
 from sealroom.journal.entry import JournalEntry
 from sealroom.journal.reader import read_entries
-from sealroom.report.ceremony_report import render_ceremony_report
+from sealroom.report.ceremony_report import NUMBER, render_ceremony_report
 from sealroom.report.layout import MARGIN_X, PAGE_WIDTH
 from sealroom.report.record import CeremonyRecord, ceremony_record
 from sealroom.transfer.frames import decode_frames, parse_frame
@@ -295,7 +295,7 @@ def test_inputs_show_both_hashes_and_the_stand_in_mark(journals: Path) -> None:
         "equals the SHA-256 the script lists",
         "CSR received and checked: CN=Example Issuing CA G2",
         "Public key: EC P-384",
-        "were stand-ins for the objects the script lists (g2-csr; section 7)",
+        f"were stand-ins for the objects the script lists (g2-csr; section {NUMBER['inputs']})",
         request.sha256.grouped(),
         request.sha256.words,
         listed.grouped(),
@@ -376,7 +376,7 @@ def test_the_destruction_record_says_the_token_holds_no_object(journals: Path) -
         "Objects listed before re-initialisation (1)",
         "Objects listed after re-initialisation, with a fresh user login (0)",
         "The token holds no object after re-initialisation.",
-        "Destroyed: exr-legacy-root-2011 (section 10)",
+        f"Destroyed: exr-legacy-root-2011 (section {NUMBER['destruction']})",
         "Token re-initialised: 1 object(s) before, 0 after",
     ):
         assert squeeze(item) in flat, item

@@ -31,6 +31,7 @@ from sealroom.report.layout import (
     render_pdf,
 )
 from sealroom.report.record import (
+    ActivationView,
     CeremonyRecord,
     CertificateView,
     CrlView,
@@ -39,6 +40,8 @@ from sealroom.report.record import (
     InputView,
     KeyView,
     MechanismView,
+    ShareSlot,
+    SplitView,
     StepRecord,
     TokenObject,
     ZeroisationView,
@@ -124,6 +127,7 @@ SECTIONS: Final = (
     "people",
     "materials",
     "device",
+    "quorum",
     "steps",
     "keys",
     "inputs",
@@ -149,6 +153,7 @@ def _story(record: CeremonyRecord) -> list[Flowable]:
     story += _people(record, NUMBER["people"])
     story += _materials(record, NUMBER["materials"])
     story += _device(record, NUMBER["device"])
+    story += _quorum(record, NUMBER["quorum"])
     story += _steps(record, NUMBER["steps"])
     story += _keys(record, NUMBER["keys"])
     story += _inputs(record, NUMBER["inputs"])
@@ -652,6 +657,221 @@ def _objects_table(objects: Sequence[TokenObject], empty: str) -> Flowable:
         rows,
         [34 * mm, 58 * mm, 56 * mm, CONTENT_WIDTH - 148 * mm],
     )
+
+
+def _quorum(record: CeremonyRecord, number: int) -> list[Flowable]:
+    title, evidence = "m-of-n activation", "EV-QUORUM"
+    if not record.splits and not record.activations:
+        return _section(
+            number,
+            title,
+            evidence,
+            para(
+                "The script declares no m-of-n activation (no hsm.activation): the token's PINs "
+                "are typed at the workstation, unseen, and no share of a PIN was journaled.",
+                "body",
+            ),
+        )
+    intro = para(
+        "The token has no m-of-n activation of its own. Its PINs were drawn at random by the "
+        "workstation, set on the token and split k-of-n with SLIP-39 among the custodians below; "
+        "each custodian received a printed share sheet that only they read, and sealed it in a "
+        "tamper-evident bag. Activating the token needs k custodians to type their shares one by "
+        "one: the journal names each custodian and never a word. No PIN and no word of any share "
+        "is in the journal or in this report.",
+        "body",
+    )
+    out: list[Flowable] = []
+    for index, split in enumerate(record.splits):
+        heading = para(
+            f"{split.what}: any {split.threshold} of {split.member_count} custodians", "h2"
+        )
+        table = _split_table(record, split)
+        if index == 0:
+            out += _section(number, title, evidence, [intro, heading, fields(_split_rows(split))])
+        else:
+            out += [CondPageBreak(50 * mm), KeepTogether([heading, fields(_split_rows(split))])]
+        out += [Spacer(1, 2 * mm), table]
+    if not record.splits:
+        out += _section(number, title, evidence, [intro])
+        out.append(
+            para(
+                "The script declares no split secret, yet shares were typed: see the "
+                f"deviations (section {NUMBER['deviations']}).",
+                "alert",
+            )
+        )
+    if not record.activations:
+        out.append(para("Activations", "h2"))
+        out.append(para("No custodian typed a share in this ceremony.", "body"))
+    for activation in record.activations:
+        out += _activation(record, activation)
+    return out
+
+
+def _split_rows(split: SplitView) -> list[tuple[str, Flowable | str]]:
+    if split.initialised:
+        made = (
+            f"at step {split.step_number}, {clock_text(split.initialised_at or datetime.min)} "
+            f"(journal seq {split.seq}), when the token was initialised as {split.token_label} "
+            f"(serial {split.token_serial})"
+        )
+    else:
+        made = (
+            "not in this journal: at an earlier initialisation of the token; the custodians "
+            "and share ids are the script's"
+        )
+
+    def listed(value: object | None) -> Flowable | str:
+        if value is None:
+            return para("not listed in the script", "cell")
+        return para(str(value), "mono")
+
+    return [
+        ("Split", made),
+        (
+            "Threshold",
+            para(
+                f"{split.threshold} of {split.member_count}: any {split.threshold} custodians' "
+                f"shares give the PIN; fewer give nothing",
+                "cell_bold",
+            ),
+        ),
+        ("Set identifier (SLIP-39)", listed(split.set_identifier)),
+        ("Check value", listed(split.check_value)),
+    ]
+
+
+def _split_table(record: CeremonyRecord, split: SplitView) -> Flowable:
+    rows: list[list[Flowable | str]] = []
+    alerts: list[int] = []
+    for slot in split.shares:
+        custodian = next((p for p in record.script.participants if p.id == slot.custodian), None)
+        who = (
+            f"<b>{esc(custodian.name)}</b><br/>"
+            f"{esc('; '.join(record.role_name(r) for r in custodian.roles))}"
+            if custodian is not None
+            else f"{esc(slot.custodian)} (not a participant of the script)"
+        )
+        sealed = slot.sealed
+        if sealed is not None:
+            bag: Flowable = para(
+                f"<font name='Courier-Bold'>{esc(sealed.bag)}</font>", "cell", markup=True
+            )
+            when = para(
+                f"step {sealed.step_number}, {_time(sealed.sealed_at)} (seq {sealed.seq})<br/>"
+                f"<font size='6.5' color='#555555'>sheet printed on {esc(sealed.printer)}, job "
+                f"{esc(sealed.job)}</font>",
+                "cell",
+                markup=True,
+            )
+        elif split.initialised:
+            bag = para("NOT SEALED in this journal", "alert")
+            when = para("-", "cell")
+            alerts.append(len(rows))
+        else:
+            bag = para("sealed at the initialisation (not in this journal)", "cell")
+            when = para("-", "cell")
+        rows.append(
+            [
+                para(f"{slot.member_index} of {split.member_count}", "cell_bold"),
+                para(slot.share, "mono"),
+                para(who, "cell", markup=True),
+                bag,
+                when,
+            ]
+        )
+    return grid(
+        ["Share", "Share id", "Custodian", "Bag (typed twice)", "Sealed"],
+        rows,
+        [14 * mm, 31 * mm, 44 * mm, 28 * mm, CONTENT_WIDTH - 117 * mm],
+        alerts=alerts,
+    )
+
+
+def _activation(record: CeremonyRecord, item: ActivationView) -> list[Flowable]:
+    step = next((s for s in record.steps if s.number == item.step_number), None)
+    where = f"step {item.step_number}" + (f" ({step.step.title})" if step else "")
+    heading = para(f"Activation of the {item.what} at {where}", "h2")
+    of_n = f" of {item.member_count}" if item.member_count is not None else ""
+    if item.activated:
+        combined = [
+            f"{record.participant_name(e.custodian)} (share {e.member_index}{of_n}, accepted at "
+            f"attempt {e.attempt}, {_time(e.at)}, seq {e.seq})"
+            for e in item.accepted
+        ]
+        met = len(set(item.custodians)) >= item.threshold and item.threshold > 0
+        quorum = para(
+            f"{item.threshold}{of_n} needed; {len(item.custodians)} combined: "
+            + ("met" if met else "NOT MET"),
+            "cell_bold" if met else "alert",
+        )
+        shares: Flowable = _bullets(combined) if combined else para("none listed", "alert")
+    else:
+        accepted = len(item.accepted)
+        quorum = para(
+            f"NOT ACTIVATED: {accepted} share(s) accepted, {item.threshold} needed",
+            "alert",
+        )
+        shares = _bullets(
+            [
+                f"{record.participant_name(e.custodian)} (share {e.member_index}{of_n}, attempt "
+                f"{e.attempt}, seq {e.seq})"
+                for e in item.accepted
+            ]
+            or ["none accepted"]
+        )
+    if item.set_identifier is None and item.check_value is None:
+        checked = (
+            "not listed in the script: a share of another set combines to a PIN the token refuses"
+        )
+    else:
+        checked = (
+            f"the script's (set {item.set_identifier if item.set_identifier is not None else '-'}"
+            f", check value {item.check_value or '-'}): a share of another set is refused before "
+            "the token sees a PIN"
+        )
+    if item.login_seq is not None:
+        login: Flowable = para(
+            f"the token accepted the PIN the shares combine to (hsm.login, seq {item.login_seq})",
+            "cell_bold",
+        )
+    elif item.login_refused:
+        login = para("the token REFUSED the PIN the shares combine to", "alert")
+    elif item.activated:
+        login = para("no login followed in this journal", "cell")
+    else:
+        login = para("no PIN was combined", "alert")
+    rows: list[tuple[str, Flowable | str]] = [
+        ("Custodians whose shares were combined", shares),
+        ("Quorum", quorum),
+        ("Set identifier and check value", checked),
+        ("Token login", login),
+    ]
+    if item.activated and item.activated_at is not None:
+        rows.append(
+            ("Journaled", f"{clock_text(item.activated_at)} (quorum.activated, seq {item.seq})")
+        )
+    refused = item.rejected
+    if refused:
+        table: Flowable = grid(
+            ["Custodian", "Attempt", "Why the share was refused (never a word)", "Time (seq)"],
+            [
+                [
+                    para(record.participant_name(e.custodian), "cell_bold"),
+                    str(e.attempt),
+                    para(e.problem or "-", "cell"),
+                    f"{_time(e.at)} ({e.seq})",
+                ]
+                for e in refused
+            ],
+            [40 * mm, 15 * mm, CONTENT_WIDTH - 83 * mm, 28 * mm],
+        )
+        title = para(f"Shares refused ({len(refused)})", "h3")
+        tail: list[Flowable] = [title, table]
+    else:
+        tail = [para("No share was refused.", "small")]
+    return [CondPageBreak(50 * mm), KeepTogether([heading, fields(rows, 58 * mm)]), *tail]
 
 
 def _actor_text(record: StepRecord) -> tuple[Flowable, Flowable]:
@@ -1376,6 +1596,7 @@ def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
     alerts = []
     for item in script.custody:
         material = materials.get(item.item)
+        pin_share = record.pin_share(item.item) if material is None else None
         if material is not None:
             what = (
                 f"<b>{esc(material.description)}</b><br/>serial "
@@ -1383,11 +1604,21 @@ def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
             )
         elif item.item in shares:
             what = f"<b>{esc(item.item)}</b><br/>a key share of backup {esc(shares[item.item][0])}"
+        elif pin_share is not None:
+            split, slot = pin_share
+            what = (
+                f"<b>Share {slot.member_index} of {split.member_count} of the "
+                f"{esc(split.what)}</b><br/>id {esc(item.item)}"
+            )
+            if slot.custodian != item.holder:
+                what += f", custodian {esc(record.participant_name(slot.custodian))}"
         else:
             what = f"<b>{esc(item.item)}</b><br/>(not a material or share of the script)"
         ok = True
-        if item.bag is None:
-            bag: Flowable = para("no bag", "cell")
+        if pin_share is not None:
+            bag, ok = _share_bag(item.bag, *pin_share)
+        elif item.bag is None:
+            bag = para("no bag", "cell")
         elif material is not None and material.bag_out == item.bag:
             bag, ok = _checked_value(record, material.id, "bag_out", item.bag)
         else:
@@ -1442,6 +1673,30 @@ def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
                 )
             )
     return out
+
+
+def _share_bag(scripted: str | None, split: SplitView, slot: ShareSlot) -> tuple[Flowable, bool]:
+    """The bag a PIN share's sheet was sealed in, as journaled (``share.sealed``)."""
+    sealed = slot.sealed
+    if sealed is None:
+        if split.initialised:
+            return para("NOT SEALED in this journal", "alert"), False
+        text = "sealed at the token's initialisation (not in this journal)"
+        if scripted is not None:
+            text = f"<font name='Courier-Bold'>{esc(scripted)}</font><br/>{esc(text)}"
+            return para(text, "cell", markup=True), True
+        return para(text, "cell"), True
+    lines = [
+        f"<font name='Courier-Bold'>{esc(sealed.bag)}</font>",
+        f"typed twice at step {sealed.step_number} ({_time(sealed.sealed_at)}) when the share "
+        "sheet was sealed",
+    ]
+    ok = scripted is None or scripted == sealed.bag
+    if not ok:
+        lines.append(
+            f"<font color='#b00020'>the script lists {esc(scripted or '')}: DOES NOT MATCH</font>"
+        )
+    return para("<br/>".join(lines), "cell", markup=True), ok
 
 
 def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from pydantic import ValidationError
 
+from sealroom.ceremony.activation import SO_PIN, USER_PIN
 from sealroom.ceremony.fingerprint import (
     Fingerprint,
     fingerprint_from_json,
@@ -27,7 +28,7 @@ from sealroom.ceremony.fingerprint import (
     sha256_fingerprint,
 )
 from sealroom.ceremony.ports import Actor, JournalHead, Json
-from sealroom.ceremony.script import EntryStep, Script, Step, WitnessCheckStep
+from sealroom.ceremony.script import EntryStep, PinSplit, Script, Step, WitnessCheckStep
 from sealroom.errors import ReportError
 from sealroom.journal.entry import GENESIS_PREV, OPENING_EVENT, JournalEntry
 
@@ -367,6 +368,118 @@ class ZeroisationView:
 
 
 @dataclass(frozen=True)
+class SealedShare:
+    """A custodian's share sheet printed and sealed in a bag (``share.sealed``, EV-QUORUM)."""
+
+    what: str
+    """What was split: ``HSM user PIN`` or ``HSM security officer PIN``."""
+    share: str
+    """The script's share id."""
+    custodian: str
+    member_index: int
+    member_count: int
+    bag: str
+    printer: str
+    job: str
+    step_number: int
+    sealed_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class ShareSlot:
+    """One member of a split secret: the script's share id, its custodian, its bag if sealed."""
+
+    share: str
+    custodian: str
+    member_index: int
+    """1-based, in the order the script lists the custodians (SLIP-39 member order)."""
+    sealed: SealedShare | None
+    """The ``share.sealed`` entry of this share (None: not sealed in this journal)."""
+
+
+@dataclass(frozen=True)
+class SplitView:
+    """A token PIN split k-of-n among custodians (m-of-n activation, EV-QUORUM).
+
+    From the script's ``hsm.activation``, with what ``token.initialised`` and ``share.sealed``
+    journaled when the split happened in this ceremony.
+    """
+
+    what: str
+    threshold: int
+    shares: tuple[ShareSlot, ...]
+    set_identifier: int | None
+    """The SLIP-39 set identifier: journaled at initialisation, else the script's (or None)."""
+    check_value: str | None
+    initialised: bool
+    """True when ``token.initialised`` in this journal made the split."""
+    step_number: int | None = None
+    initialised_at: datetime | None = None
+    seq: int | None = None
+    token_label: str | None = None
+    token_serial: str | None = None
+
+    @property
+    def member_count(self) -> int:
+        return len(self.shares)
+
+    def slot(self, share_id: str) -> ShareSlot | None:
+        return next((s for s in self.shares if s.share == share_id), None)
+
+
+@dataclass(frozen=True)
+class ShareEntry:
+    """A custodian's share typed at an activation: accepted (``share.accepted``) or refused."""
+
+    custodian: str
+    attempt: int
+    accepted: bool
+    member_index: int | None
+    """The member the accepted share is (None for a refused one)."""
+    problem: str | None
+    """Why a share was refused (positions or counts, never a word)."""
+    at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class ActivationView:
+    """Custodians' shares combined to give a token PIN (``quorum.activated``, EV-QUORUM).
+
+    ``activated`` is False when shares were typed in a step but no quorum was reached.
+    """
+
+    what: str
+    step_id: str
+    step_number: int
+    threshold: int
+    member_count: int | None
+    """n, from the script's split (None: the script declares no such split)."""
+    custodians: tuple[str, ...]
+    """Whose shares were combined, in order (empty when not activated)."""
+    set_identifier: int | None
+    check_value: str | None
+    entries: tuple[ShareEntry, ...]
+    activated: bool
+    activated_at: datetime | None
+    seq: int | None
+    """The seq of ``quorum.activated``."""
+    login_seq: int | None = None
+    """The ``hsm.login`` (activation m-of-n) that used the PIN, if any."""
+    login_refused: bool = False
+    """The token refused the PIN the shares combined to (``hsm.login-failed`` after it)."""
+
+    @property
+    def rejected(self) -> tuple[ShareEntry, ...]:
+        return tuple(e for e in self.entries if not e.accepted)
+
+    @property
+    def accepted(self) -> tuple[ShareEntry, ...]:
+        return tuple(e for e in self.entries if e.accepted)
+
+
+@dataclass(frozen=True)
 class ReportPrinted:
     """A report printed earlier in the journal."""
 
@@ -532,6 +645,21 @@ class CeremonyRecord:
     crls: tuple[CrlView, ...] = ()
     destructions: tuple[DestructionView, ...] = ()
     zeroisations: tuple[ZeroisationView, ...] = ()
+    splits: tuple[SplitView, ...] = ()
+    """Every split secret: the script's ``hsm.activation``, with initialisation if journaled."""
+    activations: tuple[ActivationView, ...] = ()
+    """Every m-of-n activation tried, in journal order (EV-QUORUM)."""
+
+    def pin_share(self, share_id: str) -> tuple[SplitView, ShareSlot] | None:
+        """The split and member a script share id (``user-pin-share-1``...) belongs to."""
+        for split in self.splits:
+            slot = split.slot(share_id)
+            if slot is not None:
+                return split, slot
+        return None
+
+    def split(self, what: str) -> SplitView | None:
+        return next((s for s in self.splits if s.what == what), None)
 
     def shown(self, artifact: str) -> tuple[QrShown, ...]:
         """Every time ``artifact`` (a certificate, CSR or CRL id) was shown as QR codes."""
@@ -726,6 +854,8 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         crls=tuple(builder.crls),
         destructions=tuple(builder.destructions),
         zeroisations=tuple(builder.zeroisations),
+        splits=builder.splits(),
+        activations=builder.final_activations(),
     )
 
 
@@ -777,6 +907,11 @@ class _Builder:
         self.crls: list[CrlView] = []
         self.destructions: list[DestructionView] = []
         self.zeroisations: list[ZeroisationView] = []
+        self.sealed: list[SealedShare] = []
+        self.initialised: dict[str, _Initialised] = {}
+        self.pending: dict[tuple[str, str], list[ShareEntry]] = {}
+        """Shares typed in a step (step id, what) not yet combined by a ``quorum.activated``."""
+        self.activations: list[ActivationView] = []
         self.rehearsal = _Data(entries[0]).data.get("rehearsal") is True if entries else False
         self.numbers = {step.id: number for number, step in enumerate(script.steps, start=1)}
         self.acts = {act.id: act.title for act in script.acts}
@@ -1213,6 +1348,370 @@ class _Builder:
                 )
             )
 
+    # -- m-of-n activation (EV-QUORUM)
+
+    def _script_split(self, what: str) -> PinSplit | None:
+        """The script's split of ``what`` (``HSM user PIN``, ``HSM security officer PIN``)."""
+        activation = self.script.hsm.activation if self.script.hsm is not None else None
+        if activation is None:
+            return None
+        if what == USER_PIN:
+            return activation.user_pin
+        if what == SO_PIN:
+            return activation.so_pin
+        return None
+
+    def _script_splits(self) -> list[tuple[str, PinSplit]]:
+        activation = self.script.hsm.activation if self.script.hsm is not None else None
+        if activation is None:
+            return []
+        splits = [(USER_PIN, activation.user_pin)]
+        if activation.so_pin is not None:
+            splits.append((SO_PIN, activation.so_pin))
+        return splits
+
+    def _require_custodians(self, entry: JournalEntry, custodians: Sequence[str]) -> None:
+        """The entry's actors are exactly ``custodians``, each in the capacity ``custodian``."""
+        acting = [a.participant for a in entry.actors if a.capacity == "custodian"]
+        if sorted(acting) != sorted(custodians) or len(acting) != len(entry.actors):
+            self._integrity(
+                entry,
+                f"actors of {entry.event}",
+                f"custodian(s) it names ({', '.join(custodians) or 'none'})",
+            )
+
+    def _on_share_sealed(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        view = SealedShare(
+            what=data.text("what"),
+            share=data.text("share"),
+            custodian=data.text("custodian"),
+            member_index=data.number("member_index"),
+            member_count=data.number("member_count"),
+            bag=data.text("bag"),
+            printer=data.text("printer"),
+            job=data.text("job"),
+            step_number=self.numbers.get(self._step_id(entry), 0),
+            sealed_at=entry.time,
+            seq=entry.seq,
+        )
+        self.sealed.append(view)
+        self._require_custodians(entry, [view.custodian])
+        split = self._script_split(view.what)
+        holders = list(split.shares) if split is not None else []
+        index = next((i for i, h in enumerate(holders, 1) if h.share == view.share), None)
+        if index is None:
+            self._integrity(
+                entry,
+                f"share {view.share} of the {view.what}",
+                "shares the script's hsm.activation lists",
+            )
+            return
+        holder = holders[index - 1]
+        if (holder.custodian, index, len(holders)) != (
+            view.custodian,
+            view.member_index,
+            view.member_count,
+        ):
+            self._integrity(
+                entry,
+                f"custodian and member number of share {view.share}",
+                f"script's hsm.activation ({holder.custodian}, share {index} of {len(holders)})",
+            )
+
+    def _on_token_initialised(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        token = data.obj("token")
+        activation = data.obj("activation")
+        step_number = self.numbers.get(self._step_id(entry), 0)
+        scripted = self._script_splits()
+        if sorted(activation.data) != sorted(what for what, _ in scripted):
+            self._integrity(
+                entry,
+                "secrets split at initialisation ("
+                + (", ".join(sorted(activation.data)) or "none: the PINs were typed")
+                + ")",
+                "script's hsm.activation ("
+                + (", ".join(what for what, _ in scripted) or "no m-of-n activation")
+                + ")",
+            )
+        for what in activation.data:
+            item = activation.obj(what)
+            check_value = item.text("check_value")
+            if not re.fullmatch(r"[0-9a-f]{6}", check_value):
+                raise item._fail("check_value", "6 lower-case hex digits")
+            initialised = _Initialised(
+                threshold=item.number("threshold"),
+                custodians=item.texts("custodians"),
+                set_identifier=item.number("set_identifier"),
+                check_value=check_value,
+                step_number=step_number,
+                at=entry.time,
+                seq=entry.seq,
+                label=data.text("label"),
+                serial=token.text("serial"),
+            )
+            self.initialised[what] = initialised
+            sealed = [
+                (s.text("share"), s.text("custodian"), s.text("bag")) for s in item.objs("sealed")
+            ]
+            journaled = [
+                (s.share, s.custodian, s.bag)
+                for s in self.sealed
+                if s.what == what and s.step_number == step_number
+            ]
+            if sealed != journaled:
+                self._integrity(
+                    entry,
+                    f"list of the {what} shares sealed",
+                    "share.sealed entries of the step",
+                )
+            split = self._script_split(what)
+            if split is None:
+                continue
+            if (initialised.threshold, initialised.custodians) != (
+                split.threshold,
+                tuple(h.custodian for h in split.shares),
+            ):
+                self._integrity(
+                    entry,
+                    f"threshold and custodians of the {what}",
+                    "script's hsm.activation",
+                )
+            if split.check_value is not None and split.check_value != check_value:
+                self._integrity(entry, f"check value of the {what}", "check value the script lists")
+            if split.set_identifier is not None and split.set_identifier != (
+                initialised.set_identifier
+            ):
+                self._integrity(
+                    entry, f"set identifier of the {what}", "set identifier the script lists"
+                )
+
+    def _on_share_rejected(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        custodian = data.text("custodian")
+        self._require_custodians(entry, [custodian])
+        self.pending.setdefault((self._step_id(entry), data.text("what")), []).append(
+            ShareEntry(
+                custodian=custodian,
+                attempt=data.number("attempt"),
+                accepted=False,
+                member_index=None,
+                problem=data.text("problem"),
+                at=entry.time,
+                seq=entry.seq,
+            )
+        )
+
+    def _on_share_accepted(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        custodian = data.text("custodian")
+        self._require_custodians(entry, [custodian])
+        what = data.text("what")
+        view = ShareEntry(
+            custodian=custodian,
+            attempt=data.number("attempt"),
+            accepted=True,
+            member_index=data.number("member_index"),
+            problem=None,
+            at=entry.time,
+            seq=entry.seq,
+        )
+        self.pending.setdefault((self._step_id(entry), what), []).append(view)
+        split = self._script_split(what)
+        if split is None:
+            return
+        holder = next((i for i, h in enumerate(split.shares, 1) if h.custodian == custodian), None)
+        if holder != view.member_index:
+            self._integrity(
+                entry,
+                f"member number of {custodian}'s share of the {what}",
+                "custodian's place in the script's hsm.activation",
+            )
+
+    def _on_quorum_activated(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        step_id = self._step_id(entry)
+        what = data.text("what")
+        typed = tuple(self.pending.pop((step_id, what), []))
+        custodians = data.texts("custodians")
+        split = self._script_split(what)
+        view = ActivationView(
+            what=what,
+            step_id=step_id,
+            step_number=self.numbers.get(step_id, 0),
+            threshold=data.number("threshold"),
+            member_count=len(split.shares) if split is not None else None,
+            custodians=custodians,
+            set_identifier=data.opt_number("set_identifier"),
+            check_value=data.opt_text("check_value"),
+            entries=typed,
+            activated=True,
+            activated_at=entry.time,
+            seq=entry.seq,
+        )
+        self.activations.append(view)
+        self._require_custodians(entry, custodians)
+        if tuple(e.custodian for e in view.accepted) != custodians:
+            self._integrity(
+                entry,
+                f"custodians whose shares of the {what} were combined",
+                "shares accepted in the step (share.accepted)",
+            )
+        if len(set(custodians)) < view.threshold:
+            self.deviations.append(
+                Deviation(
+                    where=self._step_label(step_id),
+                    expected=f"{view.threshold} different custodians' shares of the {what}",
+                    observed=f"{len(set(custodians))} custodian(s) named in quorum.activated",
+                    decision="integrity check by this report failed: the quorum is not shown "
+                    "to have been met",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+        if split is None:
+            self._integrity(entry, f"activation of the {what}", "script's hsm.activation")
+            return
+        if view.threshold != split.threshold or not set(custodians) <= {
+            h.custodian for h in split.shares
+        }:
+            self._integrity(
+                entry,
+                f"threshold and custodians of the {what} activation",
+                "script's hsm.activation",
+            )
+        if (view.set_identifier, view.check_value) != (split.set_identifier, split.check_value):
+            self._integrity(
+                entry,
+                f"set identifier and check value of the {what} activation",
+                "values the script lists",
+            )
+
+    def _on_hsm_login(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        mode = data.opt_text("activation")
+        if mode not in (None, "m-of-n"):
+            raise data._fail("activation", "'m-of-n' or nothing")
+        step_id = self._step_id(entry)
+        if mode is None:
+            if self._script_splits():
+                self.deviations.append(
+                    Deviation(
+                        where=self._step_label(step_id),
+                        expected="the token activated by custodians' shares (the script "
+                        "declares m-of-n activation)",
+                        observed="a typed PIN logged in (hsm.login without activation m-of-n)",
+                        decision="integrity check by this report failed: the quorum was not used",
+                        decided_by="-",
+                        seq=entry.seq,
+                    )
+                )
+            return
+        index = next(
+            (
+                i
+                for i in range(len(self.activations) - 1, -1, -1)
+                if self.activations[i].step_id == step_id
+                and self.activations[i].what == USER_PIN
+                and self.activations[i].login_seq is None
+            ),
+            None,
+        )
+        if index is None:
+            self.deviations.append(
+                Deviation(
+                    where=self._step_label(step_id),
+                    expected=f"a quorum.activated of the {USER_PIN} before the m-of-n login",
+                    observed="hsm.login says m-of-n, but no shares were combined in the step",
+                    decision="integrity check by this report failed: the quorum is not shown "
+                    "to have been met",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+            return
+        self.activations[index] = replace(self.activations[index], login_seq=entry.seq)
+
+    def _on_hsm_login_failed(self, entry: JournalEntry) -> None:
+        step_id = self._step_id(entry)
+        for i, view in enumerate(self.activations):
+            if view.step_id == step_id and view.login_seq is None and view.what == USER_PIN:
+                self.activations[i] = replace(view, login_refused=True)
+
+    def final_activations(self) -> tuple[ActivationView, ...]:
+        """The activations, with the shares typed in a step that never reached a quorum."""
+        out = list(self.activations)
+        for (step_id, what), typed in self.pending.items():
+            split = self._script_split(what)
+            out.append(
+                ActivationView(
+                    what=what,
+                    step_id=step_id,
+                    step_number=self.numbers.get(step_id, 0),
+                    threshold=split.threshold if split is not None else 0,
+                    member_count=len(split.shares) if split is not None else None,
+                    custodians=(),
+                    set_identifier=split.set_identifier if split is not None else None,
+                    check_value=split.check_value if split is not None else None,
+                    entries=tuple(typed),
+                    activated=False,
+                    activated_at=None,
+                    seq=None,
+                )
+            )
+        return tuple(sorted(out, key=lambda a: a.entries[0].seq if a.entries else a.seq or 0))
+
+    def splits(self) -> tuple[SplitView, ...]:
+        """The script's split secrets, with their initialisation and bags if journaled."""
+        out = []
+        for what, split in self._script_splits():
+            slots = tuple(
+                ShareSlot(
+                    share=holder.share,
+                    custodian=holder.custodian,
+                    member_index=index,
+                    sealed=next(
+                        (
+                            s
+                            for s in reversed(self.sealed)
+                            if s.what == what and s.share == holder.share
+                        ),
+                        None,
+                    ),
+                )
+                for index, holder in enumerate(split.shares, start=1)
+            )
+            init = self.initialised.get(what)
+            if init is None:
+                out.append(
+                    SplitView(
+                        what=what,
+                        threshold=split.threshold,
+                        shares=slots,
+                        set_identifier=split.set_identifier,
+                        check_value=split.check_value,
+                        initialised=False,
+                    )
+                )
+                continue
+            out.append(
+                SplitView(
+                    what=what,
+                    threshold=init.threshold,
+                    shares=slots,
+                    set_identifier=init.set_identifier,
+                    check_value=init.check_value,
+                    initialised=True,
+                    step_number=init.step_number,
+                    initialised_at=init.at,
+                    seq=init.seq,
+                    token_label=init.label,
+                    token_serial=init.serial,
+                )
+            )
+        return tuple(out)
+
     def final_keys(self) -> list[KeyView]:
         """The keys, each marked with the entry that destroyed it (if any)."""
         out = []
@@ -1519,13 +2018,23 @@ class _Builder:
     ) -> tuple[str, list[str], bool]:
         details: list[str] = []
         ok = True
+        events = [e.event for e in entries]
+        sealed_shown: set[str] = set()
         for entry in entries:
+            if entry.event == "share.sealed" and "token.initialised" not in events:
+                # Sheets sealed in a step that did not finish: one line per secret split.
+                what = _Data(entry).text("what")
+                if what not in sealed_shown:
+                    sealed_shown.add(what)
+                    details.append(f"{what}: shares sealed: {self._sealed_text(entry.step, what)}")
+                continue
             detail = self._detail(entry)
             if detail is not None:
-                details.append(detail)
+                details.extend(detail.split("\n"))
             if entry.event == "ceremony.aborted":
                 ok = False
-        events = [e.event for e in entries]
+        if any(not a.activated for a in self.final_activations() if a.step_id == step.id):
+            ok = False
         if "hsm.login-failed" in events and "hsm.login" not in events:
             ok = False
         if "confirmation.refused" in events and "confirmation.typed" not in events:
@@ -1610,7 +2119,57 @@ class _Builder:
                 f"({data.number('attempts_left')} left), {clock_text(entry.time)}"
             )
         if event == "hsm.login":
+            if data.data.get("activation") == "m-of-n":
+                return (
+                    "The token accepted the PIN the custodians' shares combine to (nobody typed "
+                    "or saw it)"
+                )
             return f"HSM activated after {data.number('attempts')} attempt(s)"
+        if event == "token.initialised":
+            token = data.obj("token")
+            text = f"Token initialised as {data.text('label')} (serial {token.text('serial')})"
+            activation = data.obj("activation")
+            if not activation.data:
+                return text + "; new PINs typed twice by the performer (no m-of-n activation)"
+            scripted = [what for what, _ in self._script_splits() if what in activation.data]
+            for what in scripted + sorted(set(activation.data) - set(scripted)):
+                item = activation.obj(what)
+                text += (
+                    f"\n{what} split {item.number('threshold')} of "
+                    f"{len(item.texts('custodians'))}. Shares sealed: "
+                    f"{self._sealed_text(entry.step, what)}"
+                )
+            return text
+        if event == "share.rejected":
+            return (
+                f"{participant_name(self.script, data.text('custodian'))}'s share of the "
+                f"{data.text('what')} REFUSED at attempt {data.number('attempt')}: "
+                f"{data.text('problem')}"
+            )
+        if event == "share.accepted":
+            what = data.text("what")
+            combined = any(
+                e.event == "quorum.activated" and _Data(e).text("what") == what
+                for e in self.by_step.get(entry.step or "", [])
+            )
+            if combined:
+                return None  # named in the quorum.activated line
+            return (
+                f"{participant_name(self.script, data.text('custodian'))}'s share of the {what} "
+                f"accepted (share {data.number('member_index')}, attempt "
+                f"{data.number('attempt')})"
+            )
+        if event == "quorum.activated":
+            what = data.text("what")
+            split = self._script_split(what)
+            count = f" of {len(split.shares)}" if split is not None else ""
+            custodians = data.texts("custodians")
+            return (
+                f"Activated by {self._and_names(custodians)} "
+                f"({len(custodians)}{count}): their shares of the {what} combined"
+            )
+        if event == "share.sealed":
+            return None  # listed with token.initialised
         if event == "key.generated":
             return f"Key pair {data.text('label')} generated ({data.text('algorithm')})"
         if event == "certificate.issued":
@@ -1701,6 +2260,41 @@ class _Builder:
 
     def _names(self, ids: Sequence[str]) -> str:
         return ", ".join(participant_name(self.script, p) for p in ids) or "nobody"
+
+    def _and_names(self, ids: Sequence[str]) -> str:
+        """``Bob Okafor and Carol Nguyen``; ``A, B and C``."""
+        names = [participant_name(self.script, p) for p in ids]
+        if len(names) < 2:
+            return "".join(names) or "nobody"
+        return ", ".join(names[:-1]) + " and " + names[-1]
+
+    def _sealed_text(self, step_id: str | None, what: str) -> str:
+        """``Bob Okafor (1 of 3, bag TEB-231301), ...``: the shares of ``what`` sealed in a step."""
+        number = self.numbers.get(step_id or "", 0)
+        sealed = [s for s in self.sealed if s.what == what and s.step_number == number]
+        return (
+            ", ".join(
+                f"{participant_name(self.script, s.custodian)} ({s.member_index} of "
+                f"{s.member_count}, bag {s.bag})"
+                for s in sealed
+            )
+            or "none"
+        )
+
+
+@dataclass(frozen=True)
+class _Initialised:
+    """What ``token.initialised`` journaled about one split secret."""
+
+    threshold: int
+    custodians: tuple[str, ...]
+    set_identifier: int
+    check_value: str
+    step_number: int
+    at: datetime
+    seq: int
+    label: str
+    serial: str
 
 
 _DECISIONS = {
