@@ -174,6 +174,10 @@ def test_destruction_proves_the_token_empty(rehearsed: dict[str, Path]) -> None:
         for o in zeroised["before"]  # type: ignore[union-attr]
     )
     assert zeroised["after"] == []
+    # the report proves it to the auditor in words, beside the list of what was destroyed
+    report = " ".join(_run("pdftotext", "-layout", str(out / "report.pdf"), "-").stdout.split())
+    assert "The token holds no object after re-initialisation" in report
+    assert "exr-legacy-root-2011" in report
 
 
 def test_no_pin_reaches_the_journal_the_report_or_the_log(rehearsed: dict[str, Path]) -> None:
