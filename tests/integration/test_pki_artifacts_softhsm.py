@@ -1,10 +1,12 @@
 """Every artefact a root CA signs, with keys in SoftHSM2, judged by OpenSSL and pkilint's own CLIs.
 
-One token for the module: each key type the token supports among RSA-3072, RSA-4096, P-256 and
-P-384 is generated once (RSA-4096 keygen is slow), then signs a root, a subordinate CA from a
-software CSR, a cross-certificate for another CA, an OCSP responder certificate, its own CSR and a
-CRL. OpenSSL verifies each (``-x509_strict``, ``-crl_check``, ``req -verify``, ``crl -verify``),
-and pkilint's command-line linters, run independently of sealroom.pki.lint, find no error.
+One token for the module: each key type the token supports among RSA-3072, RSA-4096, P-256,
+P-384, P-521 and Ed25519 is generated once (RSA-4096 keygen is slow), then signs a root, a
+subordinate CA from a software CSR, a cross-certificate for another CA, an OCSP responder
+certificate, its own CSR and a CRL. OpenSSL verifies each (``-x509_strict``, ``-crl_check``,
+``req -verify``, ``crl -verify``), and pkilint's command-line linters, run independently of
+sealroom.pki.lint, find no error. The CA/B Forum TLS BR forbid Ed25519 (BR 7.1.3), so Ed25519
+artefacts are linted against RFC 5280 only, and a test shows the BR linters refusing them.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Literal
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 from pkilint.bin import (  # type: ignore[import-untyped]
     lint_cabf_serverauth_cert,
@@ -47,8 +49,28 @@ from tests.integration.conftest import SO_PIN, TOKEN_LABEL, USER_PIN
 
 pytestmark = pytest.mark.softhsm
 
-ALGORITHMS: tuple[KeyAlgorithm, ...] = ("rsa-3072", "rsa-4096", "ec-p256", "ec-p384")
+ALGORITHMS: tuple[KeyAlgorithm, ...] = (
+    "rsa-3072",
+    "rsa-4096",
+    "ec-p256",
+    "ec-p384",
+    "ec-p521",
+    "ed25519",
+)
 LINT = ("rfc5280", "cabf-serverauth")
+RFC5280_ONLY = ("rfc5280",)
+"""The lint list for Ed25519: the BR allow RSA and ECDSA only, and pkilint says so (an ERROR)."""
+SIGNATURE_NAMES = {
+    "rsa-3072": "sha256WithRSAEncryption",
+    "rsa-4096": "sha256WithRSAEncryption",
+    "ec-p256": "ecdsa-with-SHA256",
+    "ec-p384": "ecdsa-with-SHA384",
+    "ec-p521": "ecdsa-with-SHA512",
+    "ed25519": "ED25519",
+}
+"""The signature algorithm of every artefact, as OpenSSL prints it."""
+BR_PROHIBITED_SIGNATURE = "cabf.serverauth.prohibited_signature_algorithm_encoding"
+BR_PROHIBITED_PUBLIC_KEY = "cabf.serverauth.prohibited_subject_public_key_algorithm_encoding"
 ROOT_FROM = datetime(2027, 1, 15, tzinfo=UTC)
 ROOT_UNTIL = datetime(2047, 1, 15, tzinfo=UTC)
 CHILD_FROM = datetime(2027, 2, 1, tzinfo=UTC)
@@ -131,7 +153,14 @@ def root_keys(token: Pkcs11Hsm) -> dict[str, SigningKey]:
 @pytest.fixture(scope="module")
 def artefacts(token: Pkcs11Hsm, root_keys: dict[str, SigningKey]) -> dict[str, Artefacts]:
     """Everything the root key of each algorithm signs, issued once."""
-    return {algorithm: _issue_all(token, key) for algorithm, key in root_keys.items()}
+    return {
+        algorithm: _issue_all(token, key, lint_for(algorithm))
+        for algorithm, key in root_keys.items()
+    }
+
+
+def lint_for(algorithm: str) -> tuple[str, ...]:
+    return RFC5280_ONLY if algorithm == "ed25519" else LINT
 
 
 @pytest.fixture(scope="module")
@@ -229,9 +258,9 @@ def other_ca() -> x509.Certificate:
     )
 
 
-def _issue_all(token: Pkcs11Hsm, key: SigningKey) -> Artefacts:
+def _issue_all(token: Pkcs11Hsm, key: SigningKey, lint: tuple[str, ...]) -> Artefacts:
     issuer = HsmCertificateIssuer()
-    root = issuer.issue_root(root_spec(), key, serial(token))
+    root = issuer.issue_root(root_spec(lint=lint), key, serial(token))
     subordinate = issuer.issue_from_request(
         certificate_spec(
             id="issuing-ca",
@@ -240,6 +269,7 @@ def _issue_all(token: Pkcs11Hsm, key: SigningKey) -> Artefacts:
             issuer_certificate="root-certificate",
             path_length=0,
             extended_key_usage=("server-auth", "client-auth"),
+            lint=lint,
             **PUBLICATION,
         ),
         key,
@@ -255,6 +285,7 @@ def _issue_all(token: Pkcs11Hsm, key: SigningKey) -> Artefacts:
             subject_from="other-root",
             issuer_certificate="root-certificate",
             extended_key_usage=("server-auth",),
+            lint=lint,
             **PUBLICATION,
         ),
         key,
@@ -268,6 +299,7 @@ def _issue_all(token: Pkcs11Hsm, key: SigningKey) -> Artefacts:
             profile="ocsp-responder",
             subject_from="ocsp-csr",
             issuer_certificate="root-certificate",
+            lint=lint,
         ),
         key,
         serial(token),
@@ -282,7 +314,7 @@ def _issue_all(token: Pkcs11Hsm, key: SigningKey) -> Artefacts:
     )
     cross_serial = x509.load_der_x509_certificate(cross.der).serial_number
     crl = issuer.sign_crl(
-        crl_spec(((cross_serial, "cessation-of-operation"), (0x01FF, "unspecified"))),
+        crl_spec(((cross_serial, "cessation-of-operation"), (0x01FF, "unspecified")), lint=lint),
         key,
         root.der,
     )
@@ -401,16 +433,33 @@ def test_pkilint_command_line_linters_find_no_error(
     ]
     for label, issued, certificate_type in cases:
         pem = write(folder, f"{label}.pem", issued.pem)
-        for linter, args in (
-            (lint_pkix_cert.main, ("lint", pem)),
-            (lint_cabf_serverauth_cert.main, ("lint", "-t", certificate_type, pem)),
-        ):
-            errors, report = pkilint_errors(linter, *args)
+        errors, report = pkilint_errors(lint_pkix_cert.main, "lint", pem)
+        assert errors == 0, f"{label}: {report}"
+        errors, report = pkilint_errors(
+            lint_cabf_serverauth_cert.main, "lint", "-t", certificate_type, pem
+        )
+        if algorithm == "ed25519":
+            # The BR allow RSA and ECDSA only: pkilint's BR linter says exactly that, and nothing
+            # else, about the RFC 8410 encoding (300506032b6570 = SEQUENCE { id-Ed25519 }): for
+            # the signature, and for the public key where it is Ed25519 too (the root's own).
+            expected = {BR_PROHIBITED_SIGNATURE} | (
+                {BR_PROHIBITED_PUBLIC_KEY} if label == "root" else set()
+            )
+            assert finding_codes(report) == expected, f"{label}: {report}"
+            assert report.count("Prohibited encoding: 300506032b6570") == errors == len(expected)
+        else:
             assert errors == 0, f"{label}: {report}"
     crl = write(folder, "root.crl.pem", made.crl.pem)
     for profile in ("PKIX", "BR"):
         errors, report = pkilint_errors(lint_crl.main, "lint", "-t", "ARL", "-p", profile, crl)
         assert errors == 0, report
+
+
+def finding_codes(report: str) -> set[str]:
+    """The finding codes in a pkilint command-line report (lines ``    code (SEVERITY)...``)."""
+    return {
+        line.split()[0] for line in report.splitlines() if line.startswith("    ") and "(" in line
+    }
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
@@ -437,6 +486,55 @@ def test_each_result_lists_what_was_verified(
     assert (
         cross.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         == other.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    )
+
+
+ALGORITHM_IDENTIFIERS = {
+    "ec-p521": "300a06082a8648ce3d040304",  # ecdsa-with-SHA512, parameters absent (RFC 5758 3.2)
+    "ed25519": "300506032b6570",  # id-Ed25519, parameters absent (RFC 8410 3)
+}
+"""The DER of the signature AlgorithmIdentifier for the key types added after the baseline."""
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_every_artefact_carries_the_keys_signature_algorithm(
+    artefacts: dict[str, Artefacts], out: Path, algorithm: str
+) -> None:
+    made = available(artefacts, algorithm)
+    expected = SIGNATURE_NAMES[algorithm]
+    folder = out / f"{algorithm}-algorithm"
+    folder.mkdir(exist_ok=True)
+    certificates = {
+        "root": made.root,
+        "issuing-ca": made.subordinate,
+        "cross": made.cross,
+        "ocsp": made.ocsp,
+    }
+    for label, issued in certificates.items():
+        assert issued.signature_algorithm == expected, label
+        text = openssl("x509", "-in", write(folder, f"{label}.pem", issued.pem), "-noout", "-text")
+        assert text.stdout.count(f"Signature Algorithm: {expected}") == 2, label  # TBS and outer
+    request = openssl("req", "-in", write(folder, "r.csr", made.request.pem), "-noout", "-text")
+    crl = openssl("crl", "-in", write(folder, "r.crl", made.crl.pem), "-noout", "-text")
+    assert made.request.signature_algorithm == made.crl.signature_algorithm == expected
+    assert f"Signature Algorithm: {expected}" in request.stdout
+    assert crl.stdout.count(f"Signature Algorithm: {expected}") == 2
+    identifier = ALGORITHM_IDENTIFIERS.get(algorithm)
+    if identifier is not None:
+        # Parameters absent, as the RFCs require; the SPKI of an Ed25519 key has the same bytes.
+        encoded = bytes.fromhex(identifier)
+        for issued in certificates.values():
+            cert = x509.load_der_x509_certificate(issued.der)
+            in_spki = _spki(cert.public_key()).count(encoded)
+            assert issued.der.count(encoded) - in_spki == 2  # tbsCertificate.signature and outer
+        assert made.crl.der.count(encoded) == 2
+        csr = x509.load_der_x509_csr(made.request.der)
+        assert made.request.der.count(encoded) - _spki(csr.public_key()).count(encoded) == 1
+
+
+def _spki(public_key: object) -> bytes:
+    return public_key.public_bytes(  # type: ignore[attr-defined,no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
 
 
@@ -471,6 +569,39 @@ def test_a_pkilint_error_blocks_signing_before_the_hsm_signs(
     # Without the BR profile the same subject is RFC 5280-clean, and the HSM signs once.
     issued = HsmCertificateIssuer().issue_root(replace_lint(spec, ("rfc5280",)), key, serial(token))
     assert key.signatures == 1 and issued.subject.startswith("CN=Example Root CA R1,OU=Root PKI")
+
+
+def test_the_br_lint_refuses_an_ed25519_root_before_the_hsm_signs(
+    token: Pkcs11Hsm, root_keys: dict[str, SigningKey]
+) -> None:
+    if "ed25519" not in root_keys:
+        pytest.skip("the token does not support ed25519")
+    key = CountingKey(root_keys["ed25519"])
+    with pytest.raises(PkiError) as caught:
+        HsmCertificateIssuer().issue_root(root_spec(lint=LINT), key, serial(token))
+    message = str(caught.value)
+    assert "(its twin, before the HSM signs): pkilint found 2 error(s)" in message
+    for code in (BR_PROHIBITED_SIGNATURE, BR_PROHIBITED_PUBLIC_KEY):
+        assert f"ERROR {code} at certificate.tbsCertificate." in message
+    assert key.signatures == 0
+
+
+def test_ed25519_in_the_token_is_deterministic_so_the_same_root_comes_out_byte_identical(
+    token: Pkcs11Hsm, root_keys: dict[str, SigningKey]
+) -> None:
+    """PureEdDSA (RFC 8032) has no per-signature randomness: the token signed the TBS itself."""
+    if "ed25519" not in root_keys:
+        pytest.skip("the token does not support ed25519")
+    key = CountingKey(root_keys["ed25519"])
+    number = serial(token)
+    spec = root_spec(lint=RFC5280_ONLY)
+    first = HsmCertificateIssuer().issue_root(spec, key, number)
+    second = HsmCertificateIssuer().issue_root(spec, key, number)
+    assert key.signatures == 2 and first.der == second.der
+    cert = x509.load_der_x509_certificate(first.der)
+    public = cert.public_key()
+    assert isinstance(public, ed25519.Ed25519PublicKey)
+    public.verify(cert.signature, cert.tbs_certificate_bytes)  # over the whole TBS, no prehash
 
 
 def replace_lint(spec: CertificateSpec, lint: tuple[str, ...]) -> CertificateSpec:

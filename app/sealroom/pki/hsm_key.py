@@ -1,24 +1,25 @@
 """cryptography private-key classes whose ``sign`` calls a key in the HSM (through SigningKey).
 
-cryptography's certificate, CSR and CRL builders accept any subclass of its RSAPrivateKey or
-EllipticCurvePrivateKey and call its ``sign``. This is undocumented behaviour verified with the
-pinned cryptography 50.0.2; tests/unit/test_pki_hsm_key.py keeps proving it.
+cryptography's certificate, CSR and CRL builders accept any subclass of its RSAPrivateKey,
+EllipticCurvePrivateKey or Ed25519PrivateKey and call its ``sign``. This is undocumented behaviour
+verified with the pinned cryptography 50.0.2; tests/unit/test_pki_root.py
+(``test_cryptography_builders_call_the_wrapper_sign``) keeps proving it.
 """
 
 from __future__ import annotations
 
-from typing import Final, Literal, NoReturn
+from typing import Final, NoReturn
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import AsymmetricPadding, PKCS1v15
 from cryptography.hazmat.primitives.asymmetric.utils import NoDigestInfo, Prehashed
 from cryptography.utils import Buffer
 
 from sealroom.ceremony.ports import SigningKey
 from sealroom.errors import PkiError
+from sealroom.pki.profile import HashName, PublicKey
 
-HashName = Literal["sha256", "sha384", "sha512"]
 _HASH_NAMES: Final[dict[type[hashes.HashAlgorithm], HashName]] = {
     hashes.SHA256: "sha256",
     hashes.SHA384: "sha384",
@@ -27,7 +28,13 @@ _HASH_NAMES: Final[dict[type[hashes.HashAlgorithm], HashName]] = {
 _CURVES: Final[dict[str, ec.EllipticCurve]] = {
     "secp256r1": ec.SECP256R1(),
     "secp384r1": ec.SECP384R1(),
+    "secp521r1": ec.SECP521R1(),
 }
+ED25519_CURVE: Final = "edwards25519"
+"""The curve name the HSM adapter records for an Ed25519 key (``KeyRecord.curve``)."""
+ED25519_HASH: Final[HashName] = "sha512"
+"""What an Ed25519 key is asked to sign with: the SHA-512 that PureEdDSA (RFC 8032 5.1.6) applies
+inside the token to the whole message. The HSM adapter checks the name and signs the message."""
 
 
 def hash_name(algorithm: object) -> HashName:
@@ -43,7 +50,7 @@ def _refuse(what: str) -> NoReturn:
     raise PkiError(f"The CA key stays in the HSM: it cannot {what} on the workstation.")
 
 
-def record_public_key(key: SigningKey) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
+def record_public_key(key: SigningKey) -> PublicKey:
     """The public key in ``key.record.spki_der``, checked against the record's algorithm."""
     record = key.record
     try:
@@ -65,6 +72,13 @@ def record_public_key(key: SigningKey) -> rsa.RSAPublicKey | ec.EllipticCurvePub
             raise PkiError(
                 f"The key '{record.label}' is recorded on the curve {record.curve} but its public "
                 f"key is on {public.curve.name}."
+            )
+        return public
+    if record.key_type == "EdDSA" and isinstance(public, ed25519.Ed25519PublicKey):
+        if record.curve != ED25519_CURVE:
+            raise PkiError(
+                f"The key '{record.label}' is recorded on the curve {record.curve} but its public "
+                f"key is Ed25519 ({ED25519_CURVE})."
             )
         return public
     raise PkiError(
@@ -166,9 +180,50 @@ class HsmEcPrivateKey(ec.EllipticCurvePrivateKey):
         return self
 
 
-def hsm_private_key(key: SigningKey) -> HsmRsaPrivateKey | HsmEcPrivateKey:
+class HsmEd25519PrivateKey(ed25519.Ed25519PrivateKey):
+    """An Ed25519 key in the HSM, seen by cryptography as a private key that only signs.
+
+    cryptography's builders call ``sign(data)`` with the whole TBS (the algorithm must be None):
+    PureEdDSA signs the message, not a digest, so the token receives the TBS itself.
+    """
+
+    def __init__(self, key: SigningKey, public: ed25519.Ed25519PublicKey) -> None:
+        self._key = key
+        self._public = public
+
+    def public_key(self) -> ed25519.Ed25519PublicKey:
+        return self._public
+
+    def sign(self, data: Buffer) -> bytes:
+        return self._key.sign(bytes(data), ED25519_HASH)
+
+    def private_bytes(
+        self,
+        encoding: serialization.Encoding,
+        format: serialization.PrivateFormat,
+        encryption_algorithm: serialization.KeySerializationEncryption,
+    ) -> bytes:
+        _refuse("be serialised")
+
+    def private_bytes_raw(self) -> bytes:
+        _refuse("be serialised")
+
+    def __copy__(self) -> HsmEd25519PrivateKey:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, object]) -> HsmEd25519PrivateKey:
+        return self
+
+
+HsmPrivateKey = HsmRsaPrivateKey | HsmEcPrivateKey | HsmEd25519PrivateKey
+"""What cryptography's builders are given in place of the CA's private key."""
+
+
+def hsm_private_key(key: SigningKey) -> HsmPrivateKey:
     """Wrap ``key`` for cryptography's builders, after checking its recorded public key."""
     public = record_public_key(key)
     if isinstance(public, rsa.RSAPublicKey):
         return HsmRsaPrivateKey(key, public)
+    if isinstance(public, ed25519.Ed25519PublicKey):
+        return HsmEd25519PrivateKey(key, public)
     return HsmEcPrivateKey(key, public)

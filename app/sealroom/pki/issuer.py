@@ -11,11 +11,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, Literal, TypeVar
+from typing import Final, Generic, Literal, TypeVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 from sealroom.ceremony.ports import (
     IssuedCertificate,
@@ -27,7 +27,7 @@ from sealroom.ceremony.ports import (
 )
 from sealroom.ceremony.script import CertificateSpec, CrlSpec, CsrSpec
 from sealroom.errors import PkiError, SealroomError
-from sealroom.pki.hsm_key import HsmEcPrivateKey, HsmRsaPrivateKey, hsm_private_key
+from sealroom.pki.hsm_key import HsmPrivateKey, hsm_private_key
 from sealroom.pki.lint import (
     CertificateKind,
     LintFinding,
@@ -39,6 +39,8 @@ from sealroom.pki.lint import (
 from sealroom.pki.profile import (
     SIGNATURE_CHOICES,
     Extensions,
+    HashName,
+    PublicKey,
     SignatureChoice,
     authority_key_identifier,
     crl_window,
@@ -55,7 +57,6 @@ from sealroom.pki.profile import (
 from sealroom.pki.verification import (
     CertificateExpectation,
     CrlExpectation,
-    PublicKey,
     RequestExpectation,
     verify_certificate,
     verify_crl,
@@ -64,13 +65,24 @@ from sealroom.pki.verification import (
 
 TWIN_RSA_BITS = 2048
 """Size of the throwaway RSA key that signs the twin (only the signature value depends on it)."""
+TWIN_CURVES: Final[dict[str, ec.EllipticCurve]] = {
+    "secp256r1": ec.SECP256R1(),
+    "secp384r1": ec.SECP384R1(),
+    "secp521r1": ec.SECP521R1(),
+}
+"""The throwaway EC key is on the HSM key's own curve, so the twin's signature is the same size."""
+TWIN_HASHES: Final[dict[HashName, hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
+}
 FORBIDDEN_KEY_ATTRIBUTES = ("DECRYPT", "UNWRAP", "DERIVE")
 """A CA key that could do any of these is not a signing-only key (EV-KEY-PURPOSE)."""
 
 Signable = TypeVar(
     "Signable", x509.Certificate, x509.CertificateRevocationList, x509.CertificateSigningRequest
 )
-Signer = HsmRsaPrivateKey | HsmEcPrivateKey
+Signer = HsmPrivateKey
 
 
 @dataclass(frozen=True)
@@ -181,10 +193,10 @@ class HsmCertificateIssuer:
             raise PkiError(f"{what}: the certificate signing request does not parse.") from exc
         if not signed:
             raise PkiError(f"{what}: the certificate signing request's self-signature is invalid.")
-        if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        if not isinstance(public_key, PublicKey):
             raise PkiError(
-                f"{what}: the request's key is {type(public_key).__name__}; only RSA and EC keys "
-                "are certified."
+                f"{what}: the request's key is {type(public_key).__name__}; only RSA, EC and "
+                "Ed25519 keys are certified."
             )
         subject = subject_name(spec.subject) if spec.subject is not None else request.subject
         return self.issue_subordinate(spec, key, serial, issuer_der, subject, public_key)
@@ -208,10 +220,10 @@ class HsmCertificateIssuer:
             public_key = existing.public_key()
         except ValueError as exc:
             raise PkiError(f"{what}: the certificate to cross-certify does not parse.") from exc
-        if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        if not isinstance(public_key, PublicKey):
             raise PkiError(
                 f"{what}: the certificate to cross-certify has a {type(public_key).__name__} key; "
-                "only RSA and EC keys are certified."
+                "only RSA, EC and Ed25519 keys are certified."
             )
         if not _is_ca(existing):
             raise PkiError(
@@ -488,12 +500,13 @@ class ThrowawayKey:
 
     def __init__(self, record: KeyRecord) -> None:
         self._record = record
-        self._private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+        self._private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
         if record.key_type == "RSA":
             self._private = rsa.generate_private_key(65537, TWIN_RSA_BITS)
-        elif record.key_type == "EC" and record.curve is not None:
-            curve = ec.SECP384R1() if record.curve == "secp384r1" else ec.SECP256R1()
-            self._private = ec.generate_private_key(curve)
+        elif record.key_type == "EC" and record.curve in TWIN_CURVES:
+            self._private = ec.generate_private_key(TWIN_CURVES[record.curve])
+        elif record.key_type == "EdDSA":
+            self._private = ed25519.Ed25519PrivateKey.generate()
         else:
             raise PkiError(
                 f"No throwaway key can stand in for the key '{record.label}' ({record.algorithm})."
@@ -503,14 +516,14 @@ class ThrowawayKey:
     def record(self) -> KeyRecord:
         return self._record
 
-    def sign(self, message: bytes, hash_name: Literal["sha256", "sha384", "sha512"]) -> bytes:
-        algorithm: hashes.HashAlgorithm
-        if hash_name == "sha512":
-            algorithm = hashes.SHA512()
-        elif hash_name == "sha384":
-            algorithm = hashes.SHA384()
-        else:
-            algorithm = hashes.SHA256()
+    def sign(self, message: bytes, hash_name: HashName) -> bytes:
+        """Sign as the HSM adapter does: PKCS#1 v1.5, ECDSA, or Ed25519 (no hash to choose).
+
+        For Ed25519 the whole message is signed and ``hash_name`` is not used, as in the adapter.
+        """
+        if isinstance(self._private, ed25519.Ed25519PrivateKey):
+            return self._private.sign(message)
+        algorithm = TWIN_HASHES[hash_name]
         if isinstance(self._private, rsa.RSAPrivateKey):
             return self._private.sign(message, padding.PKCS1v15(), algorithm)
         return self._private.sign(message, ec.ECDSA(algorithm))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import (
     AuthorityInformationAccessOID,
     ExtendedKeyUsageOID,
@@ -26,18 +26,31 @@ KEY_IDENTIFIER_BYTES: Final = 20
 """RFC 7093 section 2 method 1 keeps the leftmost 160 bits of the SHA-256."""
 
 
+HashName = Literal["sha256", "sha384", "sha512"]
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+"""The public keys Sealroom signs with and certifies: RSA, EC (P-256, P-384, P-521) and Ed25519."""
+
+_HASHES: Final[dict[HashName, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
 @dataclass(frozen=True)
 class SignatureChoice:
-    """The signature algorithm a key algorithm uses for certificates."""
+    """The signature algorithm a key algorithm uses for certificates, CSRs and CRLs."""
 
-    hash_name: str
+    hash_name: HashName | None
+    """The hash cryptography's builder is given; None for Ed25519, which has no separate hash
+    (RFC 8410 section 3: PureEdDSA, the algorithm identifier has no parameters)."""
     oid: ObjectIdentifier
     name: str
-    """The algorithm's name as OpenSSL prints it, e.g. ``ecdsa-with-SHA384``."""
+    """The algorithm's name as OpenSSL prints it, e.g. ``ecdsa-with-SHA384`` or ``ED25519``."""
 
-    def hash_algorithm(self) -> hashes.SHA256 | hashes.SHA384:
-        """A fresh cryptography hash object for the builder."""
-        return hashes.SHA384() if self.hash_name == "sha384" else hashes.SHA256()
+    def hash_algorithm(self) -> hashes.SHA256 | hashes.SHA384 | hashes.SHA512 | None:
+        """A fresh cryptography hash object for the builder (None: the key fixes its hash)."""
+        return None if self.hash_name is None else _HASHES[self.hash_name]()
 
 
 _SHA256_RSA: Final = SignatureChoice(
@@ -52,7 +65,13 @@ SIGNATURE_CHOICES: Final[dict[str, SignatureChoice]] = {
     "ec-p384": SignatureChoice(
         "sha384", SignatureAlgorithmOID.ECDSA_WITH_SHA384, "ecdsa-with-SHA384"
     ),
+    # RFC 5480 section 4 pairs P-521 with SHA-512 (as the BR 7.1.3.2.2 encodings do).
+    "ec-p521": SignatureChoice(
+        "sha512", SignatureAlgorithmOID.ECDSA_WITH_SHA512, "ecdsa-with-SHA512"
+    ),
+    "ed25519": SignatureChoice(None, SignatureAlgorithmOID.ED25519, "ED25519"),
 }
+"""The signature algorithm for each script key algorithm; the key decides it, never the script."""
 
 
 def subject_name(subject: Subject) -> x509.Name:
@@ -69,16 +88,19 @@ def subject_name(subject: Subject) -> x509.Name:
     return x509.Name(attributes)
 
 
-def key_identifier(public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey) -> bytes:
+def key_identifier(public_key: PublicKey) -> bytes:
     """RFC 7093 section 2 method 1: leftmost 160 bits of SHA-256 over subjectPublicKey.
 
     subjectPublicKey is the BIT STRING's value without tag, length or unused-bits octet: the
-    PKCS#1 RSAPublicKey DER for RSA, the uncompressed X9.62 point for EC.
+    PKCS#1 RSAPublicKey DER for RSA, the uncompressed X9.62 point for EC, the 32 raw octets of
+    the key for Ed25519 (RFC 8410 section 4).
     """
     if isinstance(public_key, rsa.RSAPublicKey):
         value = public_key.public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.PKCS1
         )
+    elif isinstance(public_key, ed25519.Ed25519PublicKey):
+        value = public_key.public_bytes_raw()
     else:
         value = public_key.public_bytes(
             serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
@@ -119,9 +141,7 @@ def authority_key_identifier(issuer_ski: bytes) -> x509.Extension[x509.Extension
     return _plain(x509.AuthorityKeyIdentifier(issuer_ski, None, None))
 
 
-def root_extensions(
-    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey, path_length: int | None = None
-) -> Extensions:
+def root_extensions(public_key: PublicKey, path_length: int | None = None) -> Extensions:
     """The root profile (BR 7.1.2.1): basicConstraints, keyUsage, SKI, and AKI equal to the SKI."""
     ski = key_identifier(public_key)
     return (
@@ -134,7 +154,7 @@ def root_extensions(
 
 def subordinate_extensions(
     spec: CertificateSpec,
-    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
+    public_key: PublicKey,
     issuer_ski: bytes,
 ) -> Extensions:
     """The subordinate CA profile (BR 7.1.2.10, RFC 5280 4.2).
@@ -166,7 +186,7 @@ def cross_extensions(
         ski = subject_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     except x509.ExtensionNotFound:
         public = subject_cert.public_key()
-        if not isinstance(public, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        if not isinstance(public, PublicKey):
             raise PkiError(
                 f"The certificate '{spec.id}' cannot cross-certify a {type(public).__name__} key."
             ) from None
@@ -182,7 +202,7 @@ def cross_extensions(
 
 def ocsp_responder_extensions(
     spec: CertificateSpec,
-    public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey,
+    public_key: PublicKey,
     issuer_ski: bytes,
 ) -> Extensions:
     """The delegated OCSP responder profile (RFC 6960 4.2.2.2, BR 7.1.2.8).

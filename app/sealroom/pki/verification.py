@@ -9,13 +9,18 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 
 from sealroom.errors import PkiError
-from sealroom.pki.profile import Extensions, SignatureChoice, describe_extensions, serial_hex
+from sealroom.pki.profile import (
+    Extensions,
+    PublicKey,
+    SignatureChoice,
+    describe_extensions,
+    serial_hex,
+)
 
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 Check = tuple[str, Callable[[], bool]]
 
 
@@ -263,6 +268,12 @@ def _spki_der(cert: x509.Certificate) -> bytes:
 
 
 def _certificate_signature_verifies(cert: x509.Certificate, public_key: PublicKey) -> bool:
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        # PureEdDSA: no separate hash, the signature is over the TBSCertificate itself.
+        if cert.signature_hash_algorithm is not None:
+            return False
+        public_key.verify(cert.signature, cert.tbs_certificate_bytes)
+        return True
     algorithm = cert.signature_hash_algorithm
     if algorithm is None:
         return False
@@ -275,7 +286,7 @@ def _certificate_signature_verifies(cert: x509.Certificate, public_key: PublicKe
 
 def _crl_signature_verifies(crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
     public_key = issuer.public_key()
-    if not isinstance(public_key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+    if not isinstance(public_key, PublicKey):
         return False
     return crl.is_signature_valid(public_key)
 
