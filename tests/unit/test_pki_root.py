@@ -4,53 +4,81 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Literal
 
 import pytest
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
 from sealroom.ceremony.ports import KeyRecord
 from sealroom.ceremony.script import CertificateSpec, CrlSpec, CsrSpec, KeyAlgorithm
 from sealroom.errors import HsmError, PkiError
 from sealroom.pki import hsm_key as hsm_key_module
-from sealroom.pki.hsm_key import HsmEcPrivateKey, HsmRsaPrivateKey, hsm_private_key
-from sealroom.pki.issuer import HsmCertificateIssuer
+from sealroom.pki.hsm_key import (
+    HsmEcPrivateKey,
+    HsmEd25519PrivateKey,
+    HsmRsaPrivateKey,
+    hsm_private_key,
+)
+from sealroom.pki.issuer import HsmCertificateIssuer, ThrowawayKey
 from sealroom.pki.profile import serial_from_random
 from sealroom.pki.root import RootCertificateIssuer
-from tests.fakes import SoftwareKey
 
 NOT_BEFORE = datetime(2027, 1, 15, tzinfo=UTC)
 NOT_AFTER = datetime(2047, 1, 15, tzinfo=UTC)
 SERIAL = 0x011D2C3B4A59687766554433221100FFEE
 """0x01 followed by 16 random octets, as the engine makes them from the HSM's RNG."""
-_KEYS: dict[str, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey] = {}
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+_KEYS: dict[str, PrivateKey] = {}
+_CURVES: dict[str, ec.EllipticCurve] = {
+    "ec-p256": ec.SECP256R1(),
+    "ec-p384": ec.SECP384R1(),
+    "ec-p521": ec.SECP521R1(),
+}
+_HASHES = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
 
 
-def private_key(algorithm: KeyAlgorithm) -> rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey:
+def private_key(algorithm: KeyAlgorithm) -> PrivateKey:
     """One in-memory key per algorithm for the whole module (RSA-4096 takes a while)."""
     if algorithm not in _KEYS:
-        if algorithm.startswith("rsa"):
-            bits = int(algorithm.removeprefix("rsa-"))
-            _KEYS[algorithm] = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-        else:
-            curve = ec.SECP384R1() if algorithm == "ec-p384" else ec.SECP256R1()
-            _KEYS[algorithm] = ec.generate_private_key(curve)
+        _KEYS[algorithm] = new_private_key(algorithm)
     return _KEYS[algorithm]
 
 
-class CountingKey(SoftwareKey):
-    """The tests' software SigningKey that also records each hash it was asked to sign with."""
+def new_private_key(algorithm: KeyAlgorithm) -> PrivateKey:
+    if algorithm.startswith("rsa"):
+        bits = int(algorithm.removeprefix("rsa-"))
+        return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    if algorithm == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    return ec.generate_private_key(_CURVES[algorithm])
 
-    hashes_used: list[str]
+
+@dataclass
+class CountingKey:
+    """A software SigningKey signing as the HSM adapter does, recording each hash asked for.
+
+    RSA PKCS#1 v1.5 and ECDSA with the hash named; Ed25519 over the whole message, the hash name
+    checked by the adapter but not used (app/sealroom/hsm/keys.py).
+    """
+
+    record: KeyRecord
+    private: PrivateKey
+    hashes_used: list[str] = field(default_factory=list)
 
     def sign(self, message: bytes, hash_name: Literal["sha256", "sha384", "sha512"]) -> bytes:
         self.hashes_used.append(hash_name)
-        return super().sign(message, hash_name)
+        if isinstance(self.private, ed25519.Ed25519PrivateKey):
+            return self.private.sign(message)
+        if isinstance(self.private, rsa.RSAPrivateKey):
+            return self.private.sign(message, padding.PKCS1v15(), _HASHES[hash_name])
+        return self.private.sign(message, ec.ECDSA(_HASHES[hash_name]))
 
 
 def software_key(algorithm: KeyAlgorithm, key_id: str = "root-key") -> CountingKey:
@@ -59,23 +87,38 @@ def software_key(algorithm: KeyAlgorithm, key_id: str = "root-key") -> CountingK
     spki = private.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    is_rsa = isinstance(private, rsa.RSAPrivateKey)
+    key_type: Literal["RSA", "EC", "EdDSA"]
+    if isinstance(private, rsa.RSAPrivateKey):
+        key_type, size, curve, mechanism = (
+            "RSA",
+            private.key_size,
+            None,
+            "CKM_RSA_PKCS_KEY_PAIR_GEN",
+        )
+    elif isinstance(private, ed25519.Ed25519PrivateKey):
+        key_type, size, curve, mechanism = (
+            "EdDSA",
+            256,
+            "edwards25519",
+            "CKM_EC_EDWARDS_KEY_PAIR_GEN",
+        )
+    else:
+        key_type, size, curve = "EC", private.key_size, private.curve.name
+        mechanism = "CKM_EC_KEY_PAIR_GEN"
     record = KeyRecord(
         key_id=key_id,
         label="root-2027",
         cka_id_hex="00" * 16,
         algorithm=algorithm,
-        key_type="RSA" if is_rsa else "EC",
-        size_bits=private.key_size,
-        curve=None if is_rsa else private.curve.name,  # type: ignore[union-attr]
-        public_exponent=65537 if is_rsa else None,
+        key_type=key_type,
+        size_bits=size,
+        curve=curve,
+        public_exponent=65537 if key_type == "RSA" else None,
         spki_der=spki,
         attributes={"SENSITIVE": True, "EXTRACTABLE": False, "SIGN": True},
-        mechanism="CKM_RSA_PKCS_KEY_PAIR_GEN" if is_rsa else "CKM_EC_KEY_PAIR_GEN",
+        mechanism=mechanism,
     )
-    key = CountingKey(record, private)
-    key.hashes_used = []
-    return key
+    return CountingKey(record, private)
 
 
 def certificate_spec(**changes: object) -> CertificateSpec:
@@ -107,6 +150,9 @@ def certificate_spec(**changes: object) -> CertificateSpec:
         ("rsa-4096", SignatureAlgorithmOID.RSA_WITH_SHA256, "sha256WithRSAEncryption", "sha256"),
         ("ec-p256", SignatureAlgorithmOID.ECDSA_WITH_SHA256, "ecdsa-with-SHA256", "sha256"),
         ("ec-p384", SignatureAlgorithmOID.ECDSA_WITH_SHA384, "ecdsa-with-SHA384", "sha384"),
+        ("ec-p521", SignatureAlgorithmOID.ECDSA_WITH_SHA512, "ecdsa-with-SHA512", "sha512"),
+        # Ed25519 has no hash to choose: the wrapper names SHA-512, which PureEdDSA applies.
+        ("ed25519", SignatureAlgorithmOID.ED25519, "ED25519", "sha512"),
     ],
 )
 def test_root_follows_the_profile(
@@ -283,9 +329,10 @@ def test_a_record_that_misstates_its_key_is_refused() -> None:
         RootCertificateIssuer().issue_root(certificate_spec(), mixed, SERIAL)
 
 
-def test_a_signature_from_another_key_fails_verification() -> None:
-    key = software_key("ec-p384")
-    key.private = ec.generate_private_key(ec.SECP384R1())  # the "HSM" signs with a different key
+@pytest.mark.parametrize("algorithm", ["ec-p384", "ec-p521", "ed25519"])
+def test_a_signature_from_another_key_fails_verification(algorithm: KeyAlgorithm) -> None:
+    key = software_key(algorithm)
+    key.private = new_private_key(algorithm)  # the "HSM" signs with another key of the same type
     with pytest.raises(PkiError) as caught:
         RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL)
     message = str(caught.value)
@@ -322,18 +369,19 @@ def test_an_unexpected_error_while_signing_becomes_a_pki_error() -> None:
 def test_cryptography_builders_call_the_wrapper_sign() -> None:
     """cryptography 50.0.2 accepts a subclass of its key classes: undocumented behaviour Sealroom
     relies on (PLATFORM-NOTES). If an upgrade breaks this, keep the pin or sign the TBS directly."""
-    algorithms: tuple[KeyAlgorithm, ...] = ("rsa-3072", "ec-p384")
-    for algorithm in algorithms:
+    cases: tuple[tuple[KeyAlgorithm, hashes.SHA256 | hashes.SHA512 | None, str], ...] = (
+        ("rsa-3072", hashes.SHA256(), "sha256"),
+        ("ec-p384", hashes.SHA256(), "sha256"),
+        ("ec-p521", hashes.SHA512(), "sha512"),
+        ("ed25519", None, "sha512"),  # Ed25519: the builder takes no hash; PureEdDSA's SHA-512
+    )
+    for algorithm, builder_hash, used in cases:
         key = software_key(algorithm)
         wrapper = hsm_private_key(key)
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wrapper test")])
-        csr = (
-            x509.CertificateSigningRequestBuilder()
-            .subject_name(name)
-            .sign(wrapper, hashes.SHA256())
-        )
+        csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(wrapper, builder_hash)
         assert csr.is_signature_valid
-        assert key.hashes_used == ["sha256"]
+        assert key.hashes_used == [used]
 
 
 def test_rsa_wrapper_signs_pkcs1_v15_only_and_never_exports() -> None:
@@ -375,6 +423,93 @@ def test_ec_wrapper_signs_ecdsa_only_and_never_exports() -> None:
     with pytest.raises(PkiError, match="stays in the HSM"):
         wrapper.private_numbers()
     assert copy.copy(wrapper) is wrapper
+
+
+def test_ed25519_wrapper_signs_the_whole_message_and_never_exports() -> None:
+    key = software_key("ed25519")
+    wrapper = hsm_private_key(key)
+    assert isinstance(wrapper, HsmEd25519PrivateKey)
+    assert isinstance(wrapper, ed25519.Ed25519PrivateKey)
+    message = b"the whole TBS, not a digest of it" * 40
+    signature = wrapper.sign(message)
+    wrapper.public_key().verify(signature, message)  # PureEdDSA over the message itself
+    assert len(signature) == 64 and key.hashes_used == ["sha512"]
+    with pytest.raises(PkiError, match="stays in the HSM"):
+        wrapper.private_bytes_raw()
+    with pytest.raises(PkiError, match="stays in the HSM"):
+        wrapper.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+    assert copy.copy(wrapper) is wrapper and copy.deepcopy(wrapper) is wrapper
+    with pytest.raises(ValueError, match="Algorithm must be None"):  # cryptography's own rule
+        x509.CertificateSigningRequestBuilder().subject_name(SUBJECT).sign(wrapper, hashes.SHA512())
+
+
+def test_p521_wrapper_signs_ecdsa_with_sha512() -> None:
+    key = software_key("ec-p521")
+    wrapper = hsm_private_key(key)
+    assert isinstance(wrapper, HsmEcPrivateKey)
+    assert wrapper.curve.name == "secp521r1" and wrapper.key_size == 521
+    signature = wrapper.sign(b"data", ec.ECDSA(hashes.SHA512()))
+    wrapper.public_key().verify(signature, b"data", ec.ECDSA(hashes.SHA512()))
+    assert key.hashes_used == ["sha512"]
+
+
+def test_ed25519_and_p521_records_that_misstate_their_key_are_refused() -> None:
+    key = software_key("ed25519")
+    key.record = replace(key.record, curve="curve25519")
+    with pytest.raises(PkiError, match="recorded on the curve curve25519 but its public key is"):
+        RootCertificateIssuer().issue_root(certificate_spec(), key, SERIAL)
+    as_ec = software_key("ed25519")
+    as_ec.record = replace(as_ec.record, key_type="EC", curve="secp256r1")
+    with pytest.raises(PkiError, match="recorded as EC but its public key is Ed25519PublicKey"):
+        RootCertificateIssuer().issue_root(certificate_spec(), as_ec, SERIAL)
+    p521 = software_key("ec-p521")
+    p521.record = replace(p521.record, curve="secp384r1")
+    with pytest.raises(PkiError, match="recorded on the curve secp384r1 but its public key is on"):
+        RootCertificateIssuer().issue_root(certificate_spec(), p521, SERIAL)
+    assert key.hashes_used == as_ec.hashes_used == p521.hashes_used == []
+
+
+def test_subject_key_identifiers_for_ed25519_and_p521_are_rfc_7093_method_1() -> None:
+    ed_key = software_key("ed25519")
+    ed_cert = x509.load_der_x509_certificate(
+        RootCertificateIssuer().issue_root(certificate_spec(), ed_key, SERIAL).der
+    )
+    raw = ed_key.record.spki_der[-32:]  # RFC 8410 4: the BIT STRING holds the 32 key octets
+    assert raw == ed25519_public(ed_cert).public_bytes_raw()
+    ed_ski = ed_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert ed_ski.digest == hashlib.sha256(raw).digest()[:20]
+    p521_key = software_key("ec-p521")
+    p521_cert = x509.load_der_x509_certificate(
+        RootCertificateIssuer().issue_root(certificate_spec(), p521_key, SERIAL).der
+    )
+    point = p521_key.record.spki_der[-133:]  # 04 || X || Y, 66 octets each
+    assert point[0] == 0x04
+    p521_ski = p521_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    assert p521_ski.digest == hashlib.sha256(point).digest()[:20]
+
+
+def ed25519_public(cert: x509.Certificate) -> ed25519.Ed25519PublicKey:
+    public = cert.public_key()
+    assert isinstance(public, ed25519.Ed25519PublicKey)
+    return public
+
+
+def test_the_throwaway_key_is_of_the_hsm_keys_type_and_curve() -> None:
+    message = b"twin TBS"
+    p521 = ThrowawayKey(software_key("ec-p521").record).sign(message, "sha512")
+    # A P-521 signature: r or s beyond 384 bits (both below 2^384: probability about 2^-274).
+    assert max(decode_dss_signature(p521)).bit_length() > 384
+    ed_record = software_key("ed25519").record
+    twin = ThrowawayKey(ed_record).sign(message, "sha512")
+    assert len(twin) == 64  # an Ed25519 signature, from a key that is not the HSM's
+    with pytest.raises(InvalidSignature):
+        ed25519.Ed25519PublicKey.from_public_bytes(ed_record.spki_der[-32:]).verify(twin, message)
+    with pytest.raises(PkiError, match=r"No throwaway key can stand in .* \(ec-p256\)"):
+        ThrowawayKey(replace(software_key("ec-p256").record, curve="secp256k1"))
 
 
 def test_a_record_without_a_der_public_key_is_refused() -> None:
@@ -600,3 +735,91 @@ def test_the_root_csr_carries_the_scripted_subject_and_the_hsm_key() -> None:
     assert issued.spki_sha256_hex == hashlib.sha256(key.record.spki_der).hexdigest()
     assert key.hashes_used == ["sha256"]
     assert any("not linted: pkilint has no validator" in check for check in issued.checks)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "oid"),
+    [
+        ("ec-p521", SignatureAlgorithmOID.ECDSA_WITH_SHA512),
+        ("ed25519", SignatureAlgorithmOID.ED25519),
+    ],
+)
+def test_p521_and_ed25519_sign_every_artefact(
+    algorithm: KeyAlgorithm, oid: x509.ObjectIdentifier
+) -> None:
+    """Root, subordinate (for an Ed25519 request), cross-certificate, OCSP responder, CSR, CRL."""
+    key = software_key(algorithm)
+    issuer = HsmCertificateIssuer()
+    root = issuer.issue_root(certificate_spec(), key, SERIAL)
+    root_cert = x509.load_der_x509_certificate(root.der)
+    name = root.signature_algorithm
+    assert name == ("ED25519" if algorithm == "ed25519" else "ecdsa-with-SHA512")
+    subject_key = ed25519.Ed25519PrivateKey.generate()
+    request = x509.CertificateSigningRequestBuilder().subject_name(SUBJECT).sign(subject_key, None)
+    subordinate = issuer.issue_from_request(
+        child_spec(path_length=0),
+        key,
+        SERIAL + 1,
+        root.der,
+        request.public_bytes(serialization.Encoding.DER),
+    )
+    other_key = ec.generate_private_key(ec.SECP521R1())
+    other_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Other Root CA")])
+    other = (
+        x509.CertificateBuilder()
+        .subject_name(other_name)
+        .issuer_name(other_name)
+        .public_key(other_key.public_key())
+        .serial_number(7)
+        .not_valid_before(NOT_BEFORE)
+        .not_valid_after(NOT_AFTER)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(other_key.public_key()), critical=False
+        )
+        .sign(other_key, hashes.SHA512())
+    )
+    cross = issuer.cross_certify(
+        child_spec(profile="cross-certificate", subject_from="other-root"),
+        key,
+        SERIAL + 2,
+        root.der,
+        other.public_bytes(serialization.Encoding.DER),
+    )
+    ocsp = issuer.issue_subordinate(
+        child_spec(profile="ocsp-responder", crl_urls=()),
+        key,
+        SERIAL + 3,
+        root.der,
+        SUBJECT,
+        ec.generate_private_key(ec.SECP256R1()).public_key(),
+    )
+    for issued in (root, subordinate, cross, ocsp):
+        cert = x509.load_der_x509_certificate(issued.der)
+        assert cert.signature_algorithm_oid == oid and issued.signature_algorithm == name
+        cert.verify_directly_issued_by(root_cert)
+        assert "the signature verifies with the public key the HSM reported for the key" in (
+            issued.checks
+        )
+    subordinate_key = x509.load_der_x509_certificate(subordinate.der).public_key()
+    assert subordinate_key == subject_key.public_key()  # an Ed25519 key certified from its CSR
+    csr = issuer.make_csr(
+        CsrSpec.model_validate(
+            {
+                "id": "root-csr",
+                "key": "root-key",
+                "subject": {"country": "XX", "organization": "Example", "common_name": "Root"},
+                "output": "root.csr",
+            }
+        ),
+        key,
+    )
+    crl = issuer.sign_crl(crl_spec(), key, root.der)
+    loaded_csr = x509.load_der_x509_csr(csr.der)
+    loaded_crl = x509.load_der_x509_crl(crl.der)
+    assert loaded_csr.is_signature_valid and loaded_csr.signature_algorithm_oid == oid
+    assert loaded_crl.is_signature_valid(root_cert.public_key())  # type: ignore[arg-type]
+    assert loaded_crl.signature_algorithm_oid == oid
+    assert csr.signature_algorithm == crl.signature_algorithm == name
+    # Six artefacts, one HSM signature each (twins are signed by throwaway keys).
+    assert key.hashes_used == ["sha512"] * 6
