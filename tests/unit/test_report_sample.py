@@ -343,8 +343,22 @@ def _write_script(path: Path, header: str, data: dict[str, Any]) -> LoadedScript
     return load_script(path)
 
 
-OTHER_SAMPLES = ("key-compromise-response", "root-csr", "key-destruction")
+OTHER_SAMPLES = ("key-compromise-response", "root-csr", "key-destruction", "hsm-initialisation")
 """Shipped scripts the sample walks as they are (the compromise response with one change)."""
+USER_PIN, SO_PIN = "HSM user PIN", "HSM security officer PIN"
+SHARE_SETS = {USER_PIN: (21943, "5e0c7a"), SO_PIN: (9382, "c41d07")}
+"""The (SLIP-39 set identifier, check value) of each PIN split in the hsm-initialisation sample."""
+SHARE_BAGS = {USER_PIN: "TEB-2313{:02d}", SO_PIN: "TEB-2314{:02d}"}
+"""The bag each custodian's share sheet is sealed in (member number filled in)."""
+REFUSED_SHARES = (
+    ("bob", "Share from Bob Okafor: word 7 is not a SLIP-39 word; check it against the sheet."),
+    (
+        "carol",
+        "Share from Carol Nguyen: this share belongs to another share set (set identifier "
+        f"{SHARE_SETS[SO_PIN][0]}, expected {SHARE_SETS[USER_PIN][0]}).",
+    ),
+)
+"""Each custodian's first try at the activation, refused as the share collector words it."""
 
 
 def other_script(directory: Path, name: str) -> LoadedScript:
@@ -460,7 +474,7 @@ def build_sample_journal(
     rehearsal: bool = True,
     abort_at_key_check: bool = False,
     pin_failures: int = 1,
-    absent: tuple[str, ...] = ("carol",),
+    absent: tuple[str, ...] | None = None,
     steps_done: int | None = None,
     ceremony: str | None = None,
 ) -> Path:
@@ -488,6 +502,9 @@ def build_sample_journal(
     deviations = ceremony is None
     spki, der, pem = sample_certificate()
     clock = SampleClock()
+    if absent is None:
+        # Every custodian of the hsm-initialisation sample receives a share sheet.
+        absent = () if ceremony == "hsm-initialisation" else ("carol",)
     present = [p.id for p in script.participants if p.id not in absent]
 
     def holder(role: str) -> str:
@@ -525,6 +542,10 @@ def build_sample_journal(
 
         def add(event: str, step_id: str, data: dict[str, Any]) -> None:
             journal.append(event, data, step=step_id, actors=actors(step_id))
+
+        def custodian_actor(participant: str) -> Actor:
+            """A custodian acting in their first role, as the engine names them."""
+            return Actor(participant, script.participant(participant).roles[0], "custodian")
 
         def completed(step_id: str, extra: dict[str, Any]) -> None:
             step = next(s for s in script.steps if s.id == step_id)
@@ -584,7 +605,8 @@ def build_sample_journal(
                 "material": hsm.material,
                 "declared_serial": hsm_material.serial,
                 "stand_in": False,
-                "token": _token(script),
+                # A token to be initialised has no label yet.
+                "token": _token(script, label="" if ceremony == "hsm-initialisation" else None),
             },
         )
         plan = list(script.steps)
@@ -716,7 +738,99 @@ def build_sample_journal(
                     add(
                         "confirmation.typed", step_id, {"words": step.confirm, "attempts": attempts}
                     )
-                if action == "hsm-login":
+                activation = hsm.activation
+                if action == "initialise-token":
+                    assert activation is not None, "the sample initialises by m-of-n only"
+                    splits = [(USER_PIN, activation.user_pin)]
+                    if activation.so_pin is not None:
+                        splits.append((SO_PIN, activation.so_pin))
+                    sets: dict[str, Any] = {}
+                    for what, split in splits:
+                        sealed = []
+                        for index, member in enumerate(split.shares, start=1):
+                            bag = SHARE_BAGS[what].format(index)
+                            slug = what.lower().replace(" ", "-")
+                            journal.append(
+                                "share.sealed",
+                                {
+                                    "what": what,
+                                    "share": member.share,
+                                    "custodian": member.custodian,
+                                    "member_index": index,
+                                    "member_count": len(split.shares),
+                                    "bag": bag,
+                                    "printer": "file",
+                                    "job": f"share-{slug}-share-{index}-of-{len(split.shares)}.pdf",
+                                },
+                                step=step_id,
+                                actors=[custodian_actor(member.custodian)],
+                            )
+                            sealed.append(
+                                {"share": member.share, "custodian": member.custodian, "bag": bag}
+                            )
+                        identifier, check_value = SHARE_SETS[what]
+                        sets[what] = {
+                            "threshold": split.threshold,
+                            "set_identifier": identifier,
+                            "check_value": check_value,
+                            "custodians": [h.custodian for h in split.shares],
+                            "sealed": sealed,
+                        }
+                    add(
+                        "token.initialised",
+                        step_id,
+                        {"token": _token(script), "label": hsm.token_label, "activation": sets},
+                    )
+                elif action == "hsm-login" and activation is not None:
+                    split = activation.user_pin
+                    combined = []
+                    for member in split.shares:
+                        if len(combined) == split.threshold:
+                            break
+                        if member.custodian not in present:
+                            continue
+                        refused = dict(REFUSED_SHARES).get(member.custodian)
+                        attempt = 1
+                        if refused is not None:
+                            journal.append(
+                                "share.rejected",
+                                {
+                                    "what": USER_PIN,
+                                    "custodian": member.custodian,
+                                    "attempt": 1,
+                                    "problem": refused,
+                                },
+                                step=step_id,
+                                actors=[custodian_actor(member.custodian)],
+                            )
+                            attempt = 2
+                        journal.append(
+                            "share.accepted",
+                            {
+                                "what": USER_PIN,
+                                "custodian": member.custodian,
+                                "member_index": split.shares.index(member) + 1,
+                                "attempt": attempt,
+                            },
+                            step=step_id,
+                            actors=[custodian_actor(member.custodian)],
+                        )
+                        combined.append(member.custodian)
+                    journal.append(
+                        "quorum.activated",
+                        {
+                            "what": USER_PIN,
+                            "threshold": split.threshold,
+                            "custodians": combined,
+                            "set_identifier": split.set_identifier,
+                            "check_value": split.check_value,
+                        },
+                        step=step_id,
+                        actors=[custodian_actor(c) for c in combined],
+                    )
+                    add("hsm.login", step_id, {"attempts": 1, "activation": "m-of-n"})
+                    logged_in = True
+                elif action == "hsm-login":
                     for attempt in range(1, pin_failures + 1):
                         add(
                             "hsm.login-failed",
@@ -749,8 +863,10 @@ def build_sample_journal(
                     )
                     objects += _key_pair_objects(key.label)
                 elif action == "inventory-token":
+                    # A script without keys: the token's signing mechanisms, as listed.
                     names = sorted(
                         {m for k in script.keys for m in KEY_MECHANISMS.get(k.algorithm, ())}
+                        or SOFTHSM_MECHANISMS
                     )
                     add(
                         "token.inventory",

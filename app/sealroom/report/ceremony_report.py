@@ -47,6 +47,7 @@ from sealroom.report.record import (
     ZeroisationView,
     ceremony_record,
     clock_text,
+    share_problem,
 )
 from sealroom.transfer.frames import encode_frames, parse_frame
 from sealroom.transfer.qr import Ecc, qr_matrix
@@ -610,7 +611,10 @@ def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
             )
         out += [CondPageBreak(45 * mm), KeepTogether([heading, intro, details])]
         out.append(para("Mechanisms the script's keys use, as the token reports them", "h3"))
-        out.append(_mechanisms_table(inventory.mechanisms))
+        if inventory.mechanisms or record.script.keys:
+            out.append(_mechanisms_table(inventory.mechanisms))
+        else:
+            out.append(para("The script has no key, and no mechanism was listed.", "cell"))
         visible = (
             "logged in: private objects included"
             if inventory.logged_in
@@ -823,7 +827,8 @@ def _activation(record: CeremonyRecord, item: ActivationView) -> list[Flowable]:
         )
     if item.set_identifier is None and item.check_value is None:
         checked = (
-            "not listed in the script: a share of another set combines to a PIN the token refuses"
+            "not listed in the script: the first share accepted fixes the set, a share of "
+            "another set is refused, and the token accepting the PIN is the final check"
         )
     else:
         checked = (
@@ -860,7 +865,10 @@ def _activation(record: CeremonyRecord, item: ActivationView) -> list[Flowable]:
                 [
                     para(record.participant_name(e.custodian), "cell_bold"),
                     str(e.attempt),
-                    para(e.problem or "-", "cell"),
+                    para(
+                        share_problem(e.problem or "-", record.participant_name(e.custodian)),
+                        "cell",
+                    ),
                     f"{_time(e.at)} ({e.seq})",
                 ]
                 for e in refused

@@ -2141,10 +2141,10 @@ class _Builder:
                 )
             return text
         if event == "share.rejected":
+            name = participant_name(self.script, data.text("custodian"))
             return (
-                f"{participant_name(self.script, data.text('custodian'))}'s share of the "
-                f"{data.text('what')} REFUSED at attempt {data.number('attempt')}: "
-                f"{data.text('problem')}"
+                f"{name}'s share of the {data.text('what')} REFUSED at attempt "
+                f"{data.number('attempt')}: {share_problem(data.text('problem'), name)}"
             )
         if event == "share.accepted":
             what = data.text("what")
@@ -2354,6 +2354,12 @@ def _signature_valid(
     except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
         return False
     return True
+
+
+def share_problem(problem: str, name: str) -> str:
+    """Why a share was refused, without the ``Share from <name>:`` the collector starts with."""
+    prefix = f"Share from {name}: "
+    return problem[len(prefix) :] if problem.startswith(prefix) else problem
 
 
 def clock_text(moment: datetime) -> str:
