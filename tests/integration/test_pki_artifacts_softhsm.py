@@ -571,9 +571,10 @@ def test_a_pkilint_error_blocks_signing_before_the_hsm_signs(
     assert key.signatures == 1 and issued.subject.startswith("CN=Example Root CA R1,OU=Root PKI")
 
 
-def test_the_br_lint_refuses_an_ed25519_root_before_the_hsm_signs(
-    token: Pkcs11Hsm, root_keys: dict[str, SigningKey]
+def test_the_br_lint_refuses_ed25519_before_the_hsm_signs(
+    token: Pkcs11Hsm, root_keys: dict[str, SigningKey], artefacts: dict[str, Artefacts], out: Path
 ) -> None:
+    """BR 7.1.3 allows RSA and ECDSA only, for certificates and for CRLs."""
     if "ed25519" not in root_keys:
         pytest.skip("the token does not support ed25519")
     key = CountingKey(root_keys["ed25519"])
@@ -583,6 +584,17 @@ def test_the_br_lint_refuses_an_ed25519_root_before_the_hsm_signs(
     assert "(its twin, before the HSM signs): pkilint found 2 error(s)" in message
     for code in (BR_PROHIBITED_SIGNATURE, BR_PROHIBITED_PUBLIC_KEY):
         assert f"ERROR {code} at certificate.tbsCertificate." in message
+    # pkilint's CRL command line has no BR algorithm check: the Ed25519 CRL passes `-p BR` ...
+    crl = write(out, "ed25519-root.crl.pem", artefacts["ed25519"].crl.pem)
+    errors, report = pkilint_errors(lint_crl.main, "lint", "-t", "ARL", "-p", "BR", crl)
+    assert errors == 0, report
+    # ... so Sealroom's wrapper adds pkilint's BR 7.1.3.2 validator, and the CRL is refused.
+    with pytest.raises(PkiError) as refused:
+        HsmCertificateIssuer().sign_crl(crl_spec((), lint=LINT), key, artefacts["ed25519"].root.der)
+    assert (
+        f"pkilint found 1 error(s), so the HSM does not sign it: ERROR {BR_PROHIBITED_SIGNATURE} "
+        "at certificateList.tbsCertList.signature: Prohibited encoding: 300506032b6570"
+    ) in str(refused.value)
     assert key.signatures == 0
 
 

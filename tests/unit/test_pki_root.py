@@ -823,3 +823,26 @@ def test_p521_and_ed25519_sign_every_artefact(
     assert csr.signature_algorithm == crl.signature_algorithm == name
     # Six artefacts, one HSM signature each (twins are signed by throwaway keys).
     assert key.hashes_used == ["sha512"] * 6
+
+
+def test_the_br_profile_refuses_an_ed25519_crl_and_accepts_a_p521_one() -> None:
+    """BR 7.1.3.2 covers CRLs too: RSA or ECDSA only, P-521 with SHA-512."""
+    ed_key = software_key("ed25519")
+    ed_root = RootCertificateIssuer().issue_root(certificate_spec(), ed_key, SERIAL)
+    with pytest.raises(PkiError) as caught:
+        HsmCertificateIssuer().sign_crl(
+            crl_spec(lint=("rfc5280", "cabf-serverauth")), ed_key, ed_root.der
+        )
+    assert (
+        "The CRL 'root-crl' (its twin, before the HSM signs): pkilint found 1 error(s), so the "
+        "HSM does not sign it: ERROR cabf.serverauth.prohibited_signature_algorithm_encoding at "
+        "certificateList.tbsCertList.signature: Prohibited encoding: 300506032b6570"
+    ) in str(caught.value)
+    assert ed_key.hashes_used == ["sha512"]  # the root only
+    p521_key = software_key("ec-p521")
+    p521_root = RootCertificateIssuer().issue_root(certificate_spec(), p521_key, SERIAL)
+    issued = HsmCertificateIssuer().sign_crl(
+        crl_spec(lint=("rfc5280", "cabf-serverauth")), p521_key, p521_root.der
+    )
+    assert issued.signature_algorithm == "ecdsa-with-SHA512"
+    assert "pkilint found no error in the HSM-signed result" in issued.checks

@@ -7,7 +7,9 @@ artefact is decided here and written down in docs/certificates.md:
 * ``rfc5280``: pkilint's RFC 5280 certificate (or CRL) validators. Always run, whatever the list.
 * ``cabf-serverauth``: the CA/Browser Forum TLS Baseline Requirements validators for the matching
   certificate type (root CA, subordinate CA as pkilint detects it, external cross-certified CA,
-  OCSP responder); for a CRL the BR 7.2 validity-period and reason-code checks for a CRL or ARL.
+  OCSP responder); for a CRL the BR 7.2 validity-period and reason-code checks for a CRL or ARL,
+  and pkilint's BR 7.1.3.2 signature-algorithm encoding check on the CRL's signature (pkilint's
+  own CRL command line leaves it out, so an Ed25519 CRL would otherwise pass the BR profile).
 * ``etsi``: pkilint's ETSI EN 319 412 profiles are for end-entity certificates only. For CA and
   OCSP-responder certificates the TS 119 312 algorithm checks and the EN 319 412-1 identifier
   checks run, and an INFO finding says that no EN 319 412 CA profile exists in pkilint; for CRLs
@@ -23,7 +25,10 @@ from typing import Any, Final, Literal
 
 from pkilint import finding_filter, loader, pkix  # type: ignore[import-untyped]
 from pkilint.cabf import cabf_crl, serverauth  # type: ignore[import-untyped]
-from pkilint.cabf.serverauth import serverauth_constants  # type: ignore[import-untyped]
+from pkilint.cabf.serverauth import (  # type: ignore[import-untyped]
+    serverauth_constants,
+    serverauth_key,
+)
 from pkilint.etsi import en_319_412_1, ts_119_312  # type: ignore[import-untyped]
 from pkilint.pkix import certificate, crl, extension, name  # type: ignore[import-untyped]
 from pkilint.validation import ValidationFindingSeverity  # type: ignore[import-untyped]
@@ -130,6 +135,12 @@ def lint_crl(der: bytes, kind: CrlKind, profiles: Sequence[LintProfile]) -> tupl
         top: list[Any] = []
         if br:
             top.append(cabf_crl.CabfCrlReasonCodeAllowlistValidator(crl_type))
+            # BR 7.1.3.2 covers every object a CA key signs, CRLs included (RSA or ECDSA only).
+            top.append(
+                serverauth_key.ServerauthAllowedSignatureAlgorithmEncodingValidator(
+                    path="certificateList.tbsCertList.signature"
+                )
+            )
             validity.append(cabf_crl.create_validity_period_validator(crl_type))
         validator = crl.create_pkix_crl_validator_container(
             [
