@@ -272,7 +272,7 @@ def test_custody_shows_pin_shares_with_the_bags_they_were_sealed_in(
     custody = text[text.index("Custody after the ceremony [EV-CUSTODY]") :]
     custody = custody[: custody.index("Journal position covered")]
     flat = squeeze(custody)
-    assert "not a material or share of the script" not in flat
+    assert squeeze("not a material or share of the script") not in flat
     for what, prefix in ((USER_PIN, "user-pin-share"), (SO_PIN, "so-pin-share")):
         for member in (1, 2, 3):
             assert squeeze(f"Share {member} of 3 of the {what}") in flat
