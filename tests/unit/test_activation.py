@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,48 @@ def test_one_custodian_cannot_activate_the_token() -> None:
     assert "hsm.login" not in w.journal.events()
     assert len(_data(w, "share.rejected")) == 6
     assert len(_data(w, "share.accepted")) == 1  # Frank's alone is not enough
+
+
+def test_zeroising_a_token_whose_so_pin_is_split_takes_the_so_custodians_shares() -> None:
+    from dataclasses import replace
+
+    from sealroom.backup.sharing import Slip39Sharing
+    from sealroom.ceremony.ports import ShareSheet
+    from sealroom.ceremony.script import Activation, PinSplit, ShareHolder
+
+    loaded = load_script(SCRIPT.with_name("key-destruction.yaml"))
+    script = loaded.script
+    officers = [p.id for p in script.participants if "crypto-officer" in p.roles]
+    holders = tuple(ShareHolder(share=f"s{i}", custodian=p) for i, p in enumerate(officers))
+    split = PinSplit(threshold=2, shares=holders)
+    hsm = script.hsm_required().model_copy(
+        update={"activation": Activation(user_pin=split, so_pin=split)}
+    )
+    w = fake_world(replace(loaded, script=script.model_copy(update={"hsm": hsm})))
+    sharing = Slip39Sharing()
+    names = [script.participant(p).name for p in officers]
+    for what, attr in (("HSM user PIN", "pin"), ("HSM security officer PIN", "so_pin")):
+        secret = sharing.new_secret(os.urandom)
+        setattr(w.hsm, attr, sharing.pin(secret))
+        for share in sharing.split(secret, 2, names, os.urandom).shares:
+            sheet = ShareSheet(
+                "x",
+                f"{what} share",
+                "t",
+                share.custodian,
+                share.member_index,
+                share.member_count,
+                2,
+                0,
+                "000000",
+                True,
+            )
+            w.sheets.print_share_sheet(sheet, share.words)
+    for spec in script.keys:
+        w.hsm.seed_key(spec)
+    operator = ScriptedOperator(w.runner.script)
+    operator.sheets = w.sheets
+    assert w.runner.run(operator).completed
+    activated = _data(w, "quorum.activated")
+    assert [a["what"] for a in activated] == ["HSM user PIN", "HSM security officer PIN"]
+    assert _data(w, "token.zeroised")[0]["after"] == []

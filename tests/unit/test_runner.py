@@ -20,7 +20,12 @@ def test_whole_ceremony_journals_every_step_in_order() -> None:
     assert result.completed
     assert result.steps_done == len(world.runner.script.steps)
     events = world.journal.events()
-    assert events[:3] == ["ceremony.opened", "token.identified", "attendance.recorded"]
+    assert events[:4] == [
+        "ceremony.opened",
+        "token.identified",
+        "token.inventory",
+        "attendance.recorded",
+    ]
     assert events[-1] == "ceremony.closed"
     completed = [e["step"] for e in world.journal.entries if e["event"] == "step.completed"]
     assert completed == [s.id for s in world.runner.script.steps]

@@ -6,6 +6,7 @@ import base64
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from sealroom.ceremony.activation import SO_PIN
 from sealroom.ceremony.fingerprint import sha256_fingerprint
 from sealroom.ceremony.ports import (
     Acknowledgement,
@@ -23,7 +24,7 @@ from sealroom.ceremony.ports import (
     TokenInfo,
     TokenObjectSummary,
 )
-from sealroom.ceremony.script import SIGNING_ACTIONS, ActionStep, KeyPurpose, utc_text
+from sealroom.ceremony.script import SIGNING_ACTIONS, ActionStep, KeyPurpose, Script, utc_text
 from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout
 
 if TYPE_CHECKING:
@@ -43,6 +44,11 @@ MECHANISMS: dict[str, tuple[str, ...]] = {
     "ec-p521": ("CKM_EC_KEY_PAIR_GEN", "CKM_ECDSA"),
     "ed25519": ("CKM_EC_EDWARDS_KEY_PAIR_GEN", "CKM_EDDSA"),
 }
+
+
+def mechanisms_for(script: Script) -> list[str]:
+    """The PKCS#11 mechanisms the script's keys are generated and used with (EV-SETTINGS)."""
+    return sorted({m for key in script.keys for m in MECHANISMS.get(key.algorithm, ())})
 
 
 def token_json(token: TokenInfo) -> dict[str, Json]:
@@ -165,9 +171,7 @@ class KeyActions:
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
     ) -> None:
         runner = self.runner
-        mechanisms = sorted(
-            {m for key in runner.script.keys for m in MECHANISMS.get(key.algorithm, ())}
-        )
+        mechanisms = mechanisms_for(runner.script)
         with operator.working(view, "Reading the HSM's details and objects"):
             inventory = runner.ports.hsm.device_inventory(mechanisms or None)
         runner._journal(
@@ -242,8 +246,15 @@ class KeyActions:
         runner = self.runner
         limit = runner.script.hsm_required().max_pin_attempts
         actors = runner._actors(step, ack)
+        activation = runner.script.hsm_required().activation
+        split_so = activation.so_pin if activation is not None else None
         for attempt in range(1, limit + 1):
-            so_pin = operator.secret(view, "HSM security officer PIN", attempt, limit - attempt + 1)
+            # With m-of-n activation nobody knows the SO PIN: its custodians' shares give it.
+            so_pin = (
+                runner.activation.combine_pin(step, view, operator, split_so, SO_PIN)
+                if split_so is not None
+                else operator.secret(view, SO_PIN, attempt, limit - attempt + 1)
+            )
             try:
                 with operator.working(view, "Re-initialising the HSM token, listing its objects"):
                     record = runner.ports.hsm.zeroise(so_pin)

@@ -65,8 +65,10 @@ class Activation:
         return sheets
 
     def _custodian(self, participant: str) -> Actor:
+        """The participant as a custodian, in their custodian role if they hold one."""
         person = self.runner.script.participant(participant)
-        return Actor(participant, person.roles[0], "custodian")
+        role = next((r for r in person.roles if "custodian" in r), person.roles[0])
+        return Actor(participant, role, "custodian")
 
     def _name(self, participant: str) -> str:
         return self.runner.script.participant(participant).name
@@ -93,14 +95,17 @@ class Activation:
             split.threshold, split.set_identifier, split.check_value, names
         )
         accepted: list[str] = []
+        identifiers: list[int] = []
         try:
             for custodian in present:
                 if collector.complete:
                     break
-                if self._enter_share(
+                identifier = self._enter_share(
                     step, view, operator, collector=collector, custodian=custodian, what=what
-                ):
+                )
+                if identifier is not None:
                     accepted.append(custodian)
+                    identifiers.append(identifier)
             if not collector.complete:
                 raise CeremonyError(
                     f"Step {view.index + 1} ({step.title}): {len(accepted)} share(s) of the "
@@ -120,7 +125,8 @@ class Activation:
                 "what": what,
                 "threshold": split.threshold,
                 "custodians": list(accepted),
-                "set_identifier": split.set_identifier,
+                # the set the accepted shares belong to (public, printed on every sheet)
+                "set_identifier": identifiers[0] if identifiers else split.set_identifier,
                 "check_value": split.check_value,
             },
             step=step.id,
@@ -137,8 +143,8 @@ class Activation:
         collector: ShareCollector,
         custodian: str,
         what: str,
-    ) -> bool:
-        """Up to SHARE_ATTEMPTS tries for one custodian; True once their share is accepted."""
+    ) -> int | None:
+        """Up to SHARE_ATTEMPTS tries for one custodian: their set identifier, or None."""
         refused: str | None = None
         actor = [self._custodian(custodian)]
         for attempt in range(1, SHARE_ATTEMPTS + 1):
@@ -169,8 +175,8 @@ class Activation:
                 step=step.id,
                 actors=actor,
             )
-            return True
-        return False
+            return share.identifier
+        return None
 
     def login(
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement

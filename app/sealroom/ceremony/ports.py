@@ -358,6 +358,11 @@ class AcceptedShare(Protocol):
     @property
     def member_index(self) -> int: ...
 
+    @property
+    def identifier(self) -> int:
+        """The SLIP-39 set identifier (public: it is printed on every sheet of the set)."""
+        ...
+
 
 class ShareCollector(Protocol):
     """Takes custodians' shares one at a time; combines them once enough are in."""

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Literal
 
 from sealroom import __version__
-from sealroom.ceremony.actions import KeyActions
+from sealroom.ceremony.actions import KeyActions, inventory_json, mechanisms_for
 from sealroom.ceremony.activation import Activation
 from sealroom.ceremony.fingerprint import Fingerprint, pgp_words, sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript
@@ -251,6 +251,15 @@ class Runner:
                 f"The token's serial number is {token.serial!r}, but the script declares the HSM "
                 f"{material.id!r} with serial {material.serial!r}. This is not the scripted HSM; "
                 "the ceremony is stopped before any step."
+            )
+        if "TOKEN_INITIALIZED" in token.flags:
+            # EV-DEVICE and EV-SETTINGS in every ceremony: the mechanisms its keys use, as the
+            # token reports them (an uninitialised token is inventoried after initialise-token).
+            self._journal(
+                "token.inventory",
+                inventory_json(
+                    self.ports.hsm.device_inventory(mechanisms_for(self.script) or None)
+                ),
             )
         self.statuses[0] = StepStatus.ENABLED
 

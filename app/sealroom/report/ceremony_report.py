@@ -580,8 +580,9 @@ def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
             )
         )
     for inventory in record.inventories:
+        when = f"step {inventory.step_number}" if inventory.step_number else "the opening"
         heading = para(
-            f"Inventory read at step {inventory.step_number} "
+            f"Inventory read at {when} "
             f"({clock_text(inventory.taken_at)}, journal seq {inventory.seq})",
             "h2",
         )

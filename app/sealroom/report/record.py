@@ -1118,7 +1118,8 @@ class _Builder:
                 mechanisms=tuple(mechanisms),
                 objects=_objects(data, "objects"),
                 logged_in=data.flag("logged_in"),
-                step_number=self.numbers.get(self._step_id(entry), 0),
+                # 0: read by the engine at the opening, before the first step
+                step_number=0 if entry.step is None else self.numbers.get(self._step_id(entry), 0),
                 taken_at=entry.time,
                 seq=entry.seq,
             )
