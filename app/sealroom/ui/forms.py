@@ -132,7 +132,7 @@ class TypedInput(Input):
 class TypingRequest:
     """One value the engine asks the performer to type, as the typing screen presents it."""
 
-    kind: Literal["entry", "seal", "recheck", "confirm", "text"]
+    kind: Literal["entry", "seal", "recheck", "sheet-bag", "confirm", "text"]
     label: str
     """What is typed, e.g. ``HSM bag serial``; for a confirmation the engine's prompt."""
     format: str | None
@@ -147,6 +147,23 @@ class TypingRequest:
     """Why the previous attempt was refused (attempt 2 and later)."""
     words: str | None = None
     """The exact words of a confirmation."""
+    custodian: str | None = None
+    """Whose share sheet the bag holds (``sheet-bag``: the serial of a share sheet's bag)."""
+
+
+def sheet_bag_text(request: TypingRequest) -> str:
+    """What the room does before the serial of a share sheet's bag is typed."""
+    who = request.custodian or "The custodian"
+    if request.again:
+        return (
+            f"Read the serial on {who}'s sealed share-sheet bag once more and type it again, "
+            "from the bag, not from memory."
+        )
+    return (
+        f"{who} folds the share sheet, words inside, and seals it in a new tamper-evident bag "
+        "in view of the witnesses. Then type the serial printed on the bag. It is typed twice "
+        "and recorded, so the bag can be checked whenever the sheet is needed."
+    )
 
 
 class TypingScreen(CeremonyScreen[str]):
@@ -165,6 +182,10 @@ class TypingScreen(CeremonyScreen[str]):
             yield Label(f"{heading}  \u00b7  {where}", classes="kind")
             yield Label(Content(self.view.step.title), classes="title")
             yield Static(text, classes="instruction")
+        elif request.kind == "sheet-bag":
+            yield Label(f"SHARE SHEET BAG  \u00b7  {where}", classes="kind")
+            yield Label(Content(self.view.step.title), classes="title")
+            yield Static(Content(sheet_bag_text(request)), classes="instruction")
         else:
             yield from step_heading(self.view)
         who = request.who or "The performer"
@@ -196,6 +217,11 @@ class TypingScreen(CeremonyScreen[str]):
             after = "after that the ceremony stops, and nothing irreversible is done"
         elif request.kind == "recheck":
             after = "after that the ceremony stops"
+        elif request.kind == "sheet-bag":
+            return (
+                f"Refused: {request.refused}. Read it from the bag and type it twice: "
+                f"{left_text}; after that the ceremony stops."
+            )
         else:
             after = "after that the room decides whether to proceed with a deviation or abort"
         again = "Type them again" if request.kind == "confirm" else "Read it again and type it"

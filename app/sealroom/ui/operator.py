@@ -8,6 +8,7 @@ the engine journals the abort exactly as it does for any other.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, InvalidStateError
@@ -49,6 +50,7 @@ from sealroom.ui.screens import (
     StepScreen,
     WorkingScreen,
 )
+from sealroom.ui.shares import CustodianReadyScreen, ShareWordsScreen, custodian_of, share_place
 
 if TYPE_CHECKING:
     from sealroom.ui.app import SealroomApp
@@ -58,6 +60,8 @@ T = TypeVar("T")
 STOPPED_BY_OPERATOR = "The operator stopped the ceremony from the terminal."
 TERMINAL_CLOSED = "The terminal UI closed before the ceremony finished."
 CONFIRM_PROMPT = "Type exactly: "
+SHEET_BAG_PROMPT = re.compile(r"Bag serial for (?P<name>.+)'s share sheet(?P<again> \(again\))?")
+"""The engine's prompt for the bag a custodian's share sheet is sealed in (typed twice)."""
 
 
 class TextualOperator:
@@ -188,6 +192,38 @@ class TextualOperator:
             view,
         )
 
+    def custodian_ready(self, view: StepView, custodian: str, what: str) -> None:
+        person = custodian_of(self.script, custodian)
+        place = share_place(self.script, custodian, what)
+        self._ask(
+            lambda: CustodianReadyScreen(self.app, view, custodian=person, what=what, place=place),
+            view,
+        )
+
+    def share_words(  # noqa: PLR0917 - the engine's question has these parts
+        self,
+        view: StepView,
+        custodian: str,
+        what: str,
+        attempt: int,
+        attempts_left: int,
+        refused: str | None,
+    ) -> str:
+        """The words as typed; neither kept here nor shown (the screen's field is emptied)."""
+        person = custodian_of(self.script, custodian)
+        return self._ask(
+            lambda: ShareWordsScreen(
+                self.app,
+                view,
+                custodian=person,
+                what=what,
+                attempt=attempt,
+                attempts_left=attempts_left,
+                refused=refused,
+            ),
+            view,
+        )
+
     def working(self, view: StepView, message: str) -> AbstractContextManager[None]:
         return self._working(view, message)
 
@@ -251,13 +287,32 @@ class TextualOperator:
 
         The engine asks for an entry by its label (``label (again)`` for the second typing), for
         a break's bag serials by its own prompts (as the bag is sealed, between ``break_started``
-        and ``break_ended``, then again before it is opened), and for confirmation words by
-        ``Type exactly: WORDS``. On a second or third attempt the screen says why the previous
-        value was refused, worked out from what was typed, as the engine checks it.
+        and ``break_ended``, then again before it is opened), for confirmation words by
+        ``Type exactly: WORDS``, and for the bag a custodian's share sheet is sealed in by
+        ``Bag serial for NAME's share sheet`` (then the same with `` (again)``). On a second or
+        third attempt the screen says why the previous value was refused, worked out from what
+        was typed, as the engine checks it.
         """
         step = view.step
         who = self.who(view)
         previous = attempt - 1
+        sheet_bag = SHEET_BAG_PROMPT.fullmatch(prompt)
+        if sheet_bag is not None:
+            label = prompt.removesuffix(" (again)")
+            again = sheet_bag["again"] is not None
+            refused = None if again or attempt == 1 else self.sheet_bag_refusal(step.id, label)
+            request = TypingRequest(
+                "sheet-bag",
+                label,
+                "bag-serial",
+                attempt,
+                ENTRY_ATTEMPTS,
+                who,
+                again,
+                refused,
+                custodian=sheet_bag["name"],
+            )
+            return request, prompt
         if isinstance(step, EntryStep):
             spec = step.entry
             again = prompt != spec.label and prompt.endswith("(again)")
@@ -316,6 +371,19 @@ class TextualOperator:
         if spec.expect is not None:
             return f"{value!r} is not the {spec.label} the script lists"
         return "the value was refused"
+
+    def sheet_bag_refusal(self, step_id: str, label: str) -> str:
+        """Why the engine refused the last serial typed for a share sheet's bag."""
+        first = self.typed.get((step_id, label))
+        if first is None:
+            return "the serial was refused"
+        problem = entry_problem("bag-serial", first[1])
+        if problem is not None:
+            return problem
+        again = self.typed.get((step_id, f"{label} (again)"))
+        if again is not None and again[0] == first[0] and again[1] != first[1]:
+            return f"the two entries differed ({first[1]!r}, then {again[1]!r})"
+        return f"{first[1]!r} was refused"
 
     def break_started(self, view: StepView) -> Sequence[str]:
         present = self.present
