@@ -13,7 +13,7 @@ from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 from sealroom.backup.sharing import Slip39Sharing
@@ -87,11 +87,13 @@ class SoftwareKey:
     """A SigningKey backed by an in-memory key (stands in for a key in the token)."""
 
     record: KeyRecord
-    private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+    private: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
 
     def sign(self, message: bytes, hash_name: Literal["sha256", "sha384", "sha512"]) -> bytes:
         if isinstance(self.private, rsa.RSAPrivateKey):
             return self.private.sign(message, padding.PKCS1v15(), HASHES[hash_name])
+        if isinstance(self.private, ed25519.Ed25519PrivateKey):
+            return self.private.sign(message)  # EdDSA signs the whole message; no hash
         return self.private.sign(message, ec.ECDSA(HASHES[hash_name]))
 
 

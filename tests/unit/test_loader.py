@@ -203,3 +203,15 @@ def test_a_crl_valid_longer_than_the_profile_allows(tmp_path: Path) -> None:
         "SR-VALIDITY is 396 days after this_update; the profile allows at most 365 "
         "(max_validity_days)" in found
     )
+
+
+def test_an_ed25519_key_cannot_sign_under_the_tls_baseline_requirements(tmp_path: Path) -> None:
+    text = SUB_CA.read_text().replace("algorithm: rsa-4096", "algorithm: ed25519", 1)
+    source = tmp_path / "base.yaml"
+    source.write_text(text)
+    _, _, findings = lint_findings(source)
+    messages = [f"{f.rule} {f.message.split(': ', 1)[-1]}" for f in findings]
+    assert (
+        "SR-PROFILE the key 'root-key' is Ed25519, which the CA/B Forum TLS Baseline Requirements "
+        "do not allow (7.1.3): drop cabf-serverauth or use another key" in messages
+    ), messages
