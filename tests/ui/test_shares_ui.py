@@ -7,6 +7,7 @@ so each screen is tested on its own, as the room answers it with the keyboard.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
@@ -26,7 +27,16 @@ from sealroom.ui.forms import TypingScreen
 from sealroom.ui.operator import TextualOperator
 from sealroom.ui.shares import CustodianReadyScreen, ShareWordsScreen
 from tests.fakes import fake_world
-from tests.ui.helpers import KEY_NAMES, next_screen, press_button, screen_text, type_text, until
+from tests.ui.helpers import (
+    KEY_NAMES,
+    drive,
+    next_screen,
+    press_button,
+    screen_text,
+    type_text,
+    typed_value,
+    until,
+)
 
 SIZE = (80, 24)
 SCRIPT = Path(__file__).resolve().parents[2] / "ceremony_scripts" / "hsm-initialisation.yaml"
@@ -172,7 +182,10 @@ async def test_share_words_refuse_empty_pasted_and_miscounted_input_and_show_the
     async with app.run_test(size=SIZE) as pilot:
         screen = await next_screen(pilot, app, ShareWordsScreen)
         text = seen(app)
-        assert f"The previous attempt was refused: {refusal}." in " ".join(text.split())
+        assert (
+            "Attempt 1 was refused. Word 7 is not a SLIP-39 word; check it against the sheet. "
+            "Type all the words again: 2 attempts left."
+        ) in " ".join(text.split())
         assert "2 attempts left" in text and "Attempt 2 of 3." in text
         app.save_screenshot("shares-words-refused.svg", str(SHOTS))
 
@@ -246,3 +259,65 @@ async def test_a_share_sheet_bag_serial_is_typed_twice_with_the_bag_serial_check
         await type_text(pilot, "TEB-200101")
         await pilot.press("enter")
         assert await answered(pilot, app) == ("TEB-200101", "TEB-200110", "TEB-200101")
+
+
+# ------------------------------------------------------------- the whole ceremony, with the engine
+
+
+async def test_hsm_initialisation_runs_in_the_tui_with_share_sheets_and_share_words() -> None:
+    """The engine's own questions reach these screens: every custodian is called and prints a
+    sheet, bags are typed twice, a mistyped share is refused by position and typed again, and
+    no share word reaches the screen or the journal."""
+    world = fake_world(load_script(SCRIPT))
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
+    called: list[str] = []
+    shown: list[str] = []
+    refusals: list[str] = []
+
+    async def ready(pilot: Pilot[Any], screen: Any) -> bool:
+        assert isinstance(screen, CustodianReadyScreen)
+        called.append(f"{screen.custodian.name}: {screen.what}")
+        await press_button(pilot, screen, "print")
+        return True
+
+    async def words(pilot: Pilot[Any], screen: Any) -> bool:
+        assert isinstance(screen, ShareWordsScreen)
+        typed = list(world.sheets.words(screen.custodian.name, screen.what))
+        if screen.refused:
+            refusals.append(screen.refused)
+            assert "Attempt 1 was refused. Share from Bob Okafor: word 7" in seen(app)
+        elif not refusals:
+            typed[6] = "zzzz"  # the first custodian mistypes word 7 once
+        await type_quickly(pilot, " ".join(typed))
+        shown.append(seen(app))
+        await pilot.press("enter")
+        return True
+
+    async def typing(pilot: Pilot[Any], screen: Any) -> bool:
+        assert isinstance(screen, TypingScreen)
+        await type_quickly(pilot, typed_value(screen))
+        await pilot.press("enter")
+        return True
+
+    hooks = {"CustodianReadyScreen": ready, "ShareWordsScreen": words, "TypingScreen": typing}
+    async with app.run_test(size=SIZE) as pilot:
+        await drive(pilot, app, hooks)
+    assert app.result is not None and app.result.completed, app.result
+    names = ("Bob Okafor", "Carol Nguyen", "Frank Moreau")
+    assert called == [f"{n}: HSM user PIN" for n in names] + [
+        f"{n}: HSM security officer PIN" for n in names
+    ]
+    assert refusals == [
+        "Share from Bob Okafor: word 7 is not a SLIP-39 word; check it against the sheet."
+    ]
+    # Any three words of a share in a row would give it away (single words are common English).
+    runs = {
+        " ".join(share[i : i + 3])
+        for _, share in world.sheets.sheets.values()
+        for i in range(len(share) - 2)
+    }
+    journal = json.dumps(world.journal.entries)
+    for run in runs:
+        assert run not in journal, f"share words ({run!r}) are in the journal"
+        for text in shown:
+            assert run not in text, f"share words ({run!r}) are shown"

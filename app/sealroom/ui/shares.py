@@ -79,6 +79,15 @@ def words_count_text(count: int) -> str:
     return f"{typed}; a share has {' or '.join(map(str, SHARE_WORD_COUNTS))}"
 
 
+def sentence(text: str) -> str:
+    """``text`` as a sentence: a capital first letter and a full stop at the end."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
 # ----------------------------------------------------------------------- called to the printer
 
 
@@ -214,8 +223,8 @@ class ShareWordsScreen(CeremonyScreen[str]):
             else f"{left} attempts left"
         )
         return (
-            f"The previous attempt was refused: {self.refused}. Type all the words again: "
-            f"{left_text}."
+            f"Attempt {self.attempt - 1} was refused. {sentence(self.refused or '')} "
+            f"Type all the words again: {left_text}."
         )
 
     def on_mount(self) -> None:
