@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 
 from textual.screen import Screen
 
+from sealroom.ceremony.activation import SHARE_ATTEMPTS
 from sealroom.ceremony.ports import (
     Acknowledgement,
     Attendance,
@@ -306,7 +307,7 @@ class TextualOperator:
                 label,
                 "bag-serial",
                 attempt,
-                ENTRY_ATTEMPTS,
+                SHARE_ATTEMPTS,
                 who,
                 again,
                 refused,
