@@ -103,6 +103,8 @@ def _typed_wanted(script: Script, step: StepBase) -> list[str] | None:
         return [value, value] if step.entry.twice else [value]
     if isinstance(step, ConfirmStep):
         return [step.words]
+    if isinstance(step, ActionStep) and step.action == "initialise-token":
+        return None  # the words, then each share sheet's bag serial twice (see _check_typed)
     if isinstance(step, ActionStep) and step.confirm is not None:
         return [step.confirm]
     if isinstance(step, BreakStep):
@@ -115,6 +117,18 @@ def _check_typed(script: Script, step: StepBase, answer: StepAnswer) -> None:
     typed = list(answer.typed)
     if wanted is not None:
         assert typed == wanted, f"{step.id}: typed {typed}, the engine asks for {wanted}"
+        return
+    if isinstance(step, ActionStep) and step.action == "initialise-token":
+        activation = script.hsm_required().activation
+        splits = [] if activation is None else [activation.user_pin, activation.so_pin]
+        sheets = sum(len(split.shares) for split in splits if split is not None)
+        assert typed[:1] == [step.confirm], step.id
+        bags = typed[1:]
+        assert len(bags) == 2 * sheets, f"{step.id}: one bag serial, typed twice, per sheet"
+        assert bags[0::2] == bags[1::2], f"{step.id}: each bag serial is typed the same twice"
+        assert len(set(bags[0::2])) == sheets, f"{step.id}: one bag per sheet"
+        for value in bags:
+            assert entry_problem("bag-serial", value) is None, (step.id, value)
         return
     if isinstance(step, BreakStep):
         count = len(step.recheck_bags)

@@ -445,15 +445,19 @@ def _profile_findings(at: Any, script: Script) -> Iterator[Finding]:
                 "extended_key_usage is set by the profile except for subordinate-ca",
             )
     algorithms = {k.id: k.algorithm for k in script.keys}
-    for section, items in (("certificates", script.certificates), ("crls", script.crls)):
-        for index, item in enumerate(items):
-            if "cabf-serverauth" in item.lint and algorithms.get(item.key) == "ed25519":
-                yield at(
-                    (section, index, "lint"),
-                    "SR-PROFILE",
-                    f"the key {item.key!r} is Ed25519, which the CA/B Forum TLS Baseline "
-                    "Requirements do not allow (7.1.3): drop cabf-serverauth or use another key",
-                )
+    signers: list[tuple[FieldPath, str, tuple[str, ...]]] = []
+    for index, cert in enumerate(script.certificates):
+        signers.append((("certificates", index, "lint"), cert.key, tuple(cert.lint)))
+    for index, crl in enumerate(script.crls):
+        signers.append((("crls", index, "lint"), crl.key, tuple(crl.lint)))
+    for where, key, lint in signers:
+        if "cabf-serverauth" in lint and algorithms.get(key) == "ed25519":
+            yield at(
+                where,
+                "SR-PROFILE",
+                f"the key {key!r} is Ed25519, which the CA/B Forum TLS Baseline "
+                "Requirements do not allow (7.1.3): drop cabf-serverauth or use another key",
+            )
     for index, crl in enumerate(script.crls):
         if crl.next_update <= crl.this_update:
             yield at(
