@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Literal
 
 from sealroom import __version__
-from sealroom.ceremony.actions import KeyActions, inventory_json, mechanisms_for
+from sealroom.ceremony.actions import KeyActions, inventory_json, mechanisms_for, token_json
 from sealroom.ceremony.activation import Activation
 from sealroom.ceremony.fingerprint import Fingerprint, pgp_words, sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript
@@ -230,20 +230,7 @@ class Runner:
                 "material": material.id,
                 "declared_serial": material.serial,
                 "stand_in": stand_in,
-                "token": {
-                    "library": token.library,
-                    "library_description": token.library_description,
-                    "library_version": token.library_version,
-                    "slot_id": token.slot_id,
-                    "slot_description": token.slot_description,
-                    "label": token.label,
-                    "manufacturer": token.manufacturer,
-                    "model": token.model,
-                    "serial": token.serial,
-                    "hardware_version": token.hardware_version,
-                    "firmware_version": token.firmware_version,
-                    "flags": list(token.flags),
-                },
+                "token": token_json(token),
             },
         )
         if token.serial != material.serial and not self.rehearsal:

@@ -1028,16 +1028,14 @@ class _Builder:
         subject_spki = data.opt_text("subject_spki_sha256")
         spki = sha256_fingerprint(spki_der)
         key_id = data.text("key_id")
-        key = next((k for k in self.keys if k.key_id == key_id), None)
-        signature_valid = None
-        if key is not None:
-            signature_valid = _signature_valid(
-                key.spki_der,
-                certificate.signature,
-                certificate.tbs_certificate_bytes,
-                certificate.signature_algorithm_parameters,
-                certificate.signature_hash_algorithm,
-            )
+        signing = next((k for k in self.keys if k.key_id == key_id), None)
+        signature_valid = self._signed_by(
+            key_id,
+            certificate.signature,
+            certificate.tbs_certificate_bytes,
+            certificate.signature_algorithm_parameters,
+            certificate.signature_hash_algorithm,
+        )
         view = CertificateView(
             certificate_id=data.text("certificate_id"),
             key_id=key_id,
@@ -1048,7 +1046,7 @@ class _Builder:
             sha256_matches=data.text("sha256") == digest.hex,
             spki=spki,
             spki_matches_certificate=(subject_spki or signer.hex) == spki.hex,
-            spki_matches_key=None if key is None else key.fingerprint.hex == signer.hex,
+            spki_matches_key=None if signing is None else signing.fingerprint.hex == signer.hex,
             subject=data.text("subject"),
             issuer=data.text("issuer"),
             serial=data.text("serial"),
@@ -1253,16 +1251,13 @@ class _Builder:
             r.serial_number for r in crl
         )
         key_id = data.text("key_id")
-        key = next((k for k in self.keys if k.key_id == key_id), None)
-        signature_valid = None
-        if key is not None:
-            signature_valid = _signature_valid(
-                key.spki_der,
-                crl.signature,
-                crl.tbs_certlist_bytes,
-                crl.signature_algorithm_parameters,
-                crl.signature_hash_algorithm,
-            )
+        signature_valid = self._signed_by(
+            key_id,
+            crl.signature,
+            crl.tbs_certlist_bytes,
+            crl.signature_algorithm_parameters,
+            crl.signature_hash_algorithm,
+        )
         view = CrlView(
             crl_id=data.text("crl_id"),
             key_id=key_id,
@@ -1956,6 +1951,20 @@ class _Builder:
                 seq=entry.seq,
             )
         )
+
+    def _signed_by(
+        self,
+        key_id: str,
+        signature: bytes,
+        tbs: bytes,
+        parameters: object,
+        hash_algorithm: object,
+    ) -> bool | None:
+        """Whether the journal's key ``key_id`` made ``signature`` (None: the key is unknown)."""
+        key = next((k for k in self.keys if k.key_id == key_id), None)
+        if key is None:
+            return None
+        return _signature_valid(key.spki_der, signature, tbs, parameters, hash_algorithm)
 
     def _step_id(self, entry: JournalEntry) -> str:
         if entry.step is None:
