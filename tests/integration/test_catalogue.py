@@ -184,6 +184,7 @@ def test_rehearsal_completes_or_is_refused_before_anything(path: Path, tmp_path:
         assert journal.returncode == 0, journal.stdout
         assert "chain intact, ended by ceremony.closed" in journal.stdout
         assert (out / "report.pdf").is_file()
+        _assert_no_secret(path, out, result.stdout + result.stderr)
         return
     assert result.returncode == 2, result.stdout + result.stderr
     assert "This version of Sealroom cannot yet perform:" in result.stderr
@@ -192,6 +193,23 @@ def test_rehearsal_completes_or_is_refused_before_anything(path: Path, tmp_path:
     assert "cannot be run or rehearsed yet" in result.stderr
     assert not (out / "journal.jsonl").exists()
     assert not out.exists() or not any(out.iterdir())
+
+
+def _assert_no_secret(path: Path, out: Path, log: str) -> None:
+    """No PIN of the rehearsal token in the journal, the report or what the rehearsal printed."""
+    answers = load_answers(default_answers_path(path), _model(path)).model.token
+    if answers is None:
+        return
+    report = subprocess.run(
+        ["pdftotext", "-layout", str(out / "report.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    journal = (out / "journal.jsonl").read_text()
+    for pin in (answers.user_pin, answers.so_pin):
+        for where, text in (("journal", journal), ("report", report), ("log", log)):
+            assert pin not in text, f"{path.name}: a PIN is in the {where}"
 
 
 # --------------------------------------------------------------------------------- (d) coverage
