@@ -161,21 +161,30 @@ def test_canonical_encoding_round_trips(value: Any) -> None:
 def test_append_returns_chained_heads_and_reads_back(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
     heads = write_journal(path, extra=2)
-    assert [h.seq for h in heads] == [1, 2, 3, 4]
+    assert [h.seq for h in heads] == [1, 3, 4, 5], "append returns the head of its own entry"
     entries = read_entries(path)
-    assert [e.seq for e in entries] == [1, 2, 3, 4]
+    assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
+    assert [e.event for e in entries] == [
+        "ceremony.opened",
+        "journal.log-key",
+        "step.completed",
+        "step.completed",
+        "ceremony.closed",
+        "journal.checkpoint",
+    ]
     assert entries[0].prev == GENESIS_PREV
     for before, after in itertools.pairwise(entries):
         assert after.prev == before.sha256
-    assert [e.sha256 for e in entries] == [h.sha256 for h in heads]
-    assert [line_sha256(line) for line in lines_of(path)] == [h.sha256 for h in heads]
-    second = entries[1]
-    assert second.time == datetime(2027, 1, 15, 9, 0, 1, 123456, tzinfo=UTC)
-    assert second.time_text == "2027-01-15T09:00:01.123456Z"
+    by_seq = {e.seq: e.sha256 for e in entries}
+    assert [by_seq[h.seq] for h in heads] == [h.sha256 for h in heads]
+    assert [line_sha256(line) for line in lines_of(path)] == [e.sha256 for e in entries]
+    second = entries[2]
+    assert second.time == datetime(2027, 1, 15, 9, 0, 2, 123456, tzinfo=UTC)
+    assert second.time_text == "2027-01-15T09:00:02.123456Z"
     assert second.step == "step-0"
     assert second.actors == (Actor("alice", "administrator", "performer"),)
     assert second.data["title"] == "Step 0 — naïve ☃"
-    assert second.line_number == 2
+    assert second.line_number == 3
     with pytest.raises(TypeError):
         second.data["title"] = "changed"  # type: ignore[index]
 
@@ -226,9 +235,10 @@ def test_every_append_is_fsynced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     journal = JournalWriter.create(path, StepClock())
     assert len(synced) == 1, "the directory is synced after the file is created"
     journal.append("ceremony.opened", opened_data())
+    assert len(synced) == 3, "the opening and the log key are each synced"
     journal.append("hsm.logout", {}, step="hsm-logout")
-    assert len(synced) == 3
-    assert synced[1] == synced[2], "each entry syncs the journal file"
+    assert len(synced) == 4
+    assert synced[1] == synced[2] == synced[3], "each entry syncs the journal file"
     journal.close()
 
 
@@ -242,12 +252,12 @@ def test_a_failed_write_makes_the_writer_unusable(
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(os, "fsync", failing_fsync)
-    with pytest.raises(JournalError, match="could not be written at seq 2"):
+    with pytest.raises(JournalError, match="could not be written at seq 3"):
         journal.append("hsm.logout", {})
     monkeypatch.undo()
     with pytest.raises(JournalError, match="no longer usable"):
         journal.append("hsm.logout", {})
-    assert journal.head.seq == 1
+    assert journal.head.seq == 2
     journal.close()
 
 
@@ -292,7 +302,7 @@ def test_invalid_entries_are_refused_and_nothing_is_written(
         with pytest.raises(JournalError, match=message):
             journal.append(event, data, step=step)
         assert path.stat().st_size == size
-        assert journal.head.seq == 1
+        assert journal.head.seq == 2
 
 
 def test_appends_from_many_threads_keep_one_chain(tmp_path: Path) -> None:
@@ -312,7 +322,7 @@ def test_appends_from_many_threads_keep_one_chain(tmp_path: Path) -> None:
     journal.close()
     verdict = verify_journal(path)
     assert verdict.ok, verdict.first_problem
-    assert verdict.entries == 81
+    assert verdict.entries == 82
 
 
 # ------------------------------------------------------------------------------------ verify
@@ -324,8 +334,10 @@ def test_an_intact_journal_verifies(tmp_path: Path) -> None:
     verdict = verify_journal(path)
     assert verdict.ok
     assert verdict.first_problem is None
-    assert verdict.entries == 6
-    assert verdict.head == heads[-1]
+    assert verdict.entries == 8
+    assert verdict.head_seq == heads[-1].seq + 1, "the final checkpoint follows the closing"
+    assert verdict.final_checkpoint
+    assert verdict.warnings == ()
     assert verdict.ended_by == "ceremony.closed"
     assert verdict.ceremony_id == "T-1"
     assert require_valid_journal(path) == verdict
@@ -343,15 +355,15 @@ def test_changed_byte_is_found_at_the_next_entry(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
     write_journal(path)
     lines = lines_of(path)
-    lines[2] = lines[2].replace(b"Step 1", b"Step 7")
+    lines[3] = lines[3].replace(b"Step 1", b"Step 7")
     write_lines(path, lines)
     verdict = verify_journal(path)
     assert not verdict.ok
     assert verdict.first_problem is not None
-    assert verdict.first_problem.startswith("line 4 (seq 4): prev ")
-    assert "does not match the SHA-256 of line 3" in verdict.first_problem
-    assert verdict.entries == 3
-    with pytest.raises(JournalError, match="does not verify: line 4"):
+    assert verdict.first_problem.startswith("line 5 (seq 5): prev ")
+    assert "does not match the SHA-256 of line 4" in verdict.first_problem
+    assert verdict.entries == 4
+    with pytest.raises(JournalError, match="does not verify: line 5"):
         require_valid_journal(path)
 
 
@@ -403,11 +415,11 @@ def test_torn_last_line_is_reported(tmp_path: Path) -> None:
     path.write_bytes(raw[: last_start + 20])
     verdict = verify_journal(path)
     assert verdict.first_problem == (
-        "line 6: the last line is incomplete (20 bytes without a newline): "
+        "line 8: the last line is incomplete (20 bytes without a newline): "
         "the write was interrupted or the file was truncated"
     )
-    assert verdict.entries == 5
-    with pytest.raises(JournalError, match="line 6: the last line is incomplete"):
+    assert verdict.entries == 7
+    with pytest.raises(JournalError, match="line 8: the last line is incomplete"):
         read_entries(path)
 
 
@@ -474,17 +486,17 @@ def test_script_text_must_match_its_hash(tmp_path: Path) -> None:
 
 def test_entries_after_the_end_are_reported(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
-    heads = write_journal(path)
+    write_journal(path)
     lines = lines_of(path)
-    obj = json.loads(lines[1])
+    obj = json.loads(lines[2])
     obj["seq"] = len(lines) + 1
-    obj["prev"] = heads[-1].sha256
+    obj["prev"] = line_sha256(lines[-1])
     lines.append(canonical_bytes(obj))
     write_lines(path, lines)
     problem = verify_journal(path).first_problem
-    assert (
-        problem
-        == "line 7 (seq 7): 'step.completed' follows 'ceremony.closed', which ends the journal"
+    assert problem == (
+        "line 9 (seq 9): 'step.completed' follows the final checkpoint after "
+        "'ceremony.closed', which ends the journal"
     )
 
 
@@ -502,12 +514,12 @@ def test_empty_and_missing_journals_do_not_verify(tmp_path: Path) -> None:
 
 def test_read_verified_entries_returns_what_was_verified(tmp_path: Path) -> None:
     path = tmp_path / "journal.jsonl"
-    heads = write_journal(path)
+    write_journal(path)
     verdict, entries = read_verified_entries(path)
     assert verdict.ok
-    assert [e.sha256 for e in entries] == [h.sha256 for h in heads]
+    assert [e.sha256 for e in entries] == [line_sha256(line) for line in lines_of(path)]
     path.write_bytes(path.read_bytes()[:-1])
-    with pytest.raises(JournalError, match="does not verify: line 6"):
+    with pytest.raises(JournalError, match="does not verify: line 8"):
         read_verified_entries(path)
 
 

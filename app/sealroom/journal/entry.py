@@ -19,7 +19,15 @@ GENESIS_PREV = "0" * 64
 
 OPENING_EVENT = "ceremony.opened"
 CLOSING_EVENTS = frozenset({"ceremony.closed", "ceremony.aborted"})
-"""After one of these nothing more may be appended."""
+"""After one of these only the final ``journal.checkpoint`` may be appended."""
+LOG_KEY_EVENT = "journal.log-key"
+"""Publishes a session's ceremony-log public key: at seq 2, and right after each resume."""
+CHECKPOINT_EVENT = "journal.checkpoint"
+"""A signature by the current ceremony-log key over the entry just before it (the head)."""
+TORN_TAIL_EVENT = "journal.torn-tail"
+"""Accounts for a torn line (an interrupted write) on the line just before it."""
+RESUMED_EVENT = "journal.resumed"
+"""A new writing session continues the journal (a new ceremony-log key follows it)."""
 
 ENVELOPE_KEYS = frozenset({"seq", "time", "event", "step", "actors", "data", "prev", "v"})
 ACTOR_KEYS = frozenset({"participant", "role", "capacity"})
