@@ -20,12 +20,10 @@ from sealroom.journal.entry import (
     RESUMED_EVENT,
     TORN_TAIL_EVENT,
     JournalEntry,
-    line_sha256,
     parse_entry,
 )
-from sealroom.journal.reader import read_lines
+from sealroom.journal.reader import is_accounted_fragment, read_lines
 
-TORN_TAIL_FIELDS = frozenset({"after_seq", "torn_bytes_length", "torn_bytes_sha256"})
 RESUMED_FIELDS = frozenset({"after_seq"})
 UNSIGNED_WARNING = (
     "format v1 without checkpoints: the journal has no journal.log-key entry, so no entry is "
@@ -120,7 +118,8 @@ def scan_lines(lines: Sequence[bytes]) -> ChainState:
     while index < len(lines):
         number = index + 1
         line = lines[index]
-        if index + 1 < len(lines) and _accounts_for(lines[index + 1], line, len(state.good)):
+        following = lines[index + 1] if index + 1 < len(lines) else None
+        if is_accounted_fragment(line, following, len(state.good)):
             fragment = (number, line)
             index += 1
             continue
@@ -131,22 +130,6 @@ def scan_lines(lines: Sequence[bytes]) -> ChainState:
             return state
         index += 1
     return state
-
-
-def _accounts_for(next_line: bytes, line: bytes, last_seq: int) -> bool:
-    """Whether ``next_line`` is a journal.torn-tail entry describing ``line`` exactly."""
-    try:
-        entry = parse_entry(next_line, 0)
-    except CanonicalFormError:
-        return False
-    return (
-        entry.event == TORN_TAIL_EVENT
-        and set(entry.data) == TORN_TAIL_FIELDS
-        and len(line) >= 1
-        and entry.data["torn_bytes_length"] == len(line)
-        and entry.data["torn_bytes_sha256"] == line_sha256(line)
-        and entry.data["after_seq"] == last_seq
-    )
 
 
 def _feed(
