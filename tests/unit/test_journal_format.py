@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from sealroom.journal.canonical import canonical_bytes
+from sealroom.journal.checkpoint import checkpoint_message
+from sealroom.journal.store import JournalWriter
 from sealroom.journal.verify import verify_journal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +49,9 @@ def test_the_worked_example_is_the_sample_file() -> None:
 def test_the_documented_verifier_accepts_the_example() -> None:
     verify = doc_verifier()
     head = verify_journal(EXAMPLE).head_sha256
-    assert verify(EXAMPLE.read_bytes()) == f"OK: 2 entries, head {head}, ended by ceremony.aborted"
+    assert verify(EXAMPLE.read_bytes()) == (
+        f"OK: 2 entries, head {head}, ended by ceremony.aborted, no checkpoints (v1)"
+    )
 
 
 def _tampered() -> list[bytes]:
@@ -80,3 +84,72 @@ def test_the_documented_verifier_agrees_with_sealroom(raw: bytes, tmp_path: Path
     path.write_bytes(raw)
     assert not verify_journal(path).ok
     assert not doc_verifier()(raw).startswith("OK")
+
+
+def _signed_journals(tmp_path: Path) -> dict[str, bytes]:
+    """Signed, resumed and torn journals written by the real writer, and tampered copies."""
+    from tests.unit.test_journal_checkpoints import Clock, _torn
+    from tests.unit.test_journal_tamper import lines_of, rechain, write_signed
+
+    signed = tmp_path / "signed.jsonl"
+    write_signed(signed)
+    resumed = tmp_path / "resumed.jsonl"
+    _torn(resumed, 17)
+    with JournalWriter.resume(resumed, Clock()) as journal:
+        journal.checkpoint("after the resume")
+        journal.append("ceremony.closed", {"result": "completed"})
+    lines = lines_of(signed)
+    swapped = list(lines)
+    swapped[2], swapped[3] = swapped[3], swapped[2]
+    edited = list(lines)
+    edited[2] = edited[2].replace(b'"n":0', b'"n":9')
+    torn_lines = lines_of(resumed)
+    torn_index = next(i for i, line in enumerate(torn_lines) if not line.startswith(b'{"actors"'))
+    no_torn_tail = torn_lines[: torn_index + 1] + torn_lines[torn_index + 2 :]
+
+    def joined(parts: list[bytes]) -> bytes:
+        return b"".join(part + b"\n" for part in parts)
+
+    return {
+        "ok signed": signed.read_bytes(),
+        "ok resumed": resumed.read_bytes(),
+        "swapped, rechained": joined(rechain(swapped)),
+        "edited, rechained": joined(rechain(edited)),
+        "deleted, rechained": joined(rechain(lines[:5] + lines[6:])),
+        "final checkpoint removed": joined(lines[:-1]),
+        "truncated": signed.read_bytes()[:-30],
+        "log key removed": joined(rechain(lines[:1] + lines[2:])),
+        "fragment without torn-tail": joined(no_torn_tail),
+        "torn-tail without fragment": joined(
+            torn_lines[:torn_index] + torn_lines[torn_index + 1 :]
+        ),
+    }
+
+
+def test_the_documented_verifier_agrees_on_signed_and_resumed_journals(tmp_path: Path) -> None:
+    verify = doc_verifier()
+    for name, raw in _signed_journals(tmp_path).items():
+        path = tmp_path / "check.jsonl"
+        path.write_bytes(raw)
+        ours = verify_journal(path)
+        theirs = verify(raw)
+        assert ours.ok == theirs.startswith("OK"), (name, ours.first_problem, theirs)
+        assert ours.ok == name.startswith("ok"), (name, ours.first_problem)
+        if ours.ok:
+            assert theirs == (
+                f"OK: {ours.entries} entries, head {ours.head_sha256}, signed, ended by "
+                "ceremony.closed"
+            )
+
+
+def test_the_documented_signed_bytes_are_the_writers() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert (
+        'b"sealroom-journal-checkpoint/v1\\n" + through_sha256.encode("ascii") + b"\\n" + '
+        "str(through_seq).encode()" in text
+    )
+    assert checkpoint_message("ab" * 32, 12) == (
+        b"sealroom-journal-checkpoint/v1\n" + b"ab" * 32 + b"\n12"
+    )
+    assert len(checkpoint_message("ab" * 32, 12)) == 98
+    assert "= 98 bytes" in text
