@@ -5,11 +5,11 @@ temporary folder: a ServerRoot, a spool, a cache, logs, and a Unix socket as its
 network port, no browsing, no web interface). It adds the queue ``sealroom-test`` on the cups-pdf
 backend and points clients at the socket through ``CUPS_SERVER`` for the whole session.
 
-cups-pdf reads its settings from /etc/cups/cups-pdf.conf (the path is compiled in), then from the
-queue's PPD, whose ``*Default<Key>`` lines override it. The fixture therefore copies the packaged
-cups-pdf PPD and appends ``Out``, ``Spool`` and ``Log`` defaults inside the temporary folder, so
-the PDFs are written there and nothing outside it is touched. PPD default values are limited to
-40 characters, which is why the folder has a short name directly under /tmp.
+cups-pdf reads its settings only from /etc/cups (the path is compiled in): the device URI
+``cups-pdf:/<suffix>`` selects /etc/cups/cups-pdf-<suffix>.conf. The fixture writes such a file,
+named after its temporary folder, sending the PDFs (``Out``), cups-pdf's spool and its log into
+that folder, and removes it at teardown. (A PPD ``*DefaultOut:`` cannot carry a path: libcups cuts
+PPD default values at the first ``/``.)
 
 The cups-pdf backend is installed root-only (mode 0700) and cupsd runs it as root, so the daemon
 needs root; elsewhere the fixture skips and says why. As root (CI, the appliance) it must start:
