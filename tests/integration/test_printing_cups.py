@@ -44,7 +44,8 @@ def _pdftotext(path: str) -> str:
 @pytest.fixture
 def queue(private_cups: PrivateCups, request: pytest.FixtureRequest) -> Iterator[str]:
     """A fresh cups-pdf queue of the private daemon for one test, removed afterwards."""
-    name = f"sealroom-{request.node.name.removeprefix('test_').replace('_', '-')}"[:60]
+    words = request.node.name.removeprefix("test_").split("_")[:4]
+    name = "-".join(["sealroom", *words])
     private_cups.add_queue(name)
     yield name
     private_cups.run("lpadmin", "-x", name)
@@ -186,3 +187,18 @@ def test_an_unknown_printer_is_refused(private_cups: PrivateCups) -> None:
 def test_a_server_that_is_not_a_socket_path_or_host_is_refused(server: str) -> None:
     with pytest.raises(PrinterError, match="is not a CUPS server"):
         CupsPrinter("sealroom-test", server=server)
+
+
+def test_a_job_cups_refuses_is_a_printer_error_with_what_lp_said(
+    private_cups: PrivateCups, queue: str
+) -> None:
+    # Enabled and accepting, so the readiness check passes; but root may not print to it.
+    private_cups.run("lpadmin", "-p", queue, "-u", "deny:root")
+
+    with pytest.raises(PrinterError) as refused:
+        CupsPrinter(queue).print_document("Denied", _pdf("must not print"))
+
+    message = str(refused.value)
+    assert message.startswith(f"The printer {queue} refused the job: lp: ")
+    assert message.endswith(". Check the printer and print the document again.")
+    _no_job_reached(private_cups, queue)

@@ -276,7 +276,8 @@ def _run(
     env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
     try:
         return subprocess.run(
-            [program, *argv[1:]],
+            argv,
+            executable=program,  # found on PATH once; lp still calls itself "lp" in its messages
             input=stdin if stdin is not None else b"",
             capture_output=True,
             timeout=timeout,
