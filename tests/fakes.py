@@ -499,6 +499,14 @@ class MemoryJournal:
     def events(self) -> list[str]:
         return [str(e["event"]) for e in self.entries]
 
+    def checkpoint(self, reason: str) -> JournalHead:
+        """A checkpoint entry (unsigned here: the real journal signs it)."""
+        head = self.head
+        return self.append(
+            "journal.checkpoint",
+            {"reason": reason, "through_seq": head.seq, "through_sha256": head.sha256},
+        )
+
 
 class MemoryStore:
     def __init__(self) -> None:

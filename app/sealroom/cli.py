@@ -152,6 +152,16 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
             f"{path}: {result.entries} entries, chain intact, {ending}; "
             f"head SHA-256 {result.head_sha256}"
         )
+        if result.log_keys:
+            _out(
+                f"  {result.checkpoints} signed checkpoint(s), all verified, covering entries 1 "
+                f"to {result.signed_through_seq}; ceremony-log key(s): "
+                + ", ".join(result.log_keys)
+            )
+        for line in result.torn_lines:
+            _out(f"  line {line}: a torn line from a power cut, accounted for (journal.torn-tail)")
+        for warning in result.warnings:
+            _out(f"  warning: {warning}")
         return EXIT_OK
     _out(f"{path}: NOT VALID: {result.first_problem}")
     return EXIT_FINDINGS

@@ -1157,5 +1157,21 @@ def test_the_sample_journals_verify_and_hold_every_documented_event(tmp_path: Pa
         assert verdict.ok, verdict.first_problem
         assert verdict.ended_by == "ceremony.closed"
         events |= {entry.event for entry in read_entries(other)}
+    events |= {entry.event for entry in read_entries(_torn_and_resumed(path, tmp_path))}
     assert len(documented_events()) >= 20
     assert events == documented_events()
+
+
+def _torn_and_resumed(sample: Path, tmp_path: Path) -> Path:
+    """A journal cut by a power cut in the middle of a line, resumed, then closed."""
+    path = tmp_path / "resumed.jsonl"
+    opened = read_entries(sample)[0]
+    with JournalWriter.create(path, SampleClock()) as journal:
+        journal.append("ceremony.opened", dict(opened.data))
+    with path.open("ab") as torn:
+        torn.write(b'{"actors":[],"data":{"pres')  # the power went out here
+    with JournalWriter.resume(path, SampleClock()) as journal:
+        journal.append("ceremony.closed", {"result": "completed", "steps_completed": 0})
+    verdict = verify_journal(path)
+    assert verdict.ok, verdict.first_problem
+    return path

@@ -474,6 +474,10 @@ class Journal(Protocol):
     @property
     def head(self) -> JournalHead: ...
 
+    def checkpoint(self, reason: str) -> JournalHead:
+        """Sign the current head with the ceremony-log key (a ``journal.checkpoint`` entry)."""
+        ...
+
 
 class ReportRenderer(Protocol):
     """Renders the ceremony report from the journal alone."""

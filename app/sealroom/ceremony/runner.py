@@ -277,6 +277,11 @@ class Runner:
             self._sign_off(step, view, operator)
         self.statuses[index] = StepStatus.DONE
         following = self.enabled_index()
+        if step.act is not None and (
+            following is None or self.script.steps[following].act != step.act
+        ):
+            # Each act ends with a checkpoint signed by the ceremony-log key (never a CA key).
+            self.ports.journal.checkpoint(f"end of act {step.act}")
         if following is not None:
             self.statuses[following] = StepStatus.ENABLED
 
@@ -850,7 +855,8 @@ class Runner:
     def _print_report(
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
     ) -> None:
-        covers = self.ports.journal.head
+        # The printed report shows a signature over everything before it.
+        covers = self.ports.journal.checkpoint("before the report is printed")
         with operator.working(view, "Rendering the ceremony report from the journal"):
             pdf = self.ports.report.render_report()
             job = self.ports.printer.print_document(

@@ -1719,8 +1719,29 @@ def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:
         ("First entry SHA-256", para(first.sha256, "mono")),
         ("Chain", "every entry's prev equals the SHA-256 of the entry before it (checked now)"),
         ("Journal ended", ended),
-        ("Signed checkpoints", "not yet part of the journal format (docs/journal-format.md)"),
     ]
+    for key in record.log_keys:
+        rows.append(
+            (
+                f"Ceremony-log key (seq {key.seq})",
+                _fingerprint_cell(key.fingerprint),
+            )
+        )
+    if not record.log_keys:
+        rows.append(("Signed checkpoints", "none: a journal of format v1 without a log key"))
+    for point in record.checkpoints:
+        verdict = "signature verifies" if point.valid else "SIGNATURE DOES NOT VERIFY"
+        rows.append(
+            (
+                f"Checkpoint seq {point.seq} ({point.reason})",
+                para(
+                    f"signs entries 1 to {point.through_seq} (entry SHA-256 "
+                    f"{point.through_sha256}) with the log key {point.key_fingerprint[:16]}...; "
+                    f"{verdict}. Ed25519 signature (base64): {point.signature_b64}",
+                    "cell",
+                ),
+            )
+        )
     for printed in record.reports_printed:
         rows.append(
             (

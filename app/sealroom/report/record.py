@@ -119,6 +119,28 @@ class MechanismView:
 
 
 @dataclass(frozen=True)
+class LogKeyView:
+    """A ceremony-log public key as journaled (never a CA key; docs/journal-format.md 6)."""
+
+    seq: int
+    algorithm: str
+    fingerprint: Fingerprint
+
+
+@dataclass(frozen=True)
+class CheckpointView:
+    """A signed checkpoint of the journal and whether its signature verified."""
+
+    seq: int
+    reason: str
+    through_seq: int
+    through_sha256: str
+    key_fingerprint: str
+    signature_b64: str
+    valid: bool
+
+
+@dataclass(frozen=True)
 class InventoryView:
     """The token as an ``inventory-token`` step read it (EV-DEVICE, EV-SETTINGS)."""
 
@@ -649,6 +671,10 @@ class CeremonyRecord:
     """Every split secret: the script's ``hsm.activation``, with initialisation if journaled."""
     activations: tuple[ActivationView, ...] = ()
     """Every m-of-n activation tried, in journal order (EV-QUORUM)."""
+    log_keys: tuple[LogKeyView, ...] = ()
+    """The ceremony-log keys that signed the journal's checkpoints (one per session)."""
+    checkpoints: tuple[CheckpointView, ...] = ()
+    """Every signed checkpoint, in journal order; each signature verified while reading."""
 
     def pin_share(self, share_id: str) -> tuple[SplitView, ShareSlot] | None:
         """The split and member a script share id (``user-pin-share-1``...) belongs to."""
@@ -809,7 +835,8 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         ) from exc
     software = opened.obj("software")
     builder = _Builder(entries, script)
-    last = entries[-1]
+    # The journal signs its own end: a final journal.checkpoint follows the closing entry.
+    last = next((e for e in reversed(entries) if e.event != "journal.checkpoint"), entries[-1])
     ended_by = last.event if last.event in ("ceremony.closed", "ceremony.aborted") else None
     end_detail = None
     if last.event == "ceremony.aborted":
@@ -842,7 +869,9 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         reports_printed=tuple(builder.reports_printed),
         deviations=tuple(builder.deviations),
         entries=tuple(entries),
-        head=JournalHead(seq=last.seq, sha256=last.sha256),
+        head=JournalHead(seq=entries[-1].seq, sha256=entries[-1].sha256),
+        log_keys=tuple(builder.log_keys),
+        checkpoints=tuple(builder.checkpoints),
         typed=tuple(builder.typed),
         clock=builder.clock,
         breaks=tuple(builder.breaks()),
@@ -912,6 +941,10 @@ class _Builder:
         self.pending: dict[tuple[str, str], list[ShareEntry]] = {}
         """Shares typed in a step (step id, what) not yet combined by a ``quorum.activated``."""
         self.activations: list[ActivationView] = []
+        self.log_keys: list[LogKeyView] = []
+        self.checkpoints: list[CheckpointView] = []
+        self._log_public: bytes | None = None
+        self._previous: JournalEntry | None = None
         self.rehearsal = _Data(entries[0]).data.get("rehearsal") is True if entries else False
         self.numbers = {step.id: number for number, step in enumerate(script.steps, start=1)}
         self.acts = {act.id: act.title for act in script.acts}
@@ -921,8 +954,56 @@ class _Builder:
             handler = getattr(self, "_on_" + entry.event.replace(".", "_").replace("-", "_"), None)
             if handler is not None:
                 handler(entry)
+            self._previous = entry
 
     # -- event handlers (names follow docs/journal-events.md)
+
+    def _on_journal_log_key(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        try:
+            self._log_public = base64.b64decode(data.text("public_key_der_b64"), validate=True)
+        except ValueError as exc:
+            raise data._fail("public_key_der_b64", "base64") from exc
+        self.log_keys.append(
+            LogKeyView(entry.seq, data.text("algorithm"), data.fingerprint("fingerprint"))
+        )
+
+    def _on_journal_checkpoint(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        through_seq = data.number("through_seq")
+        through_sha256 = data.text("through_sha256")
+        signature_b64 = data.text("signature_b64")
+        previous = self._previous
+        valid = (
+            self._log_public is not None
+            and previous is not None
+            and previous.seq == through_seq
+            and previous.sha256 == through_sha256
+            and _checkpoint_valid(self._log_public, through_sha256, through_seq, signature_b64)
+        )
+        self.checkpoints.append(
+            CheckpointView(
+                seq=entry.seq,
+                reason=data.text("reason"),
+                through_seq=through_seq,
+                through_sha256=through_sha256,
+                key_fingerprint=data.text("key_fingerprint"),
+                signature_b64=signature_b64,
+                valid=valid,
+            )
+        )
+        if not valid:
+            self.deviations.append(
+                Deviation(
+                    where=f"Journal checkpoint (seq {entry.seq})",
+                    expected="a signature by the journaled ceremony-log key over the entry "
+                    "just before",
+                    observed="the signature does not verify, or names another entry",
+                    decision="found while rendering the report; no decision is journaled",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
 
     def _on_token_identified(self, entry: JournalEntry) -> None:
         data = _Data(entry)
@@ -2341,6 +2422,24 @@ def _objects(data: _Data, key: str) -> tuple[TokenObject, ...]:
         )
         for item in data.objs(key)
     )
+
+
+def _checkpoint_valid(public_der: bytes, through_sha256: str, through_seq: int, sig: str) -> bool:
+    """Whether ``sig`` is the log key's Ed25519 signature of the checkpoint message."""
+    message = (
+        b"sealroom-journal-checkpoint/v1\n"
+        + through_sha256.encode("ascii")
+        + b"\n"
+        + str(through_seq).encode("ascii")
+    )
+    try:
+        key = load_der_public_key(public_der)
+        if not isinstance(key, ed25519.Ed25519PublicKey):
+            return False
+        key.verify(base64.b64decode(sig, validate=True), message)
+    except Exception:  # InvalidSignature, bad base64, a key of another type
+        return False
+    return True
 
 
 def _signature_valid(
