@@ -17,6 +17,7 @@ from sealroom.ceremony.ports import (
     IssuedCrl,
     IssuedRequest,
     Json,
+    KeyRecord,
     Operator,
     Outcome,
     SigningKey,
@@ -44,6 +45,23 @@ MECHANISMS: dict[str, tuple[str, ...]] = {
     "ec-p521": ("CKM_EC_KEY_PAIR_GEN", "CKM_ECDSA"),
     "ed25519": ("CKM_EC_EDWARDS_KEY_PAIR_GEN", "CKM_EDDSA"),
 }
+
+
+def key_record_json(key_id: str, record: KeyRecord) -> dict[str, Json]:
+    """A key pair as ``key.generated`` and ``key.found`` journal it (never key material)."""
+    return {
+        "key_id": key_id,
+        "label": record.label,
+        "cka_id": record.cka_id_hex,
+        "algorithm": record.algorithm,
+        "key_type": record.key_type,
+        "size_bits": record.size_bits,
+        "curve": record.curve,
+        "public_exponent": record.public_exponent,
+        "spki_der_b64": base64.b64encode(record.spki_der).decode("ascii"),
+        "fingerprint": sha256_fingerprint(record.spki_der).to_json(),
+        "attributes": dict(record.attributes),
+    }
 
 
 def mechanisms_for(script: Script) -> list[str]:
@@ -144,22 +162,11 @@ class KeyActions:
             )
         key = runner.ports.hsm.find_key(spec)
         record = key.record
-        fpr = sha256_fingerprint(record.spki_der)
         runner.keys[key_id] = key
         runner._journal(
             "key.found",
             {
-                "key_id": key_id,
-                "label": record.label,
-                "cka_id": record.cka_id_hex,
-                "algorithm": record.algorithm,
-                "key_type": record.key_type,
-                "size_bits": record.size_bits,
-                "curve": record.curve,
-                "public_exponent": record.public_exponent,
-                "spki_der_b64": base64.b64encode(record.spki_der).decode("ascii"),
-                "fingerprint": fpr.to_json(),
-                "attributes": dict(record.attributes),
+                **key_record_json(key_id, record),
                 "token_serial": runner.ports.hsm.token_info().serial,
             },
             step=step.id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -12,7 +11,13 @@ from enum import Enum
 from typing import Literal
 
 from sealroom import __version__
-from sealroom.ceremony.actions import KeyActions, inventory_json, mechanisms_for, token_json
+from sealroom.ceremony.actions import (
+    KeyActions,
+    inventory_json,
+    key_record_json,
+    mechanisms_for,
+    token_json,
+)
 from sealroom.ceremony.activation import Activation
 from sealroom.ceremony.fingerprint import Fingerprint, pgp_words, sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript
@@ -740,17 +745,7 @@ class Runner:
         self._journal(
             "key.generated",
             {
-                "key_id": spec.id,
-                "label": record.label,
-                "cka_id": record.cka_id_hex,
-                "algorithm": record.algorithm,
-                "key_type": record.key_type,
-                "size_bits": record.size_bits,
-                "curve": record.curve,
-                "public_exponent": record.public_exponent,
-                "spki_der_b64": base64.b64encode(record.spki_der).decode("ascii"),
-                "fingerprint": fpr.to_json(),
-                "attributes": dict(record.attributes),
+                **key_record_json(spec.id, record),
                 "mechanism": record.mechanism,
                 "token_serial": self.ports.hsm.token_info().serial,
                 "generated_at": utc_text(self.ports.clock.now()),
