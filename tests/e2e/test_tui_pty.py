@@ -409,8 +409,13 @@ def test_a_deviation_recorded_in_a_real_terminal_aborts_and_the_journal_verifies
     checked = run(str(SEALROOM), "verify-journal", str(journal_path))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     entries = [json.loads(line) for line in journal_path.read_text().splitlines()]
-    assert [e["event"] for e in entries][-2:] == ["deviation.recorded", "ceremony.aborted"]
-    deviation, aborted = entries[-2:]
+    # the journal signs its own end: the final checkpoint follows the abort
+    assert [e["event"] for e in entries][-3:] == [
+        "deviation.recorded",
+        "ceremony.aborted",
+        "journal.checkpoint",
+    ]
+    deviation, aborted = entries[-3:-1]
     assert deviation["step"] == aborted["step"] == "room-check"
     assert deviation["data"]["decision"] == "abort"
     assert deviation["data"]["observed"] == observed
@@ -636,8 +641,9 @@ def test_a_typed_confirmation_and_a_break_refuse_wrong_input_in_a_real_terminal(
         ("bag.rechecked", False),
         ("bag.rechecked", True),
     ]
-    assert entries[-1]["event"] == "ceremony.closed"
-    assert entries[-1]["data"]["result"] == "completed"
+    assert entries[-1]["event"] == "journal.checkpoint"  # the journal signs its own end
+    assert entries[-2]["event"] == "ceremony.closed"
+    assert entries[-2]["data"]["result"] == "completed"
     by_event = {e["event"]: e for e in entries}
     assert by_event["confirmation.typed"]["data"] == {"words": CONFIRM_WORDS, "attempts": 2}
     assert by_event["confirmation.typed"]["step"] == "confirm-generation"
