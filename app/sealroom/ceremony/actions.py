@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from sealroom.ceremony.activation import SO_PIN
-from sealroom.ceremony.fingerprint import sha256_fingerprint
+from sealroom.ceremony.fingerprint import fingerprint_from_hex, sha256_fingerprint
 from sealroom.ceremony.ports import (
     Acknowledgement,
     CheckedInput,
@@ -540,13 +540,14 @@ class KeyActions:
             step=step.id,
             actors=runner._actors(step, ack),
         )
+        spki = fingerprint_from_hex(request.spki_sha256_hex)
         operator.outcome(
             view,
             Outcome(
                 f"Certificate signing request made and verified: {request.subject}",
                 (
                     Fact("Request SHA-256", fpr.grouped(), fpr.words),
-                    Fact("Public key SHA-256", _grouped(request.spki_sha256_hex)),
+                    Fact("Public key SHA-256", spki.grouped(), spki.words),
                     *(Fact("Check", check) for check in request.checks),
                 ),
             ),
@@ -612,6 +613,7 @@ class KeyActions:
 def certificate_outcome(issued: IssuedCertificate, what: str) -> Outcome:
     """What the room is shown after a certificate is signed and verified."""
     cert_fpr = sha256_fingerprint(issued.der)
+    spki = fingerprint_from_hex(issued.spki_sha256_hex)
     return Outcome(
         f"The {what} is issued and verified: {issued.subject}",
         (
@@ -619,7 +621,7 @@ def certificate_outcome(issued: IssuedCertificate, what: str) -> Outcome:
             Fact("Serial", issued.serial_hex),
             Fact("Valid", f"{utc_text(issued.not_before)} to {utc_text(issued.not_after)}"),
             Fact("Certificate SHA-256", cert_fpr.grouped(), cert_fpr.words),
-            Fact("Subject public key SHA-256", _grouped(issued.spki_sha256_hex)),
+            Fact("Subject public key SHA-256", spki.grouped(), spki.words),
             *(Fact("Check", check) for check in issued.checks),
             *(Fact("Lint warning", w) for w in issued.lint_warnings),
         ),
@@ -642,7 +644,3 @@ def inventory_json(inventory: DeviceInventory) -> dict[str, Json]:
         "objects": objects_json(inventory.objects),
         "logged_in": inventory.logged_in,
     }
-
-
-def _grouped(hex_text: str) -> str:
-    return " ".join(hex_text[i : i + 4] for i in range(0, len(hex_text), 4))

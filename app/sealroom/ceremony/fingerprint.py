@@ -146,6 +146,11 @@ def sha256_fingerprint(data: bytes) -> Fingerprint:
     return Fingerprint(hex=digest.hex(), words=pgp_words(digest))
 
 
+def fingerprint_from_hex(digest_hex: str) -> Fingerprint:
+    """The fingerprint of a SHA-256 already known as hex: the same hex, spelt in PGP words."""
+    return Fingerprint(hex=digest_hex, words=pgp_words(bytes.fromhex(digest_hex)))
+
+
 def fingerprint_from_json(obj: object) -> Fingerprint:
     """Read back a fingerprint stored as ``{"hex": ..., "words": ...}``; raise ValueError otherwise.
 

@@ -19,7 +19,7 @@ from sealroom.ceremony.actions import (
     token_json,
 )
 from sealroom.ceremony.activation import Activation
-from sealroom.ceremony.fingerprint import Fingerprint, pgp_words, sha256_fingerprint
+from sealroom.ceremony.fingerprint import fingerprint_from_hex, sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript
 from sealroom.ceremony.ports import (
     Acknowledgement,
@@ -890,7 +890,7 @@ class Runner:
         facts: list[Fact] = []
         if "EV-INTEGRITY" in step.evidence and self.ports.software_sha256 is not None:
             digest = self.ports.software_sha256
-            fpr = Fingerprint(digest, pgp_words(bytes.fromhex(digest)))
+            fpr = fingerprint_from_hex(digest)
             label = f"Sealroom {__version__} software SHA-256"
             facts.append(Fact(label, fpr.grouped(), fpr.words))
         for key in self.keys.values():

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Final
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Table, TableStyle
 
-from sealroom.ceremony.fingerprint import Fingerprint, pgp_words
+from sealroom.ceremony.fingerprint import Fingerprint, fingerprint_from_hex, pgp_words
 from sealroom.ceremony.ports import ReportRenderer
 from sealroom.ceremony.script import ActionStep, EntryStep, WitnessCheckStep
 from sealroom.errors import JournalError, ReportError, SealroomError, TransferError
@@ -1077,7 +1077,7 @@ def _input_rows(item: InputView) -> list[tuple[str, Flowable | str]]:
         )
         read_note = None
     else:
-        listed = Fingerprint(item.expected_sha256, pgp_words(bytes.fromhex(item.expected_sha256)))
+        listed = fingerprint_from_hex(item.expected_sha256)
         if item.stand_in:
             expected = _fingerprint_cell(listed, "REHEARSAL STAND-IN: the SHA-256 read differs")
             read_note = "REHEARSAL STAND-IN: not the SHA-256 the script lists"
@@ -1710,7 +1710,7 @@ def _share_bag(scripted: str | None, split: SplitView, slot: ShareSlot) -> tuple
 
 def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:
     head = record.head
-    head_fpr = Fingerprint(head.sha256, pgp_words(bytes.fromhex(head.sha256)))
+    head_fpr = fingerprint_from_hex(head.sha256)
     first = record.entries[0]
     ended = _ended(record)
     rows: list[tuple[str, Flowable | str]] = [

@@ -23,8 +23,8 @@ from pydantic import ValidationError
 from sealroom.ceremony.activation import SO_PIN, USER_PIN
 from sealroom.ceremony.fingerprint import (
     Fingerprint,
+    fingerprint_from_hex,
     fingerprint_from_json,
-    pgp_words,
     sha256_fingerprint,
 )
 from sealroom.ceremony.ports import Actor, JournalHead, Json
@@ -1221,7 +1221,7 @@ class _Builder:
             input_id=input_id,
             kind=data.text("kind"),
             description=spec.description if spec else None,
-            sha256=Fingerprint(sha256, pgp_words(bytes.fromhex(sha256))),
+            sha256=fingerprint_from_hex(sha256),
             der_sha256=der_fpr,
             der_sha256_matches=data.text("der_sha256") == der_fpr.hex,
             expected_sha256=data.opt_text("expected_sha256"),
