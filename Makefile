@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .demo
 SCRIPT ?= ceremony_scripts/root-key-generation.yaml
 
-.PHONY: help setup system-deps demo test lint typecheck contracts pytest bench clean
+.PHONY: help setup system-deps demo test lint typecheck contracts pytest bench clean printouts
 
 help:
 	@echo "make demo   - install what is missing, make a throwaway SoftHSM2 token, start the TUI (rehearsal)"
@@ -63,6 +63,10 @@ test: lint typecheck contracts pytest
 
 bench: setup
 	$(BIN)/python -m benchmarks.run
+
+# Sample documents with PNG previews, from real rehearsals; committed (see printouts/README.md).
+printouts: setup
+	$(BIN)/python tools/printouts.py --out printouts
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) out .mypy_cache .ruff_cache .pytest_cache

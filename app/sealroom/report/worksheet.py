@@ -85,11 +85,13 @@ class WritingLines(Flowable):  # type: ignore[misc]  # reportlab is untyped
         canvas.restoreState()
 
 
-def render_worksheet(loaded: LoadedScript) -> bytes:
+def render_worksheet(loaded: LoadedScript, *, rehearsal: bool = False) -> bytes:
     """The PDF bytes of the worksheet for ``loaded``: deterministic (same script, same bytes).
 
     Every page carries the ceremony id, the script file name and its SHA-256 (the PGP words on
-    the first page) and "page x of y". Raises ReportError if the worksheet cannot be laid out.
+    the first page) and "page x of y"; with ``rehearsal`` every page also carries the REHEARSAL
+    watermark and header, so a practice copy cannot pass for a ceremony's worksheet. Raises
+    ReportError if the worksheet cannot be laid out.
     """
     script = loaded.script
     name = loaded.path.name
@@ -100,7 +102,7 @@ def render_worksheet(loaded: LoadedScript) -> bytes:
         identity_hex=loaded.sha256,
         identity_words=words,
         footer=f"Worksheet of ceremony {script.ceremony.id}, script {name}",
-        rehearsal=False,
+        rehearsal=rehearsal,
     )
     fingerprint = Fingerprint(loaded.sha256, words)
 
