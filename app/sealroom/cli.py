@@ -44,6 +44,7 @@ JOURNAL_NAME = "journal.jsonl"
 REPORT_NAME = "report.pdf"
 TOKEN_DIR_NAME = "softhsm"  # noqa: S105 - a folder name, not a secret
 SHEETS_DIR_NAME = "share-sheets"
+BUNDLE_DIR_NAME = "bundle"
 
 
 def _out(text: str) -> None:
@@ -225,7 +226,12 @@ class NoToken:
 
 def _prepare_out_dir(loaded: LoadedScript, out_dir: Path, rehearsal: bool) -> None:
     """Refuse, before anything is created, an output folder that already holds evidence."""
-    names = [JOURNAL_NAME, REPORT_NAME, *(c.output for c in loaded.script.certificates)]
+    names = [
+        JOURNAL_NAME,
+        REPORT_NAME,
+        BUNDLE_DIR_NAME,
+        *(c.output for c in loaded.script.certificates),
+    ]
     if rehearsal and loaded.script.hsm is not None:
         names.append(TOKEN_DIR_NAME)
     for name in names:
@@ -387,10 +393,18 @@ def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySe
 def cmd_rehearse(args: argparse.Namespace) -> int:
     setup = _setup_from_args(args, rehearsal=True)
     assert setup.answers is not None  # noqa: S101 - rehearsal always loads answers
-    with ceremony_runner(setup) as wired:
-        operator = AnswersOperator(setup.answers, _out, wired.prepared, wired.sheet_words)
-        result = wired.runner.run(operator)
+    opened = False
+    try:
+        with ceremony_runner(setup) as wired:
+            opened = True
+            operator = AnswersOperator(setup.answers, _out, wired.prepared, wired.sheet_words)
+            result = wired.runner.run(operator)
+    except Exception:
+        if opened:
+            _bundle_after_abort(setup)
+        raise
     _out(f"rehearsal complete: {result.steps_done} steps; outputs in {setup.out_dir}")
+    _write_bundle(setup)
     return EXIT_OK
 
 
@@ -403,15 +417,49 @@ def cmd_run(args: argparse.Namespace) -> int:
         if setup.answers is not None and setup.loaded.script.hsm is not None
         else None
     )
-    with ceremony_runner(setup) as wired:
-        result = run_ceremony_tui(wired.runner, rehearsal_pin=pin_hint, prepared=wired.prepared)
+    opened = False
+    try:
+        with ceremony_runner(setup) as wired:
+            opened = True
+            result = run_ceremony_tui(wired.runner, rehearsal_pin=pin_hint, prepared=wired.prepared)
+    except Exception:
+        if opened:
+            _bundle_after_abort(setup)
+        raise
     if result is None or not result.completed:
         reason = result.reason if result is not None and result.reason else "it was not completed"
         reason = reason.rstrip(".")
         _err(f"sealroom: the ceremony ended early: {reason}. The journal is in {setup.out_dir}.")
+        _bundle_after_abort(setup)
         return EXIT_FINDINGS
     _out(f"ceremony complete: {result.steps_done} steps; outputs in {setup.out_dir}")
+    _write_bundle(setup)
     return EXIT_OK
+
+
+def _write_bundle(setup: CeremonySetup) -> None:
+    """Write DIR/bundle/ for a ceremony that has ended (completed or aborted) and say where."""
+    from sealroom.evidence.bundle import collect_files, write_bundle
+    from sealroom.journal.verify import verify_journal
+    from sealroom.report.ceremony_report import render_ceremony_report
+
+    journal = setup.out_dir / JOURNAL_NAME
+    if not journal.is_file() or verify_journal(journal).ended_by is None:
+        _out(f"no evidence bundle yet: the journal {journal} does not show the ceremony ended")
+        return
+    files = collect_files(setup.out_dir, journal, render_report=render_ceremony_report)
+    bundle = write_bundle(setup.out_dir, journal=journal, script=setup.loaded.path, files=files)
+    _out(f"evidence bundle: {bundle.path} ({len(bundle.files)} files)")
+    _out(f"  manifest.json SHA-256: {bundle.manifest_sha256.grouped()}")
+    _out(f"  PGP words: {bundle.manifest_sha256.words}")
+
+
+def _bundle_after_abort(setup: CeremonySetup) -> None:
+    """After an abort, write the bundle if the journal ended; never hide the abort's own error."""
+    try:
+        _write_bundle(setup)
+    except SealroomError as exc:
+        _err(f"sealroom: no evidence bundle was written: {exc.message}")
 
 
 # ------------------------------------------------------------------------------------ print-script

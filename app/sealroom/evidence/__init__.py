@@ -1,0 +1,1 @@
+"""Evidence handed to the auditor: the bundle written at close, its verifier, the registry."""
