@@ -1,0 +1,780 @@
+"""The evidence matrix: which journal entries evidence each EVIDENCE.md item a ceremony owes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+
+from sealroom.ceremony.compliance import HSM_ACTIONS, step_evidence, witnessed_actions
+from sealroom.ceremony.evidence import item, script_items
+from sealroom.ceremony.ports import Json
+from sealroom.ceremony.script import ActionStep, Script, Step
+from sealroom.errors import ReportError
+from sealroom.journal.entry import CLOSING_EVENTS, OPENING_EVENT, JournalEntry
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+KEY_EVENTS = ("key.generated", "key.found")
+ARTEFACT_EVENTS = {"certificate.issued": "certificate", "csr.made": "CSR", "crl.issued": "CRL"}
+
+
+@dataclass(frozen=True)
+class EvidenceRow:
+    """One EVIDENCE.md item of the ceremony, and the journal entries that evidence it."""
+
+    item_id: str
+    title: str
+    required: bool
+    """EVIDENCE.md marks it R (True) or P (False)."""
+    present: bool
+    """The journal really carries the item (not merely a step that should have produced it)."""
+    entries: tuple[int, ...]
+    """Journal seqs that evidence it, ascending."""
+    digests: tuple[tuple[str, str], ...]
+    """(what, SHA-256 hex): the evidencing entries' hashes and, for artefacts, documents,
+    inputs and keys, the SHA-256 the entry records (of the DER, the PDF, the SPKI)."""
+    note: str
+    """What the evidence shows, or what is missing, in one sentence."""
+
+
+@dataclass(frozen=True)
+class EvidenceMatrix:
+    """Every item a ceremony of ``ceremony_type`` (and its script) owes, in EVIDENCE.md order."""
+
+    ceremony_type: str
+    rows: tuple[EvidenceRow, ...]
+
+    @property
+    def missing(self) -> tuple[EvidenceRow, ...]:
+        """Rows the source requires (R) that the journal does not evidence."""
+        return tuple(row for row in self.rows if row.required and not row.present)
+
+    def row(self, item_id: str) -> EvidenceRow:
+        return next(row for row in self.rows if row.item_id == item_id)
+
+
+def journal_script(entries: Sequence[JournalEntry]) -> Script:
+    """The validated script recorded in the journal's ``ceremony.opened`` entry."""
+    if not entries or entries[0].event != OPENING_EVENT:
+        raise ReportError(
+            f"The journal does not start with {OPENING_EVENT}; there is no script to check the "
+            "evidence against."
+        )
+    try:
+        return Script.model_validate(entries[0].data.get("script"))
+    except ValidationError as exc:
+        raise ReportError(
+            "The script recorded in ceremony.opened (entry 1) does not validate; the evidence "
+            f"matrix cannot be built ({exc.error_count()} problem(s))."
+        ) from exc
+
+
+def evidence_matrix(entries: Sequence[JournalEntry]) -> EvidenceMatrix:
+    """The evidence matrix of a ceremony, computed from its journal entries alone.
+
+    The entries are those of a journal that verified (chain and checkpoint signatures are not
+    checked again here). Rows are the items ``script_items`` lists for the recorded script.
+    """
+    script = journal_script(entries)
+    facts = _Facts(entries, script)
+    rows = tuple(facts.row(item_id) for item_id in script_items(script))
+    return EvidenceMatrix(ceremony_type=script.ceremony.type, rows=rows)
+
+
+def awaited(entries: Sequence[JournalEntry], item_id: str) -> tuple[str, ...]:
+    """What, still to come after ``entries``, would evidence ``item_id`` (empty once ended).
+
+    Each is ``step <id>`` for a script step not yet completed that produces the item, or
+    ``the closing entry`` for the items it completes (EV-DEVIATION: no more deviations can
+    follow it). A report printed before the ceremony ends uses this to show such an item as
+    still to come (e.g. EV-REPORT: the print-report step that prints it) rather than missing.
+    """
+    if any(e.event in CLOSING_EVENTS for e in entries):
+        return ()
+    script = journal_script(entries)
+    done = {e.step for e in entries if e.event in ("step.completed", "step.skipped")}
+    steps = tuple(
+        f"step {step.id}"
+        for step in script.steps
+        if step.id not in done and item_id in step_evidence(step)
+    )
+    return (*steps, "the closing entry") if item_id in _CLOSING_ITEMS else steps
+
+
+_CLOSING_ITEMS = frozenset({"EV-DEVIATION"})
+
+
+# ----------------------------------------------------------------------------- internals
+
+
+@dataclass
+class _Found:
+    entries: list[JournalEntry] = field(default_factory=list)
+    digests: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, *entries: JournalEntry) -> None:
+        for entry in entries:
+            if entry not in self.entries:
+                self.entries.append(entry)
+
+    def digest(self, what: str, value: Json | None) -> None:
+        if isinstance(value, str) and _HEX64.match(value) and (what, value) not in self.digests:
+            self.digests.append((what, value))
+
+
+def _text(data: Mapping[str, Json], key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _fingerprint_hex(data: Mapping[str, Json]) -> str | None:
+    fpr = data.get("fingerprint")
+    if isinstance(fpr, Mapping):
+        return _text(fpr, "hex")
+    return None
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+class _Facts:
+    """The journal indexed once; one method per evidence item decides its row."""
+
+    def __init__(self, entries: Sequence[JournalEntry], script: Script) -> None:
+        self.entries = tuple(entries)
+        self.script = script
+        self.opened = entries[0]
+        self.by_event: dict[str, list[JournalEntry]] = {}
+        for entry in entries:
+            self.by_event.setdefault(entry.event, []).append(entry)
+        self.completed: dict[str, JournalEntry] = {
+            e.step: e for e in self.of("step.completed") if e.step
+        }
+        self.steps: dict[str, Step] = {step.id: step for step in script.steps}
+        closing = [e for e in entries if e.event in CLOSING_EVENTS]
+        self.closing = closing[-1] if closing else None
+        self.external_roles = {role.id for role in script.roles if not role.internal}
+        self.trusted_roles = {role.id for role in script.roles if role.trusted}
+
+    def of(self, *events: str) -> list[JournalEntry]:
+        found = [e for event in events for e in self.by_event.get(event, [])]
+        return sorted(found, key=lambda e: e.seq)
+
+    def tagged(self, item_id: str) -> list[JournalEntry]:
+        """``step.completed`` entries of steps that produce ``item_id`` (tag, kind or action)."""
+        return [
+            entry
+            for step_id, entry in sorted(self.completed.items(), key=lambda kv: kv[1].seq)
+            if step_id in self.steps and item_id in step_evidence(self.steps[step_id])
+        ]
+
+    def tagged_steps(self, item_id: str) -> list[str]:
+        return [step.id for step in self.script.steps if item_id in step_evidence(step)]
+
+    def row(self, item_id: str) -> EvidenceRow:
+        method: Callable[[_Found], tuple[bool, str]] = getattr(
+            self, "_" + item_id.lower().replace("-", "_")
+        )
+        found = _Found()
+        present, note = method(found)
+        entries = sorted(found.entries, key=lambda e: e.seq)
+        digests = [(f"entry {e.seq} ({e.event})", e.sha256) for e in entries]
+        catalogue = item(item_id)
+        return EvidenceRow(
+            item_id=item_id,
+            title=catalogue.title,
+            required=catalogue.required,
+            present=present,
+            entries=tuple(e.seq for e in entries),
+            digests=tuple(digests + found.digests),
+            note=note,
+        )
+
+    # ---------------------------------------------------------------- helpers
+
+    def _with_tags(self, found: _Found, item_id: str) -> list[JournalEntry]:
+        tagged = self.tagged(item_id)
+        found.add(*tagged)
+        return tagged
+
+    def _tag_only(self, found: _Found, item_id: str, what: str) -> tuple[bool, str]:
+        """Items no event of their own carries: a completed step producing them is the evidence."""
+        tagged = self._with_tags(found, item_id)
+        if tagged:
+            steps = ", ".join(e.step or "" for e in tagged)
+            return True, f"{what}: step {steps} completed"
+        scripted = self.tagged_steps(item_id)
+        if scripted:
+            return False, f"{what}: step {', '.join(scripted)} not completed"
+        return False, f"{what}: no step of the script produces it"
+
+    def _names(self, ids: Iterable[str]) -> str:
+        names = []
+        for pid in ids:
+            try:
+                names.append(self.script.participant(pid).name)
+            except StopIteration:
+                names.append(pid)
+        return ", ".join(names)
+
+    def _present_ids(self) -> list[str]:
+        present: list[str] = []
+        for entry in self.of("attendance.recorded"):
+            value = entry.data.get("present")
+            if isinstance(value, Sequence):
+                present = [str(p) for p in value]
+        gone: set[str] = set()
+        for entry in self.of("break.ended"):
+            absent = entry.data.get("absent")
+            if isinstance(absent, Sequence):
+                gone |= {str(p) for p in absent}
+        return [p for p in present if p not in gone]
+
+    # -------------------------------------------------------- A. script, approval, event
+
+    def _ev_script(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        sha = _text(self.opened.data, "script_sha256")
+        name = _text(self.opened.data, "script_name") or "the script"
+        if sha is None or not _HEX64.match(sha):
+            return False, "ceremony.opened records no script SHA-256"
+        found.digest(f"script {name}", sha)
+        return True, f"{name} recorded at the opening with its SHA-256 and full text"
+
+    def _ev_approval(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        approval = self.script.ceremony.approval
+        if approval is None:
+            return False, "the script records no management approval"
+        return True, (
+            f"approved by {approval.approved_by} ({approval.role}) on {approval.date.isoformat()}, "
+            f"reference {approval.reference}"
+        )
+
+    def _ev_type(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        ceremony = self.script.ceremony
+        lacking = [
+            what
+            for what, value in (
+                ("objectives", ceremony.objectives),
+                ("ceremony type", _text(self.opened.data, "ceremony_type")),
+            )
+            if not value
+        ]
+        where = f"{ceremony.location.site}, {ceremony.location.room}"
+        if self.closing is not None:
+            found.add(self.closing)
+            end = f"ended at entry {self.closing.seq} ({self.closing.event})"
+        else:
+            end = "not ended in these entries (the closing entry gives the end time)"
+        if lacking:
+            return False, f"the script states no {' and no '.join(lacking)}"
+        return True, f"{ceremony.type} at {where}; started at entry 1, {end}"
+
+    def _ev_cps(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        cps = self.script.ceremony.cps
+        if cps is None:
+            return False, "the script names no CP/CPS"
+        return True, f"{cps.document} version {cps.version}, section {cps.section}"
+
+    # ------------------------------------------------------------------ B. people, roles
+
+    def _ev_roles(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        roles = self.script.roles
+        if not roles:
+            return False, "the script defines no roles"
+        unheld = [r.id for r in roles if not self.script.holders_of(r.id)]
+        no_after = [r.id for r in roles if r.after is None]
+        if unheld or no_after:
+            problems = []
+            if unheld:
+                problems.append(f"held by nobody: {', '.join(unheld)}")
+            if no_after:
+                problems.append(f"no duties after the ceremony: {', '.join(no_after)}")
+            return False, "roles " + "; ".join(problems)
+        external = sum(1 for r in roles if not r.internal)
+        return True, (
+            f"{_plural(len(roles), 'role')} ({external} external), each with duties during and "
+            "after the ceremony"
+        )
+
+    def _ev_trusted(self, found: _Found) -> tuple[bool, str]:
+        """Multi-person control: every HSM action performed by a trusted role with a witness."""
+        hsm_steps = [
+            e
+            for e in self.completed.values()
+            if isinstance(self.steps.get(e.step or ""), ActionStep)
+            and getattr(self.steps[e.step or ""], "action", "") in HSM_ACTIONS
+        ]
+        candidates = hsm_steps or list(self.completed.values())
+        alone: list[str] = []
+        shown: list[JournalEntry] = []
+        for entry in sorted(candidates, key=lambda e: e.seq):
+            performers = [a for a in entry.actors if a.capacity == "performer"]
+            others = {a.participant for a in entry.actors if a.capacity == "witness"} - {
+                a.participant for a in performers
+            }
+            if any(a.role in self.trusted_roles for a in performers) and others:
+                shown.append(entry)
+            elif hsm_steps:
+                alone.append(entry.step or str(entry.seq))
+        found.add(*shown)
+        if alone:
+            return False, (
+                "not every HSM action was performed by a trusted role with another participant "
+                f"watching: step {', '.join(alone)}"
+            )
+        if not shown:
+            return False, "no completed step shows a trusted role acting with a witness"
+        scope = "HSM action" if hsm_steps else "step"
+        return True, (
+            f"{_plural(len(shown), scope)} performed by a trusted role with at least one other "
+            "participant witnessing"
+        )
+
+    def _ev_attend(self, found: _Found) -> tuple[bool, str]:
+        attendance = self.of("attendance.recorded")
+        found.add(*attendance, *self.of("break.started", "break.ended"))
+        if not attendance:
+            return False, "no attendance.recorded entry"
+        present = attendance[-1].data.get("present")
+        count = len(present) if isinstance(present, Sequence) else 0
+        breaks = len(self.of("break.started"))
+        return True, (
+            f"{_plural(count, 'participant')} recorded present"
+            + (f"; {_plural(breaks, 'break')} with who left and returned" if breaks else "")
+        )
+
+    def _ev_witness(self, found: _Found) -> tuple[bool, str]:
+        """An independent witness attended and witnessed.
+
+        Independent: a participant in a role with internal: false. Witnessed: every key
+        generation and destruction step (and, by type, migration), or else at least one step.
+        """
+        if not self.external_roles:
+            return False, "the script has no independent role (internal: false)"
+        independent = {p.id for p in self.script.participants if set(p.roles) & self.external_roles}
+        attended = set(self._present_ids()) & independent
+        found.add(*self.of("attendance.recorded"))
+        if not attended:
+            return False, "no independent participant is recorded present"
+        wanted = witnessed_actions(self.script.ceremony.type)
+        must = [
+            e
+            for e in self.completed.values()
+            if isinstance(self.steps.get(e.step or ""), ActionStep)
+            and getattr(self.steps[e.step or ""], "action", "") in wanted
+        ]
+
+        def witnessed(entry: JournalEntry) -> bool:
+            return any(
+                a.capacity == "witness"
+                and a.participant in attended
+                and a.role in self.external_roles
+                for a in entry.actors
+            )
+
+        unwitnessed = [e.step or "" for e in must if not witnessed(e)]
+        seen = [e for e in (must or list(self.completed.values())) if witnessed(e)]
+        found.add(*seen)
+        if unwitnessed:
+            return False, f"step {', '.join(unwitnessed)} has no independent witness"
+        if not seen:
+            return False, "no completed step was witnessed by the independent participant"
+        return True, (
+            f"{self._names(sorted(attended))} attended and witnessed "
+            f"{_plural(len(seen), 'key step' if must else 'step')}"
+        )
+
+    # --------------------------------------------------------- C. place, hardware, software
+
+    def _ev_physical(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        listed = self.script.ceremony.location.physical_security
+        if not listed:
+            return False, "the script lists no physical security requirements"
+        present, note = self._tag_only(
+            found, "EV-PHYSICAL", f"{_plural(len(listed), 'requirement')} listed"
+        )
+        return present or not self.tagged_steps("EV-PHYSICAL"), note
+
+    def _ev_materials(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        if not self.script.materials:
+            return False, "the script lists no materials"
+        serials = [e for e in self.of("entry.recorded") if e.data.get("format") == "serial"]
+        identified = self.of("token.identified")
+        found.add(*serials, *identified, *self.tagged("EV-MATERIALS"))
+        if not (serials or identified):
+            return False, (
+                f"{_plural(len(self.script.materials), 'material')} listed, but no serial number "
+                "was typed or read from a device"
+            )
+        return True, (
+            f"{_plural(len(self.script.materials), 'material')} listed with serials; "
+            f"{_plural(len(serials) + len(identified), 'serial')} checked in the room"
+        )
+
+    def _ev_device(self, found: _Found) -> tuple[bool, str]:
+        tokens = self.of("token.identified", "token.initialised")
+        found.add(*tokens, *self.of("token.inventory"))
+        if not tokens:
+            return False, "no token.identified entry (device model, serial, firmware)"
+        token = tokens[0].data.get("token")
+        if isinstance(token, Mapping):
+            return True, (
+                f"{token.get('manufacturer')} {token.get('model')}, serial {token.get('serial')}, "
+                f"firmware {token.get('firmware_version')}"
+            )
+        return True, "device identity read from the token"
+
+    def _ev_settings(self, found: _Found) -> tuple[bool, str]:
+        generated = self.of("key.generated")
+        inventories = [e for e in self.of("token.inventory") if e.data.get("mechanisms")]
+        found.add(*generated, *inventories, *self.tagged("EV-SETTINGS"))
+        if any(isinstance(s, ActionStep) and s.action == "generate-key" for s in self.script.steps):
+            if not generated:
+                return False, "no key.generated entry (generation mechanism and attributes)"
+            mechanisms = sorted({str(e.data.get("mechanism")) for e in generated})
+            return True, f"generated with {', '.join(mechanisms)}; key attributes journaled"
+        if inventories:
+            return True, "the token's mechanisms for the script's keys listed"
+        tagged = self.tagged("EV-SETTINGS")
+        if tagged:
+            return True, f"step {', '.join(e.step or '' for e in tagged)} completed"
+        return False, "no entry lists the device's mechanisms or key-generation settings"
+
+    def _ev_integrity(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        software = self.opened.data.get("software")
+        if isinstance(software, Mapping):
+            found.digest("software", software.get("sha256"))
+        tagged = self._with_tags(found, "EV-INTEGRITY")
+        failed = [e.step or "" for e in tagged if e.data.get("matches") is False]
+        if failed:
+            return False, f"the integrity check at step {', '.join(failed)} did not match"
+        if not tagged:
+            scripted = self.tagged_steps("EV-INTEGRITY")
+            if scripted:
+                return False, f"step {', '.join(scripted)} (software integrity) not completed"
+            return False, "no step verifies the software's integrity"
+        return (
+            True,
+            "software hash checked by the witnesses at step "
+            + ", ".join(e.step or "" for e in tagged),
+        )
+
+    def _ev_teb(self, found: _Found) -> tuple[bool, str]:
+        typed = [e for e in self.of("entry.recorded") if e.data.get("format") == "bag-serial"]
+        found.add(*typed, *self.of("bag.sealed", "bag.rechecked", "share.sealed"))
+        values = {str(e.data.get("value")) for e in typed}
+        scripted = [
+            (material.id, bag)
+            for material in self.script.materials
+            for bag in (material.bag_in, material.bag_out)
+            if bag is not None
+        ]
+        lacking = [f"{bag} ({mid})" for mid, bag in scripted if bag not in values]
+        bad = [e.seq for e in self.of("bag.rechecked") if e.data.get("matches") is False]
+        if lacking:
+            return False, f"bag serial not recorded: {', '.join(lacking)}"
+        if not found.entries:
+            return False, "no tamper-evident bag serial recorded"
+        note = f"{_plural(len(scripted), 'scripted bag')} recorded"
+        if bad:
+            note += f"; a re-check did not match at entry {', '.join(map(str, bad))}"
+        return True, note
+
+    def _ev_clock(self, found: _Found) -> tuple[bool, str]:
+        offsets = [
+            e
+            for e in self.of("entry.recorded")
+            if e.data.get("format") == "clock-offset"
+            and isinstance(e.data.get("offset_seconds"), int)
+        ]
+        found.add(*offsets)
+        if not offsets:
+            return False, "no clock-offset entry"
+        offset = offsets[0].data.get("offset_seconds")
+        readers = self._names(
+            sorted({a.participant for a in offsets[0].actors if a.capacity == "witness"})
+        )
+        return True, f"reference minus workstation: {offset} s, read by {readers or 'nobody named'}"
+
+    # -------------------------------------------------------------------------- D. execution
+
+    def _ev_log(self, found: _Found) -> tuple[bool, str]:
+        keys = self.of("journal.log-key")
+        checkpoints = self.of("journal.checkpoint")
+        found.add(*keys, *checkpoints)
+        last = self.entries[-1]
+        found.add(last)
+        if not keys or not checkpoints:
+            return False, (
+                f"{len(self.entries)} entries hash-chained, but no signed checkpoint"
+                if keys
+                else "no ceremony-log key: the journal's checkpoints are not signed"
+            )
+        return True, (
+            f"{len(self.entries)} entries hash-chained "
+            f"from entry 1; {_plural(len(checkpoints), 'signed checkpoint')}"
+        )
+
+    def _ev_steps(self, found: _Found) -> tuple[bool, str]:
+        done = self.of("step.completed", "step.skipped")
+        found.add(*done)
+        if not done:
+            return False, "no step completed"
+        unperformed = [
+            e.step or "" for e in done if not any(a.capacity == "performer" for a in e.actors)
+        ]
+        if unperformed:
+            return False, f"no performer journaled for step {', '.join(unperformed)}"
+        skipped = len(self.of("step.skipped"))
+        return True, (
+            f"{_plural(len(done) - skipped, 'step')} completed"
+            + (f", {skipped} skipped after a deviation" if skipped else "")
+            + ", each with its performer and witnesses"
+        )
+
+    def _ev_collected(self, found: _Found) -> tuple[bool, str]:
+        inputs = self.of("input.received")
+        shown = self.of("qr.shown")
+        found.add(*inputs, *shown)
+        for entry in inputs:
+            found.digest(f"input {entry.data.get('input_id')} DER", entry.data.get("der_sha256"))
+        for entry in shown:
+            what = entry.data.get("certificate_id") or entry.data.get("artifact")
+            found.digest(f"{what} shown as QR", entry.data.get("payload_sha256"))
+        tagged = self._with_tags(found, "EV-COLLECTED")
+        if inputs or shown:
+            parts = [f"{_plural(len(inputs), 'input')} taken in"] if inputs else []
+            parts += [f"{_plural(len(shown), 'hand-out')} as QR codes"] if shown else []
+            return True, " and ".join(parts) + ", each with its SHA-256"
+        if tagged:
+            return True, f"collected at step {', '.join(e.step or '' for e in tagged)}"
+        return False, "nothing taken in or handed out, and no collecting step completed"
+
+    def _ev_deviation(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        recorded = self.of("deviation.recorded", "ceremony.aborted")
+        found.add(*recorded)
+        if self.script.deviations is None:
+            return False, "the script has no deviations policy"
+        count = len(self.of("deviation.recorded"))
+        if self.closing is None:
+            return False, (
+                f"{_plural(count, 'deviation')} recorded so far; the closing entry (not in these "
+                "entries) shows the list is complete"
+            )
+        found.add(self.closing)
+        if count == 0 and self.closing.event == "ceremony.closed":
+            return True, f"no deviation recorded through the closing entry {self.closing.seq}"
+        return True, f"{_plural(count, 'deviation')} recorded; closed by entry {self.closing.seq}"
+
+    def _ev_custody(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        if not self.script.custody:
+            return False, "the script has no custody section"
+        return self._tag_only(
+            found, "EV-CUSTODY", f"{_plural(len(self.script.custody), 'item')} assigned to a place"
+        )
+
+    # ----------------------------------------------------------------------- E. key inventory
+
+    def _keys(self, found: _Found, *events: str) -> list[JournalEntry]:
+        keys = self.of(*events)
+        found.add(*keys)
+        return keys
+
+    def _generated_missing(self) -> list[str]:
+        made = {e.data.get("key_id") for e in self.of("key.generated")}
+        return [
+            str(s.params.get("key"))
+            for s in self.script.steps
+            if isinstance(s, ActionStep)
+            and s.action == "generate-key"
+            and s.id in self.completed
+            and s.params.get("key") not in made
+        ]
+
+    def _labels(self, keys: Sequence[JournalEntry]) -> str:
+        return ", ".join(sorted({str(e.data.get("label")) for e in keys}))
+
+    def _ev_key_id(self, found: _Found) -> tuple[bool, str]:
+        keys = [
+            e
+            for e in self._keys(found, *KEY_EVENTS)
+            if _text(e.data, "label") and _text(e.data, "cka_id")
+        ]
+        destroyed = self._keys(found, "key.destroyed")
+        missing = self._generated_missing()
+        if missing:
+            return False, f"no key.generated for {', '.join(missing)}"
+        if not keys and not destroyed:
+            return False, "no key generated, found or destroyed with its label and CKA_ID"
+        return True, f"label and CKA_ID of {self._labels(keys + destroyed)}"
+
+    def _ev_key_alg(self, found: _Found) -> tuple[bool, str]:
+        keys = [e for e in self._keys(found, *KEY_EVENTS) if _text(e.data, "algorithm")]
+        if not keys:
+            return False, "no key generated or found with its algorithm"
+        return True, ", ".join(f"{e.data.get('label')}: {e.data.get('algorithm')}" for e in keys)
+
+    def _ev_key_fpr(self, found: _Found) -> tuple[bool, str]:
+        keys = [e for e in self._keys(found, *KEY_EVENTS) if _fingerprint_hex(e.data)]
+        for entry in keys:
+            found.digest(f"SPKI of {entry.data.get('label')}", _fingerprint_hex(entry.data))
+        if not keys:
+            return False, "no key generated or found with its SPKI fingerprint"
+        return True, f"SPKI SHA-256 of {self._labels(keys)}"
+
+    def _ev_key_parked(self, found: _Found) -> tuple[bool, str]:
+        generated = self._keys(found, "key.generated")
+        present, note = self._tag_only(found, "EV-KEY-PARKED", "parked-key register")
+        if not generated:
+            return False, "no key generated"
+        return present, note
+
+    def _ev_key_date(self, found: _Found) -> tuple[bool, str]:
+        keys = [e for e in self._keys(found, "key.generated") if _text(e.data, "generated_at")]
+        if not keys:
+            return False, "no key.generated entry with its generation time"
+        return True, ", ".join(f"{e.data.get('label')}: {e.data.get('generated_at')}" for e in keys)
+
+    def _ev_key_purpose(self, found: _Found) -> tuple[bool, str]:
+        found.add(self.opened)
+        keys = self._keys(found, *KEY_EVENTS)
+        if not keys:
+            return False, "no key generated or found"
+        purposes = []
+        for entry in keys:
+            key_id = str(entry.data.get("key_id"))
+            spec = next((k for k in self.script.keys if k.id == key_id), None)
+            if spec is None:
+                return False, f"the key {key_id} of entry {entry.seq} is not in the script"
+            purposes.append(f"{spec.label}: {', '.join(spec.purpose)} only")
+        return True, "; ".join(dict.fromkeys(purposes))
+
+    def _ev_artifacts(self, found: _Found) -> tuple[bool, str]:
+        made = self.of(*ARTEFACT_EVENTS)
+        found.add(*made)
+        for entry in made:
+            output = entry.data.get("output") or ARTEFACT_EVENTS[entry.event]
+            found.digest(f"{output} (DER)", entry.data.get("sha256"))
+        if not made:
+            return False, "no certificate, CSR or CRL produced"
+        return True, ", ".join(
+            f"{ARTEFACT_EVENTS[e.event]} {e.data.get('output')}" for e in made
+        ) + " with SHA-256"
+
+    # ------------------------------------------------------- F. backup, activation, destruction
+
+    def _ev_backup(self, found: _Found) -> tuple[bool, str]:
+        return self._tag_only(found, "EV-BACKUP", "backup")
+
+    def _ev_quorum(self, found: _Found) -> tuple[bool, str]:
+        activated = self.of("quorum.activated")
+        split = [
+            e
+            for e in self.of("token.initialised")
+            if isinstance(e.data.get("activation"), Mapping) and e.data.get("activation")
+        ]
+        found.add(*activated, *split, *self.of("share.sealed"), *self.tagged("EV-QUORUM"))
+        if activated:
+            what = activated[-1].data
+            custodians = what.get("custodians")
+            count = len(custodians) if isinstance(custodians, Sequence) else 0
+            return True, (
+                f"{what.get('what')}: {_plural(count, 'custodian')} combined their shares "
+                f"(threshold {what.get('threshold')})"
+            )
+        if split:
+            return True, "PINs split m-of-n among custodians at initialisation"
+        tagged = self.tagged("EV-QUORUM")
+        if tagged:
+            return True, f"step {', '.join(e.step or '' for e in tagged)} completed"
+        return False, "no quorum.activated or split at initialisation"
+
+    def _ev_restore(self, found: _Found) -> tuple[bool, str]:
+        return self._tag_only(found, "EV-RESTORE", "restore test")
+
+    def _ev_destroy(self, found: _Found) -> tuple[bool, str]:
+        destroyed = self.of("key.destroyed")
+        zeroised = self.of("token.zeroised")
+        found.add(*destroyed, *zeroised)
+        if not destroyed and not zeroised:
+            return False, "no key.destroyed or token.zeroised entry"
+        for entry in destroyed:
+            label = entry.data.get("label")
+            remaining = entry.data.get("remaining")
+            if isinstance(remaining, Sequence) and any(
+                isinstance(o, Mapping) and o.get("label") == label for o in remaining
+            ):
+                return False, f"an object labelled {label} remains after entry {entry.seq}"
+        for entry in zeroised:
+            if entry.data.get("after"):
+                return (
+                    False,
+                    f"the token still lists objects after re-initialisation (entry {entry.seq})",
+                )
+        return True, (
+            f"{_plural(len(destroyed), 'key')} destroyed, {_plural(len(zeroised), 'token')} "
+            "re-initialised; objects listed afterwards"
+        )
+
+    def _ev_migrate(self, found: _Found) -> tuple[bool, str]:
+        return self._tag_only(found, "EV-MIGRATE", "migration check")
+
+    def _ev_transport(self, found: _Found) -> tuple[bool, str]:
+        return self._tag_only(found, "EV-TRANSPORT", "hand-over")
+
+    # ------------------------------------------------------------------------------ G. sign-off
+
+    def _ev_signoff(self, found: _Found) -> tuple[bool, str]:
+        recorded = self.of("signoff.recorded")
+        found.add(*recorded)
+        if not recorded:
+            return False, "no signoff.recorded entry"
+        statements = recorded[-1].data.get("statements")
+        given: dict[str, bool] = {}
+        if isinstance(statements, Sequence):
+            for statement in statements:
+                if isinstance(statement, Mapping):
+                    given[str(statement.get("participant"))] = statement.get("followed") is True
+        silent = [p for p in self._present_ids() if p not in given]
+        if silent:
+            return False, f"no statement from {self._names(silent)}"
+        not_followed = sum(1 for followed in given.values() if not followed)
+        return True, (
+            f"{_plural(len(given), 'statement')}: {len(given) - not_followed} followed, "
+            f"{not_followed} not followed"
+        )
+
+    def _ev_report(self, found: _Found) -> tuple[bool, str]:
+        printed = self.of("report.printed")
+        found.add(*printed)
+        for entry in printed:
+            found.digest(f"report PDF (entry {entry.seq})", entry.data.get("sha256"))
+        if not printed:
+            return False, "no report.printed entry"
+        last = printed[-1].data
+        return True, (
+            f"printed on {last.get('printer')} (job {last.get('job')}), covering entries 1 to "
+            f"{last.get('covers_through')}"
+        )
+
+
+__all__ = [
+    "EvidenceMatrix",
+    "EvidenceRow",
+    "awaited",
+    "evidence_matrix",
+    "journal_script",
+]
