@@ -168,6 +168,35 @@ def cmd_verify_journal(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS
 
 
+# ------------------------------------------------------------------------------------- verify
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Re-check an evidence bundle; exit 0 if all is good, 1 on problems, 2 if not a bundle."""
+    from sealroom.ceremony.fingerprint import fingerprint_from_hex
+    from sealroom.evidence.verify import verify_bundle
+
+    path = Path(args.bundle)
+    result = verify_bundle(path)
+    _out(f"{path}: ceremony {result.ceremony_id or '?'} ({result.ceremony_type or '?'})")
+    for check in result.checks:
+        _out(f"  {'ok' if check.ok else 'FAILED'}: {check.name}: {check.detail}")
+    for problem in result.problems:
+        _out(f"  problem: {problem.message}")
+    for item in result.missing_evidence:
+        _out(f"  {item.item_id} {item.title}: missing")
+    if result.ok and result.manifest_sha256 is not None:
+        fingerprint = fingerprint_from_hex(result.manifest_sha256)
+        _out(f"{path}: bundle verified; manifest.json SHA-256 {fingerprint.grouped()}")
+        _out(f"  PGP words: {fingerprint.words}")
+        return EXIT_OK
+    _out(
+        f"{path}: NOT VALID: {len(result.problems)} problem(s), "
+        f"{len(result.missing_evidence)} required evidence item(s) missing"
+    )
+    return EXIT_FINDINGS
+
+
 # ------------------------------------------------------------------------------ ceremony wiring
 
 
@@ -533,6 +562,14 @@ def build_parser() -> argparse.ArgumentParser:
     worksheet.add_argument("script", metavar="SCRIPT")
     worksheet.add_argument("--out", required=True, metavar="FILE", help="PDF to write (new)")
     worksheet.set_defaults(func=cmd_print_script)
+
+    bundle = sub.add_parser(
+        "verify",
+        help="re-check an evidence bundle: journal, hashes, signatures, evidence items "
+        "(exit 0 good, 1 problems, 2 not a bundle)",
+    )
+    bundle.add_argument("bundle", metavar="BUNDLE", help="the bundle/ folder of a ceremony")
+    bundle.set_defaults(func=cmd_verify)
 
     verify = sub.add_parser("verify-journal", help="check a journal's hash chain")
     verify.add_argument("journal", metavar="FILE")
