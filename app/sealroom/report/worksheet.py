@@ -522,7 +522,7 @@ def _specifics(script: Script, step: Step) -> tuple[list[list[str]], list[Flowab
         return [["Left at:", "Returned at:"]], extra
     if isinstance(step, SignOffStep):
         text = (
-            "Each participant states whether the ceremony followed this script; everyone signs "
+            "Write below who stated it was not followed; everyone circles yes or no and signs "
             "the sign-off table at the end of this worksheet."
         )
         return [["Who stated 'not followed':"]], [para(text, "sheet_cell")]
@@ -694,7 +694,8 @@ def _break_log(script: Script) -> list[Flowable]:
         para(
             "For every break, scheduled or not: when the room was left and resumed, who left "
             "and who came back (anyone who does not come back is a deviation), and each bag "
-            "serial re-checked on return: circle yes if it matches.",
+            "re-checked on return: for a scheduled break circle yes if its serial matches, for "
+            "an unscheduled one write the serial read off each bag.",
             "sheet_body",
         ),
         table,
