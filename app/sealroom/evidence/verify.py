@@ -33,7 +33,12 @@ from sealroom.evidence.bundle import (
     artefact_der,
     sums_text,
 )
-from sealroom.evidence.journaled import CeremonyFacts, ceremony_facts, sha256_hex
+from sealroom.evidence.journaled import (
+    CeremonyFacts,
+    JournaledArtefact,
+    ceremony_facts,
+    sha256_hex,
+)
 from sealroom.journal.canonical import CanonicalFormError, parse_canonical
 from sealroom.journal.entry import JournalEntry
 from sealroom.journal.verify import read_verified_entries, verify_journal
@@ -573,7 +578,7 @@ def _signature_problems(
                         seq=wanted.seq,
                     )
                 )
-    loaded: list[tuple[str, Any, Any]] = []  # (kind, artefact, object)
+    loaded: list[tuple[str, JournaledArtefact, Any]] = []  # (kind, artefact, object)
     by_id = {(f.kind, f.id): f for f in files}
     for artefact in facts.artefacts:
         item = by_id.get((artefact.kind, artefact.id))
@@ -590,62 +595,24 @@ def _signature_problems(
     specs = _specs(facts.script)
     for kind, artefact, obj in loaded:
         path = by_id[(kind, artefact.id)].path
-        if kind == "csr":
-            if obj.is_signature_valid:
-                done.append(f"{path}: self-signed request verifies")
-            else:
-                problems.append(
-                    Problem(
-                        CHECK_SIGNATURES,
-                        f"{path}: the CSR's signature does not verify under its own key",
-                        seq=artefact.seq,
-                        file=path,
-                    )
-                )
-            continue
-        issuer_id = specs.get((kind, artefact.id))
-        issuer = _issuer(obj, artefact.id, issuer_id, certificates)
-        if issuer is None:
-            problems.append(
+        try:
+            line, problem = _signature_of(
+                kind, artefact, obj, path, specs=specs, certificates=certificates
+            )
+        except ValueError as exc:  # a malformed object parses lazily
+            line, problem = (
+                None,
                 Problem(
                     CHECK_SIGNATURES,
-                    f"{path}: its issuer certificate ({issuer_id or obj.issuer.rfc4514_string()}) "
-                    "is neither in the bundle nor recorded in the journal",
+                    f"{path}: not a well-formed {kind} ({exc})",
                     seq=artefact.seq,
                     file=path,
-                )
+                ),
             )
-            continue
-        issuer_cert, issuer_where = issuer
-        verdict = _signed_by(kind, obj, issuer_cert)
-        if verdict is not None:
-            problems.append(
-                Problem(
-                    CHECK_SIGNATURES,
-                    f"{path}: does not verify under {issuer_where}: {verdict}",
-                    seq=artefact.seq,
-                    file=path,
-                )
-            )
-            continue
-        signer = artefact.signer_fingerprint
-        spki = sha256_hex(
-            issuer_cert.public_key().public_bytes(
-                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
-        if signer is not None and signer != spki:
-            problems.append(
-                Problem(
-                    CHECK_SIGNATURES,
-                    f"{path}: its issuer {issuer_where} has key fingerprint {spki}, but the "
-                    f"journal records the signing key {signer} at seq {artefact.seq}",
-                    seq=artefact.seq,
-                    file=path,
-                )
-            )
-            continue
-        done.append(f"{path}: verifies under {issuer_where}")
+        if line is not None:
+            done.append(line)
+        if problem is not None:
+            problems.append(problem)
     for wanted in facts.inputs:
         if wanted.kind != "csr":
             continue
@@ -664,6 +631,49 @@ def _signature_problems(
             )
     summary = "; ".join(done) if done else "no certificate, CRL or CSR in this ceremony"
     return summary, problems
+
+
+def _signature_of(
+    kind: str,
+    artefact: JournaledArtefact,
+    obj: Any,
+    path: str,
+    *,
+    specs: Mapping[tuple[str, str], str | None],
+    certificates: Mapping[str, tuple[x509.Certificate, str]],
+) -> tuple[str | None, Problem | None]:
+    """One artefact's signature: (what verified, None) or (None, the problem)."""
+
+    def problem(text: str) -> tuple[None, Problem]:
+        return None, Problem(CHECK_SIGNATURES, f"{path}: {text}", seq=artefact.seq, file=path)
+
+    if kind == "csr":
+        if obj.is_signature_valid:
+            return f"{path}: the request's signature verifies under its own key", None
+        return problem("the CSR's signature does not verify under its own key")
+    issuer_id = specs.get((kind, artefact.id))
+    issuer = _issuer(obj, artefact.id, issuer_id, certificates)
+    if issuer is None:
+        named = issuer_id or obj.issuer.rfc4514_string()
+        return problem(
+            f"its issuer certificate ({named}) is neither in the bundle nor recorded in the journal"
+        )
+    issuer_cert, issuer_where = issuer
+    verdict = _signed_by(kind, obj, issuer_cert)
+    if verdict is not None:
+        return problem(f"does not verify under {issuer_where}: {verdict}")
+    spki = sha256_hex(
+        issuer_cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    signer = artefact.signer_fingerprint
+    if signer is not None and signer != spki:
+        return problem(
+            f"the key of {issuer_where} has fingerprint {spki}, but the journal records the "
+            f"signing key {signer} at seq {artefact.seq}"
+        )
+    return f"{path}: verifies under {issuer_where}", None
 
 
 def _load(kind: str, data: bytes) -> Any:
@@ -698,7 +708,7 @@ def _issuer(
     if issuer_id is not None:
         return certificates.get(issuer_id)
     if isinstance(obj, x509.Certificate) and obj.issuer == obj.subject:
-        return obj, "its own key (self-signed)"
+        return obj, "its own certificate (self-signed)"
     for cert_id, (cert, where) in certificates.items():
         if cert_id != own_id and cert.subject == obj.issuer:
             return cert, where
