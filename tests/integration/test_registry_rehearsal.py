@@ -207,3 +207,27 @@ def test_an_initialisation_registry_holds_the_share_sets_and_their_bags(tmp_path
         ("material hsm bag_in", "TEB-231101"),
         ("material workstation bag_in", "TEB-231102"),
     ]
+
+
+def test_a_destruction_registry_records_the_key_destroyed_with_its_fingerprint(
+    tmp_path: Path,
+) -> None:
+    journal = _rehearse(CATALOGUE / "key-destruction.yaml", tmp_path / "destruction")
+    _verdict, entries = read_verified_entries(journal)
+    registry = registry_from_journal(entries)
+    found = _only(entries, "key.found")
+    destroyed = _only(entries, "key.destroyed")
+    fingerprint: Mapping[str, Any] = found.data["fingerprint"]  # type: ignore[assignment]
+    (key,) = registry.keys
+    assert (key.label, key.cka_id) == (found.data["label"], found.data["cka_id"])
+    assert key.spki_sha256 == fingerprint["hex"]
+    assert (key.state, key.seq) == ("destroyed", destroyed.seq)
+    # The next ceremony finding that key on the token is a mismatch named as such.
+    script = load_script(CATALOGUE / "key-destruction.yaml").script
+    on_token = [(key.label, key.cka_id, None)]
+    mismatches = compare_registry(
+        registry, script, token_serial=key.hsm_serial, token_keys=on_token
+    )
+    assert [(m.subject, m.expected, m.observed) for m in mismatches if "key" in m.subject] == [
+        (f"key {key.label}", "destroyed", "present")
+    ]
