@@ -271,7 +271,8 @@ def test_the_report_text_holds_what_the_auditor_checks(journals: Path) -> None:
         "Deviations and aborts [EV-DEVIATION]",
         "Custody after the ceremony [EV-CUSTODY]",
         "Journal position covered [EV-LOG]",
-        "Sign-off [EV-SIGNOFF, EV-WITNESS]",
+        "Compliance matrix [28 items of EVIDENCE.md, 0 missing]",
+        "Sign-off [EV-SIGNOFF, EV-WITNESS, EV-REPORT]",
     ):
         assert squeeze(heading) in flat, heading
     for serial in ("HSM-0001", "WS-0007", "PRN-0042", "TEB-100201", "TEB-100202"):

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Final
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Table, TableStyle
 
+from sealroom.ceremony.evidence import ROOT_CEREMONY_TYPES
 from sealroom.ceremony.fingerprint import Fingerprint, fingerprint_from_hex, pgp_words
 from sealroom.ceremony.ports import ReportRenderer
-from sealroom.ceremony.script import ActionStep, EntryStep, WitnessCheckStep
+from sealroom.ceremony.script import ActionStep, EntryStep, Role, Script, WitnessCheckStep
 from sealroom.errors import JournalError, ReportError, SealroomError, TransferError
 from sealroom.journal.entry import JournalEntry
 from sealroom.journal.verify import read_verified_entries
@@ -21,6 +22,7 @@ from sealroom.report.layout import (
     MAX_QR_MODULE,
     MIN_QR_MODULE,
     QR_QUIET_ZONE,
+    CheckBox,
     PageFrame,
     QrCode,
     esc,
@@ -30,6 +32,7 @@ from sealroom.report.layout import (
     para,
     render_pdf,
 )
+from sealroom.report.matrix import EvidenceRow, awaited, evidence_matrix
 from sealroom.report.record import (
     ActivationView,
     CeremonyRecord,
@@ -137,6 +140,7 @@ SECTIONS: Final = (
     "destruction",
     "deviations",
     "custody",
+    "matrix",
     "journal",
     "signoff",
 )
@@ -163,6 +167,7 @@ def _story(record: CeremonyRecord) -> list[Flowable]:
     story += _destruction(record, NUMBER["destruction"])
     story += _deviations(record, NUMBER["deviations"])
     story += _custody(record, NUMBER["custody"])
+    story += _compliance(record, NUMBER["matrix"])
     story += _journal(record, NUMBER["journal"])
     story += _signoff(record, NUMBER["signoff"])
     return story
@@ -1708,6 +1713,136 @@ def _share_bag(scripted: str | None, split: SplitView, slot: ShareSlot) -> tuple
     return para("<br/>".join(lines), "cell", markup=True), ok
 
 
+def _ranges(seqs: Sequence[int]) -> str:
+    """Journal seqs as short ranges: 6, 8-10, 12."""
+    parts: list[str] = []
+    start = previous = None
+    for seq in seqs:
+        if previous is not None and seq == previous + 1:
+            previous = seq
+            continue
+        if start is not None:
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+        start = previous = seq
+    if start is not None:
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+    return ", ".join(parts) or "-"
+
+
+SHORT_HASH: Final = 16
+"""Hex digits of a SHA-256 shown in the compliance matrix; the full value is elsewhere."""
+
+
+def _digest_cell(row: EvidenceRow) -> Flowable | str:
+    """The SHA-256 values a row rests on, shortened; each is printed in full elsewhere."""
+    documents = [(what, sha) for what, sha in row.digests if not what.startswith("entry ")]
+    lines = [
+        f"{esc(what)}<br/><font face='Courier'>{sha[:SHORT_HASH]}...</font>"
+        for what, sha in documents
+    ]
+    if not documents and row.entries:
+        last = next(sha for what, sha in reversed(row.digests) if what.startswith("entry "))
+        lines.append(
+            f"entry {row.entries[-1]}<br/><font face='Courier'>{last[:SHORT_HASH]}...</font>"
+        )
+    if not lines:
+        return "-"
+    return para("<br/>".join(lines), "cell", markup=True)
+
+
+def _compliance(record: CeremonyRecord, number: int) -> list[Flowable]:
+    """The compliance matrix: each item owed, the entries that evidence it, their SHA-256."""
+    matrix = evidence_matrix(record.entries)
+    to_come = {row.item_id: awaited(record.entries, row.item_id) for row in matrix.rows}
+    rows: list[list[Flowable | str]] = []
+    alerts: list[int] = []
+    missing: list[EvidenceRow] = []
+    for row in matrix.rows:
+        later = () if row.present else to_come[row.item_id]
+        if row.present:
+            status: Flowable = para("present", "cell_bold")
+        elif later:
+            status = para(
+                "<b>TO COME:</b><br/>" + "<br/>".join(esc(what) for what in later),
+                "cell",
+                markup=True,
+            )
+        elif row.required:
+            status = para("MISSING", "alert")
+            alerts.append(len(rows))
+            missing.append(row)
+        else:
+            status = para("not shown (practice item)", "cell")
+        rows.append(
+            [
+                para(row.item_id, "cell_bold"),
+                para(
+                    f"{esc(row.title)}<br/><font color='#555555'>{esc(row.note)}</font>",
+                    "cell",
+                    markup=True,
+                ),
+                "R" if row.required else "P",
+                _ranges(row.entries),
+                _digest_cell(row),
+                status,
+            ]
+        )
+    table = grid(
+        [
+            "ID",
+            "Item, and what the journal shows",
+            "R/P",
+            "Journal entries",
+            "Evidence SHA-256",
+            "Status",
+        ],
+        rows,
+        [28 * mm, 56 * mm, 8 * mm, 18 * mm, 37 * mm, CONTENT_WIDTH - 147 * mm],
+        alerts=alerts,
+        split_in_row=20 * mm,
+    )
+    intro = para(
+        f"Every item of EVIDENCE.md that a {record.ceremony_type} ceremony owes (with what this "
+        "script adds: m-of-n activation, backups, destruction), computed from journal entries "
+        f"1 to {record.head.seq} alone, as 'sealroom verify' computes it for the evidence "
+        "bundle. R: required by the source; P: practice auditors expect. An item is present "
+        "only when an entry carries it. Hashes are shortened to "
+        f"{SHORT_HASH} hex digits: each entry's full SHA-256 is in section "
+        f"{NUMBER['journal']}, artefacts' in section {NUMBER['artefacts']}, keys' in section "
+        f"{NUMBER['keys']}, the script's on every page.",
+    )
+    after: list[Flowable] = [Spacer(1, 2 * mm)]
+    if missing:
+        after.append(
+            para(
+                f"REQUIRED EVIDENCE MISSING ({len(missing)}): "
+                + "; ".join(f"{r.item_id}: {r.note}" for r in missing),
+                "alert",
+            )
+        )
+    else:
+        after.append(
+            para(
+                f"No required item is missing from journal entries 1 to {record.head.seq}.",
+                "cell_bold",
+            )
+        )
+    pending = [row for row in matrix.rows if not row.present and to_come[row.item_id]]
+    if pending:
+        after.append(
+            para(
+                "Still to come when this report was rendered (the journal after entry "
+                f"{record.head.seq} shows them; the evidence bundle's check covers the whole "
+                "journal): "
+                + "; ".join(f"{r.item_id} ({', '.join(to_come[r.item_id])})" for r in pending)
+                + ".",
+                "small",
+            )
+        )
+    label = f"{len(matrix.rows)} items of EVIDENCE.md, {len(missing)} missing"
+    return [*_section(number, "Compliance matrix", label, intro), table, *after]
+
+
 def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:
     head = record.head
     head_fpr = fingerprint_from_hex(head.sha256)
@@ -1783,6 +1918,159 @@ def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:
     ]
 
 
+def _followed_boxes() -> Table:
+    """Two empty boxes, one to tick: the script was followed, or was not (EV-SIGNOFF)."""
+    table = Table(
+        [
+            [CheckBox(), para("I confirm the script was followed", "cell")],
+            [
+                CheckBox(),
+                para(
+                    f"The script was not followed, see deviations (section {NUMBER['deviations']})",
+                    "cell",
+                ),
+            ],
+        ],
+        colWidths=[6 * mm, 58 * mm],
+        hAlign="LEFT",
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ]
+        )
+    )
+    return table
+
+
+def _role_text(script: Script, role_ids: Sequence[str]) -> str:
+    roles = []
+    for role_id in role_ids:
+        role = next((r for r in script.roles if r.id == role_id), None)
+        if role is None:
+            roles.append(role_id)
+        else:
+            roles.append(role.name + ("" if role.internal else " - independent"))
+    return "; ".join(roles)
+
+
+def responsible_role(script: Script) -> Role | None:
+    """The trusted role that answers for a root ceremony's report (ETSI GEN-6.5.1-14).
+
+    The first trusted role that decides deviations (the one leading the ceremony), else the
+    trusted role performing the first step that generates, signs with, copies or destroys a
+    key, else the first trusted role of the script.
+    """
+    trusted = [r for r in script.roles if r.trusted]
+    if script.deviations is not None:
+        for role_id in script.deviations.decided_by:
+            role = next((r for r in trusted if r.id == role_id), None)
+            if role is not None:
+                return role
+    for step in script.steps:
+        if isinstance(step, ActionStep) and step.action in KEY_ACTIONS:
+            role = next((r for r in trusted if r.id == step.performer), None)
+            if role is not None:
+                return role
+    return trusted[0] if trusted else None
+
+
+KEY_ACTIONS: Final = frozenset(
+    {
+        "generate-key",
+        "sign-root-certificate",
+        "sign-certificate",
+        "make-csr",
+        "sign-crl",
+        "backup-key",
+        "recover-key",
+        "destroy-key",
+        "zeroise-token",
+    }
+)
+
+
+def _report_signatures(record: CeremonyRecord) -> list[Flowable]:
+    """Signature blocks of a root ceremony's report, named from the script's participants.
+
+    The responsible trusted role and a person independent of the TSP management sign it
+    (ETSI EN 319 411-1 GEN-6.5.1-14, BR 6.1.1.1(3)).
+    """
+    script = record.script
+    at_end = record.present_at_end()
+
+    def holders(role_ids: set[str]) -> list[str]:
+        return [
+            p.id
+            for p in script.participants
+            if set(p.roles) & role_ids and (at_end is None or p.id in at_end)
+        ]
+
+    responsible = responsible_role(script)
+    independent_roles = {r.id for r in script.roles if not r.internal}
+    statement = (
+        "I confirm that this report shows the ceremony as it was performed, that it followed "
+        f"the script except for the deviations in section {NUMBER['deviations']}, and that the "
+        "integrity and confidentiality of the key were kept."
+    )
+    rows: list[list[Flowable | str]] = []
+    alerts: list[int] = []
+    blocks = (
+        (
+            "Trusted role responsible",
+            {responsible.id} if responsible is not None else set(),
+            "the script has no trusted role",
+        ),
+        (
+            "Independent of the TSP management",
+            independent_roles,
+            "the script names no independent person (a role with internal: false)",
+        ),
+    )
+    for capacity, role_ids, lacking in blocks:
+        people = holders(role_ids)
+        if people:
+            names = "<br/>".join(
+                f"<b>{esc(record.participant_name(pid))}</b><br/>"
+                + esc(
+                    _role_text(script, [r for r in script.participant(pid).roles if r in role_ids])
+                )
+                for pid in people
+            )
+            if len(people) > 1:
+                names = "one of:<br/>" + names
+            who: Flowable = para(names, "cell", markup=True)
+        else:
+            who = para(f"NOBODY NAMED: {lacking}. Name: ____________________", "alert")
+            alerts.append(len(rows))
+        rows.append(
+            [para(capacity, "cell_bold"), who, para(statement, "cell"), Spacer(1, 18 * mm), ""]
+        )
+    table = grid(
+        ["Signs as", "Name and role", "Statement", "Signature", "Date"],
+        rows,
+        [30 * mm, 40 * mm, 58 * mm, 34 * mm, CONTENT_WIDTH - 162 * mm],
+        alerts=alerts,
+    )
+    return [
+        para("Report signatures for a root CA ceremony", "h2"),
+        para(
+            f"A {record.ceremony_type} ceremony acts on a root CA key: besides every "
+            "participant's sign-off below, this report is signed by the trusted role responsible "
+            "for it and by a person independent of the TSP management (ETSI EN 319 411-1 "
+            "GEN-6.5.1-14, BR 6.1.1.1(3); EV-REPORT, EV-WITNESS).",
+            "small",
+        ),
+        table,
+        Spacer(1, 3 * mm),
+    ]
+
+
 def _signoff(record: CeremonyRecord, number: int) -> list[Flowable]:
     script = record.script
     statements = {s.participant: s for s in record.statements or ()}
@@ -1795,22 +2083,12 @@ def _signoff(record: CeremonyRecord, number: int) -> list[Flowable]:
     alerts: list[int] = []
     for participant_id in order:
         participant = next((p for p in script.participants if p.id == participant_id), None)
-        roles = []
-        for role_id in participant.roles if participant else ():
-            role = next((r for r in script.roles if r.id == role_id), None)
-            if role is None:
-                roles.append(role_id)
-            else:
-                roles.append(role.name + ("" if role.internal else " - independent"))
+        roles = _role_text(script, participant.roles if participant else ())
         name = record.participant_name(participant_id)
         said = statements.get(participant_id)
+        statement: Flowable | list[Flowable]
         if said is None:
-            statement = para(
-                "I confirm the script was followed:<br/><br/><b>yes&nbsp;&nbsp;/&nbsp;&nbsp;no"
-                "</b>&nbsp;&nbsp;<font size='7'>(circle one)</font>",
-                "cell",
-                markup=True,
-            )
+            statement = [_followed_boxes()]
         else:
             verdict = (
                 "<b>The script was followed: YES</b>"
@@ -1823,12 +2101,12 @@ def _signoff(record: CeremonyRecord, number: int) -> list[Flowable]:
             )
             if said.comment:
                 text += f"<br/>Comment: {esc(said.comment)}"
-            statement = para(text, "cell", markup=True)
+            statement = [para(text, "cell", markup=True), Spacer(1, 2 * mm), _followed_boxes()]
             if not said.followed:
                 alerts.append(len(rows))
         rows.append(
             [
-                para(f"<b>{esc(name)}</b><br/>{esc('; '.join(roles))}", "cell", markup=True),
+                para(f"<b>{esc(name)}</b><br/>{esc(roles)}", "cell", markup=True),
                 statement,
                 Spacer(1, 16 * mm),
                 "",
@@ -1837,22 +2115,22 @@ def _signoff(record: CeremonyRecord, number: int) -> list[Flowable]:
     table = grid(
         ["Name and role", "Statement", "Signature", "Date"],
         rows,
-        [46 * mm, 62 * mm, 44 * mm, CONTENT_WIDTH - 152 * mm],
+        [44 * mm, 70 * mm, 38 * mm, CONTENT_WIDTH - 152 * mm],
         alerts=alerts,
     )
     if record.statements is not None:
         text = (
-            "Each participant present signs below. The statement each one gave at the "
-            "workstation (journaled in signoff.recorded) is printed next to their signature "
-            "line: sign only if it is what you stated. Note any disagreement on this page, "
-            "initialled. The independent witness's signature is required (EV-WITNESS)."
+            "Each participant present ticks one box and signs below. The statement each one "
+            "gave at the workstation (journaled in signoff.recorded) is printed next to their "
+            "signature line: sign only if it is what you stated. Note any disagreement on this "
+            "page, initialled. The independent witness's signature is required (EV-WITNESS)."
         )
     else:
         text = (
-            "Each participant present signs below, stating whether the ceremony followed the "
-            "script as this report shows it (no statement was journaled before this report was "
-            "rendered). Note any disagreement on this page, initialled. The independent "
-            "witness's signature is required (EV-WITNESS)."
+            "Each participant present ticks one box and signs below, stating whether the "
+            "ceremony followed the script as this report shows it (no statement was journaled "
+            "before this report was rendered). Note any disagreement on this page, initialled. "
+            "The independent witness's signature is required (EV-WITNESS)."
         )
     absent = [record.participant_name(p) for p in record.absent]
     gone = [record.participant_name(p) for b in record.breaks for p in b.absent]
@@ -1860,22 +2138,27 @@ def _signoff(record: CeremonyRecord, number: int) -> list[Flowable]:
         text += " Absent, so not signing: " + ", ".join(absent) + "."
     if gone:
         text += " Left during a break and did not return: " + ", ".join(gone) + "."
-    # The page people sign is kept whole (heading, statements, signature lines, the journal
-    # position they sign for) unless it is longer than a page.
+    heading = _heading(number, "Sign-off", "EV-SIGNOFF, EV-WITNESS, EV-REPORT")
+    root = record.ceremony_type in ROOT_CEREMONY_TYPES
+    position = para(
+        f"This report shows journal entries 1 to {record.head.seq} of ceremony "
+        f"{record.ceremony_id}; entry {record.head.seq} has SHA-256 {record.head.sha256}.",
+        "small",
+    )
+    participants = [para(text), table, Spacer(1, 3 * mm), position]
+    if not root:
+        # The page people sign is kept whole (heading, statements, signature lines, the
+        # journal position they sign for) unless it is longer than a page.
+        return [CondPageBreak(40 * mm), KeepTogether([heading, *participants])]
+    # A root ceremony's report signatures come first, on the same page as the participants'.
     return [
-        CondPageBreak(40 * mm),
+        CondPageBreak(80 * mm),
         KeepTogether(
             [
-                _heading(number, "Sign-off", "EV-SIGNOFF, EV-WITNESS"),
-                para(text),
-                table,
-                Spacer(1, 3 * mm),
-                para(
-                    f"This report shows journal entries 1 to {record.head.seq} of ceremony "
-                    f"{record.ceremony_id}; entry {record.head.seq} has SHA-256 "
-                    f"{record.head.sha256}.",
-                    "small",
-                ),
+                heading,
+                *_report_signatures(record),
+                para("Participants' sign-off", "h2"),
+                *participants,
             ]
         ),
     ]

@@ -241,6 +241,26 @@ class QrCode(Flowable):  # type: ignore[misc]  # reportlab is untyped
         canvas.restoreState()
 
 
+class CheckBox(Flowable):  # type: ignore[misc]  # reportlab is untyped
+    """An empty square to tick by hand on the printout, white inside (the watermark stays out)."""
+
+    def __init__(self, side: float = 3.6 * mm) -> None:
+        super().__init__()
+        self.side = side
+
+    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
+        return self.side, self.side
+
+    def draw(self) -> None:
+        canvas = self.canv
+        canvas.saveState()
+        canvas.setFillColor(colors.white)
+        canvas.setStrokeColor(INK)
+        canvas.setLineWidth(0.9)
+        canvas.rect(0, 0, self.side, self.side, stroke=1, fill=1)
+        canvas.restoreState()
+
+
 @dataclass(frozen=True)
 class PageFrame:
     """What every page of a record shows around its content."""

@@ -409,7 +409,7 @@ class _Facts:
         if not self.script.materials:
             return False, "the script lists no materials"
         serials = [e for e in self.of("entry.recorded") if e.data.get("format") == "serial"]
-        identified = self.of("token.identified")
+        identified = self.of("token.identified", "printer.checked")
         found.add(*serials, *identified, *self.tagged("EV-MATERIALS"))
         if not (serials or identified):
             return False, (
