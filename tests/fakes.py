@@ -35,6 +35,7 @@ from sealroom.ceremony.ports import (
     KeyRecord,
     MechanismInfo,
     Outcome,
+    PrinterCheck,
     PrintJob,
     RevokedCertificate,
     ShareSheet,
@@ -62,6 +63,7 @@ from sealroom.errors import (
     PinError,
     PinLockout,
     PkiError,
+    PrinterError,
     TransferError,
 )
 
@@ -203,7 +205,9 @@ class FakeHsm:
         self.calls.append(f"find:{spec.id}")
         if not self.logged_in:
             raise HsmError("Not logged in.")
-        key = self.seeded.get(spec.label)
+        key = self.seeded.get(spec.label) or next(
+            (k for k in self.keys.values() if k.record.label == spec.label), None
+        )
         if key is None:
             raise HsmError(f"The token holds no key labelled '{spec.label}'.")
         return SoftwareKey(KeyRecord(**{**key.record.__dict__, "key_id": spec.id}), key.private)
@@ -521,6 +525,13 @@ class MemoryStore:
         self.files[name] = data
         return f"memory:{name}"
 
+    def set_aside(self, name: str, suffix: str) -> str | None:
+        if name not in self.files:
+            return None
+        self.require_absent(name + suffix)
+        self.files[name + suffix] = self.files.pop(name)
+        return f"memory:{name}{suffix}"
+
 
 class FakeReport:
     def render_report(self) -> bytes:
@@ -530,6 +541,16 @@ class FakeReport:
 class FakePrinter:
     def __init__(self) -> None:
         self.jobs: list[tuple[str, bytes]] = []
+        self.checks = 0
+        self.refuse_check: str | None = None
+
+    def check(self) -> PrinterCheck:
+        self.checks += 1
+        if self.refuse_check is not None:
+            raise PrinterError(self.refuse_check)
+        return PrinterCheck(
+            printer="file", make_and_model="Fake PDF printer", destination="memory:report.pdf"
+        )
 
     def print_document(self, title: str, pdf: bytes) -> PrintJob:
         self.jobs.append((title, pdf))

@@ -27,6 +27,25 @@ class OutputFolder:
                 "Move it away or choose a new output folder."
             )
 
+    def set_aside(self, name: str, suffix: str) -> str | None:
+        """Rename ``name`` to ``name`` + ``suffix`` (never over an existing file); the new path."""
+        path = self._path(name)
+        if not path.exists():
+            return None
+        target = self._path(name + suffix)
+        try:
+            # link + unlink: unlike rename, linking never replaces an existing target.
+            os.link(path, target)
+            os.unlink(path)
+            _fsync_dir(self.directory)
+        except FileExistsError as exc:
+            raise OutputExistsError(
+                f"{path} cannot be set aside as {target.name}: that file exists too."
+            ) from exc
+        except OSError as exc:
+            raise SealroomError(f"Cannot set aside {path}: {exc.strerror}.") from exc
+        return str(target)
+
     def write_once(self, name: str, data: bytes) -> str:
         path = self._path(name)
         try:
@@ -42,11 +61,15 @@ class OutputFolder:
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
-            dir_fd = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+            _fsync_dir(self.directory)
         except OSError as exc:
             raise SealroomError(f"Cannot write {path}: {exc.strerror}.") from exc
         return str(path)
+
+
+def _fsync_dir(directory: Path) -> None:
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

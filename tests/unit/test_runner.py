@@ -20,10 +20,11 @@ def test_whole_ceremony_journals_every_step_in_order() -> None:
     assert result.completed
     assert result.steps_done == len(world.runner.script.steps)
     events = world.journal.events()
-    assert events[:4] == [
+    assert events[:5] == [
         "ceremony.opened",
         "token.identified",
         "token.inventory",
+        "printer.checked",
         "attendance.recorded",
     ]
     assert events[-1] == "ceremony.closed"

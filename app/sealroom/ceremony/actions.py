@@ -162,7 +162,17 @@ class KeyActions:
             )
         key = runner.ports.hsm.find_key(spec)
         record = key.record
+        known = runner.key_records.get(key_id)
+        if known is not None and known.spki_der != record.spki_der:
+            # Resumed: the key this ceremony journaled must be the one on the token.
+            raise CeremonyAborted(
+                f"Step {view.index + 1} ({step.title}): the token's key '{spec.label}' has public "
+                f"key SHA-256 {sha256_fingerprint(record.spki_der).hex}, but the journal recorded "
+                f"{sha256_fingerprint(known.spki_der).hex} for it. It is not the same key; the "
+                "ceremony is stopped."
+            )
         runner.keys[key_id] = key
+        runner.key_records[key_id] = record
         runner._journal(
             "key.found",
             {

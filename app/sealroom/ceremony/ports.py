@@ -456,6 +456,14 @@ class ArtifactStore(Protocol):
         """Raise OutputExistsError if ``name`` already exists (checked before any HSM work)."""
         ...
 
+    def set_aside(self, name: str, suffix: str) -> str | None:
+        """Rename ``name`` (if it exists) to ``name`` + ``suffix``, never over a file; new path.
+
+        Used when resuming: an output written by a step the journal does not show as done is kept
+        (not overwritten, not deleted) under a new name, and the step makes it again.
+        """
+        ...
+
 
 class Journal(Protocol):
     """The append-only, hash-chained ceremony journal."""
@@ -487,8 +495,37 @@ class ReportRenderer(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PrinterCheck:
+    """What the opening records about the printer as a material: its name and make and model."""
+
+    printer: str
+    make_and_model: str
+    destination: str
+
+
 class Printer(Protocol):
+    def check(self) -> PrinterCheck:
+        """Require the printer to be present and accepting jobs; say which it is (PrinterError)."""
+        ...
+
     def print_document(self, title: str, pdf: bytes) -> PrintJob: ...
+
+
+class RecordedEntry(Protocol):
+    """A journal entry as the engine reads it back to resume an interrupted ceremony."""
+
+    @property
+    def seq(self) -> int: ...
+
+    @property
+    def event(self) -> str: ...
+
+    @property
+    def step(self) -> str | None: ...
+
+    @property
+    def data(self) -> Mapping[str, Json]: ...
 
 
 class QrEncoder(Protocol):

@@ -34,11 +34,13 @@ from sealroom.ceremony.ports import (
     IssuedCertificate,
     Journal,
     Json,
+    KeyRecord,
     Operator,
     Outcome,
     Printer,
     QrEncoder,
     QrReceiver,
+    RecordedEntry,
     ReportRenderer,
     SecretSharing,
     SheetPrinter,
@@ -53,6 +55,7 @@ from sealroom.ceremony.quorum import (
     deciding_role,
     skip_allowed,
 )
+from sealroom.ceremony.resume import effect_seq, replay
 from sealroom.ceremony.script import (
     AVAILABLE_ACTIONS,
     AcknowledgeStep,
@@ -140,6 +143,10 @@ class Runner:
         self.statuses: list[StepStatus] = [StepStatus.PENDING for _ in self.script.steps]
         self.present: tuple[str, ...] = ()
         self.keys: dict[str, SigningKey] = {}
+        self.key_records: dict[str, KeyRecord] = {}
+        """Every key pair this ceremony generated or found (kept across a resume)."""
+        self.resumed_effects: dict[str, dict[str, int]] = {}
+        """Step id -> effect event -> journal seq, for steps interrupted after taking effect."""
         self.certificates: dict[str, IssuedCertificate] = {}
         self.outputs: dict[str, str] = {}
         self.logged_in = False
@@ -154,7 +161,8 @@ class Runner:
         """Open, perform every step in order, close. Aborts are journaled, then re-raised."""
         current: str | None = None
         try:
-            self.open()
+            if not self.opened:
+                self.open()
             operator.ceremony_started(self.script, self.loaded.sha256, self.rehearsal)
             while (index := self.enabled_index()) is not None:
                 current = self.script.steps[index].id
@@ -223,6 +231,7 @@ class Runner:
         )
         self.opened = True
         if script.hsm is None:
+            self._check_printer()
             self.statuses[0] = StepStatus.ENABLED
             return
         token = self.ports.hsm.token_info()
@@ -253,7 +262,106 @@ class Runner:
                     self.ports.hsm.device_inventory(mechanisms_for(self.script) or None)
                 ),
             )
+        self._check_printer()
         self.statuses[0] = StepStatus.ENABLED
+
+    def _check_printer(self) -> None:
+        """The printer is present and accepts jobs; journal which it is, as a material."""
+        check = self.ports.printer.check()
+        material = next((m for m in self.script.materials if m.kind == "printer"), None)
+        self._journal(
+            "printer.checked",
+            {
+                "material": None if material is None else material.id,
+                "declared_model": None if material is None else material.model,
+                "declared_serial": None if material is None else material.serial,
+                "printer": check.printer,
+                "make_and_model": check.make_and_model,
+                "destination": check.destination,
+            },
+        )
+
+    def resume(self, history: Sequence[RecordedEntry], extra_outputs: Sequence[str] = ()) -> None:
+        """Continue an interrupted ceremony from its journal, in place of :meth:`open`.
+
+        The steps the journal shows done stay done. Nothing the journal shows taking effect is
+        done again: keys are found on the token (and their fingerprints compared with the
+        journal), certificates, CSRs and CRLs are read back from the journal, inputs are checked
+        again from the DER journaled. A file a step wrote but the journal does not record is set
+        aside under a new name (never overwritten or deleted). A login that was open is lost
+        with the process: its step is performed again. ``extra_outputs`` are files the
+        composition root writes (the rehearsal's report) to treat the same way.
+        """
+        if self.opened:
+            raise CeremonyError("The ceremony is already open.")
+        require_runnable(self.script)
+        state = replay(self.script, self.loaded.sha256, self.rehearsal, history)
+        if self.script.hsm is not None and state.token_serial is not None:
+            serial = self.ports.hsm.token_info().serial
+            if serial != state.token_serial:
+                raise CeremonyAborted(
+                    f"The token's serial number is {serial!r}, but the interrupted ceremony used "
+                    f"the token {state.token_serial!r}. Connect the same HSM to resume."
+                )
+        self.opened = True
+        self.present = state.present
+        self.key_records = dict(state.keys)
+        self.certificates = dict(state.certificates)
+        self.key_actions.requests = dict(state.requests)
+        self.key_actions.crls = dict(state.crls)
+        for input_id, (kind, der) in state.inputs.items():
+            allow_ca = any(
+                cert.subject_from == input_id and cert.profile == "subordinate-ca"
+                for cert in self.script.certificates
+            )
+            self.key_actions.inputs[input_id] = self.ports.issuer.check_input(
+                input_id, kind, der, allow_ca_request=allow_ca
+            )
+        self.resumed_effects = state.effects
+        set_aside: list[Json] = []
+        outputs = [
+            *(c.output for c in self.script.certificates),
+            *(c.output for c in self.script.csrs),
+            *(c.output for c in self.script.crls),
+        ]
+        for name in outputs:
+            if name in state.outputs:
+                self.outputs[name] = name
+            elif moved := self.ports.store.set_aside(name, f".interrupted-{state.last_seq}"):
+                set_aside.append({"output": name, "moved_to": moved})
+        if not state.report_printed:
+            for name in extra_outputs:
+                if moved := self.ports.store.set_aside(name, f".interrupted-{state.last_seq}"):
+                    set_aside.append({"output": name, "moved_to": moved})
+        for index, step in enumerate(self.script.steps):
+            if step.id in state.done:
+                self.statuses[index] = StepStatus.DONE
+        relogin = state.login_step if state.login_step in state.done else None
+        if relogin is not None and self.enabled_index() is not None:
+            # The HSM session died with the process: the room performs the login step again.
+            self.statuses[self._index_of(relogin)] = StepStatus.PENDING
+        following = self.enabled_index()
+        self._journal(
+            "ceremony.resumed",
+            {
+                "after_seq": state.last_seq,
+                "steps_done": sorted(state.done),
+                "next_step": None if following is None else self.script.steps[following].id,
+                "login_repeated": relogin,
+                "interrupted_after_effect": {
+                    step_id: dict(events) for step_id, events in sorted(state.effects.items())
+                },
+                "set_aside": set_aside,
+                "present": list(self.present),
+            },
+        )
+        if not state.report_printed:
+            self._check_printer()
+        if following is not None:
+            self.statuses[following] = StepStatus.ENABLED
+
+    def _index_of(self, step_id: str) -> int:
+        return next(i for i, step in enumerate(self.script.steps) if step.id == step_id)
 
     def perform(self, index: int, operator: Operator) -> None:
         """Perform step ``index``; it must be the enabled one."""
@@ -453,6 +561,10 @@ class Runner:
         ack = self._ask(view, operator)
         if self._deviated(step, view, ack, {"action": step.action}):
             return
+        done_at = effect_seq(self.resumed_effects, step)
+        if done_at is not None:
+            self._finish_interrupted(step, view, operator, ack, done_at)
+            return
         if step.confirm is not None:
             self._typed_confirmation(step, view, operator, ack, step.confirm)
         handlers: dict[str, Callable[[ActionStep, StepView, Operator, Acknowledgement], None]] = {
@@ -491,6 +603,36 @@ class Runner:
                     ) from exc
                 self._record_deviation(step, view, failed)
         self._completed(step, ack, {"action": step.action})
+
+    def _finish_interrupted(
+        self,
+        step: ActionStep,
+        view: StepView,
+        operator: Operator,
+        ack: Acknowledgement,
+        done_at: int,
+    ) -> None:
+        """Complete a step whose action took effect before an interruption, without repeating it."""
+        if step.action == "initialise-token":
+            raise CeremonyAborted(
+                f"Step {view.index + 1} ({step.title}): the token was initialised (journal entry "
+                f"{done_at}) but the interruption came before every share was sealed, so its "
+                "random PINs are not all held. Zeroise the token and hold the initialisation again."
+            )
+        if step.action == "generate-key":
+            # The key must really be on the token, with the fingerprint journaled.
+            self.key_actions.located(step.params["key"], step, view, ack)
+        self._completed(
+            step, ack, {"action": step.action, "completed_before_interruption": done_at}
+        )
+        operator.outcome(
+            view,
+            Outcome(
+                f"This action took effect before the interruption (journal entry {done_at}); "
+                "it is not repeated.",
+                self._facts(step),
+            ),
+        )
 
     def _entry(self, step: EntryStep, view: StepView, operator: Operator) -> None:
         ack = self._ask(view, operator)
@@ -742,6 +884,7 @@ class Runner:
         record = key.record
         fpr = sha256_fingerprint(record.spki_der)
         self.keys[spec.id] = key
+        self.key_records[spec.id] = record
         self._journal(
             "key.generated",
             {
@@ -770,6 +913,8 @@ class Runner:
     ) -> None:
         spec = self.script.certificate(step.params["certificate"])
         key = self.keys.get(spec.key)
+        if key is None and spec.key in self.key_records:
+            key = self.key_actions.located(spec.key, step, view, ack)  # generated, then resumed
         if key is None:
             raise CeremonyError(f"Step {view.index + 1}: key {spec.key!r} was not generated.")
         with operator.working(view, "Signing the root certificate in the HSM"):
@@ -893,9 +1038,9 @@ class Runner:
             fpr = fingerprint_from_hex(digest)
             label = f"Sealroom {__version__} software SHA-256"
             facts.append(Fact(label, fpr.grouped(), fpr.words))
-        for key in self.keys.values():
-            fpr = sha256_fingerprint(key.record.spki_der)
-            facts.append(Fact(f"Public key {key.record.label} SHA-256", fpr.grouped(), fpr.words))
+        for record in self.key_records.values():
+            fpr = sha256_fingerprint(record.spki_der)
+            facts.append(Fact(f"Public key {record.label} SHA-256", fpr.grouped(), fpr.words))
         for cert in self.certificates.values():
             fpr = sha256_fingerprint(cert.der)
             facts.append(

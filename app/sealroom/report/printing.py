@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from sealroom.ceremony.ports import Printer, PrintJob
+from sealroom.ceremony.ports import Printer, PrinterCheck, PrintJob
 from sealroom.errors import OutputExistsError, PrinterError
 
 LP_TIMEOUT_SECONDS: Final = 60
@@ -24,15 +24,6 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
 _SAFE_SERVER: Final = re.compile(
     r"^(/[A-Za-z0-9._/-]{1,200}|[A-Za-z0-9][A-Za-z0-9.-]{0,252}(:[0-9]{1,5})?)$"
 )
-
-
-@dataclass(frozen=True)
-class PrinterCheck:
-    """What the opening records about the printer as a material: its name and make and model."""
-
-    printer: str
-    make_and_model: str
-    destination: str
 
 
 class FilePrinter:
