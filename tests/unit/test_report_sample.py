@@ -609,6 +609,18 @@ def build_sample_journal(
                 "token": _token(script, label="" if ceremony == "hsm-initialisation" else None),
             },
         )
+        printer = next(m for m in script.materials if m.kind == "printer")
+        journal.append(
+            "printer.checked",
+            {
+                "material": printer.id,
+                "declared_model": printer.model,
+                "declared_serial": printer.serial,
+                "printer": "ceremony-laser",
+                "make_and_model": printer.model,
+                "destination": "ceremony-laser",
+            },
+        )
         plan = list(script.steps)
         if steps_done is not None:
             plan = plan[:steps_done]
@@ -1171,6 +1183,18 @@ def _torn_and_resumed(sample: Path, tmp_path: Path) -> Path:
     with path.open("ab") as torn:
         torn.write(b'{"actors":[],"data":{"pres')  # the power went out here
     with JournalWriter.resume(path, SampleClock()) as journal:
+        journal.append(
+            "ceremony.resumed",
+            {
+                "after_seq": 3,
+                "steps_done": [],
+                "next_step": "attendance",
+                "login_repeated": None,
+                "interrupted_after_effect": {},
+                "set_aside": [],
+                "present": [],
+            },
+        )
         journal.append("ceremony.closed", {"result": "completed", "steps_completed": 0})
     verdict = verify_journal(path)
     assert verdict.ok, verdict.first_problem
