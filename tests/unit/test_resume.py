@@ -209,3 +209,24 @@ def test_another_token_is_refused_on_resume() -> None:
     world.hsm.token = replace(world.hsm.token, serial="OTHER-0001")
     with pytest.raises(CeremonyAborted, match="Connect the same HSM"):
         _restart(world).resume(_history(world))
+
+
+def test_a_key_made_but_not_journaled_before_the_interruption_is_found_not_made_again() -> None:
+    world = fake_world()
+    dying = _restart(world, journal=DyingJournal(world.journal, "key.generated"))
+    with pytest.raises(Killed):
+        dying.run(ScriptedOperator(world.runner.script))
+    assert world.hsm.calls.count("generate:root-key") == 1
+    runner = _restart(world)
+    runner.resume(_history(world))
+    result = runner.run(ScriptedOperator(runner.script))
+    assert result.completed
+    assert world.hsm.calls.count("generate:root-key") == 1
+    assert len(world.hsm.keys) == 1
+    events = world.journal.events()
+    assert "key.generated" not in events
+    found = next(e for e in world.journal.entries if e["event"] == "key.found")
+    assert found["step"] == "generate-root-key"
+    assert found["data"]["after_interruption"] is True  # type: ignore[index]
+    issued = next(e for e in world.journal.entries if e["event"] == "certificate.issued")
+    assert issued["data"]["fingerprint"] == found["data"]["fingerprint"]  # type: ignore[index]

@@ -191,6 +191,7 @@ class AnswersOperator:
         emit: Callable[[str], None],
         prepared: Mapping[str, Sequence[str]] | None = None,
         sheet_words: Callable[[str, str], Sequence[str]] | None = None,
+        pause: Callable[[StepView], None] | None = None,
     ) -> None:
         self.answers = answers
         self.emit = emit
@@ -199,6 +200,13 @@ class AnswersOperator:
         self.sheet_words = sheet_words
         """Reads a custodian's words off their printed share sheet: (name, what) -> words."""
         self._typed: dict[str, int] = {}
+        self.pause = pause
+        """Called before each step is performed (``rehearse --pause``: wait for Enter)."""
+
+    def _begin(self, view: StepView) -> None:
+        if self.pause is not None:
+            self.pause(view)
+        self.emit(f"step {view.index + 1}/{view.total}: {view.step.title}")
 
     def _answer(self, view: StepView) -> StepAnswer:
         answer = self.answers.model.steps.get(view.step.id)
@@ -225,12 +233,12 @@ class AnswersOperator:
         answer = self._answer(view)
         if answer.present is None:
             raise self._finding(view, "present", "the attendance step needs the list 'present'")
-        self.emit(f"step {view.index + 1}/{view.total}: {view.step.title}")
+        self._begin(view)
         return Attendance(answer.present, answer.performer, answer.witnesses)
 
     def acknowledge(self, view: StepView) -> Acknowledgement:
         answer = self._answer(view)
-        self.emit(f"step {view.index + 1}/{view.total}: {view.step.title}")
+        self._begin(view)
         deviation = _deviation(answer.deviation) if answer.deviation else None
         if deviation is not None:
             self.emit(f"  deviation recorded: {deviation.observed} ({deviation.decision})")

@@ -65,6 +65,7 @@ from sealroom.ceremony.script import (
     ConfirmStep,
     EntryStep,
     ExpectedValue,
+    KeySpec,
     Script,
     SignOffStep,
     StepBase,
@@ -145,6 +146,7 @@ class Runner:
         self.keys: dict[str, SigningKey] = {}
         self.key_records: dict[str, KeyRecord] = {}
         """Every key pair this ceremony generated or found (kept across a resume)."""
+        self.resumed = False
         self.resumed_effects: dict[str, dict[str, int]] = {}
         """Step id -> effect event -> journal seq, for steps interrupted after taking effect."""
         self.certificates: dict[str, IssuedCertificate] = {}
@@ -304,6 +306,7 @@ class Runner:
                     f"the token {state.token_serial!r}. Connect the same HSM to resume."
                 )
         self.opened = True
+        self.resumed = True
         self.present = state.present
         self.key_records = dict(state.keys)
         self.certificates = dict(state.certificates)
@@ -879,6 +882,8 @@ class Runner:
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
     ) -> None:
         spec = self.script.key(step.params["key"])
+        if self.resumed and self._adopt_interrupted_key(spec, step, view, operator, ack):
+            return
         with operator.working(view, f"Generating the {spec.algorithm} key pair in the HSM"):
             key = self.ports.hsm.generate_key(spec)
         record = key.record
@@ -907,6 +912,52 @@ class Runner:
                 ),
             ),
         )
+
+    def _adopt_interrupted_key(
+        self,
+        spec: KeySpec,
+        step: ActionStep,
+        view: StepView,
+        operator: Operator,
+        ack: Acknowledgement,
+    ) -> bool:
+        """After a resume: a key with this label on the token was made by the interrupted step.
+
+        The process died after the HSM generated the key and before the journal recorded it.
+        The key is not generated twice: it is found, its policy checked like any key found on a
+        token (sensitive, never extractable, generated on the token), and journaled as
+        ``key.found`` with ``after_interruption`` so the record says how it came to be.
+        """
+        objects = self.ports.hsm.device_inventory().objects
+        if not any(item.label == spec.label for item in objects):
+            return False
+        key = self.ports.hsm.find_key(spec)
+        record = key.record
+        self.keys[spec.id] = key
+        self.key_records[spec.id] = record
+        self._journal(
+            "key.found",
+            {
+                **key_record_json(spec.id, record),
+                "token_serial": self.ports.hsm.token_info().serial,
+                "after_interruption": True,
+            },
+            step=step.id,
+            actors=self._actors(step, ack),
+        )
+        fpr = sha256_fingerprint(record.spki_der)
+        operator.outcome(
+            view,
+            Outcome(
+                f"The interrupted step had generated the key pair {record.label} before the "
+                "journal recorded it; it is not generated again. Compare its fingerprint.",
+                (
+                    Fact("CKA_ID", record.cka_id_hex),
+                    Fact("Public key SHA-256", fpr.grouped(), fpr.words),
+                ),
+            ),
+        )
+        return True
 
     def _sign_root(
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
