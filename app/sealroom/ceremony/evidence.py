@@ -377,7 +377,9 @@ TYPE_ITEMS: dict[str, tuple[str, ...]] = {
     "key-recovery": ("EV-DEVICE", "EV-KEY-ID", "EV-KEY-FPR", "EV-QUORUM"),
     "key-migration": ("EV-DEVICE", "EV-KEY-ID", "EV-KEY-FPR", "EV-QUORUM", "EV-MIGRATE"),
     "key-destruction": ("EV-DEVICE", "EV-KEY-ID", "EV-DESTROY"),
-    "key-transport-departure": ("EV-DEVICE", "EV-TRANSPORT"),
+    # The device leaves sealed and unpowered (its serial and bag are EV-MATERIALS, EV-TEB); its
+    # identity is read again on arrival.
+    "key-transport-departure": ("EV-TRANSPORT",),
     "key-transport-arrival": ("EV-DEVICE", "EV-TRANSPORT"),
     "hsm-intake": ("EV-DEVICE", "EV-SETTINGS", "EV-COLLECTED"),
     "hsm-initialisation": ("EV-DEVICE",),

@@ -2123,15 +2123,16 @@ def _signoff(record: CeremonyRecord, number: int) -> list[Flowable]:
             "Each participant present ticks one box and signs below. The statement each one "
             "gave at the workstation (journaled in signoff.recorded) is printed next to their "
             "signature line: sign only if it is what you stated. Note any disagreement on this "
-            "page, initialled. The independent witness's signature is required (EV-WITNESS)."
+            "page, initialled."
         )
     else:
         text = (
             "Each participant present ticks one box and signs below, stating whether the "
             "ceremony followed the script as this report shows it (no statement was journaled "
-            "before this report was rendered). Note any disagreement on this page, initialled. "
-            "The independent witness's signature is required (EV-WITNESS)."
+            "before this report was rendered). Note any disagreement on this page, initialled."
         )
+    if any(not role.internal for role in script.roles):
+        text += " The independent witness's signature is required (EV-WITNESS)."
     absent = [record.participant_name(p) for p in record.absent]
     gone = [record.participant_name(p) for b in record.breaks for p in b.absent]
     if absent:
