@@ -296,3 +296,24 @@ def test_a_journal_whose_script_does_not_validate_is_refused(samples: Path, tmp_
 def test_the_matrix_is_a_function_of_the_entries(samples: Path) -> None:
     entries = _sample(samples, "root")
     assert evidence_matrix(entries) == evidence_matrix(list(entries))
+
+
+def test_a_key_found_after_an_interrupted_generation_is_dated_by_its_entry(
+    samples: Path, tmp_path: Path
+) -> None:
+    def resumed(e: Rewrite) -> list[Rewrite]:
+        event, data, step, actors = e
+        if event == "key.generated":
+            kept = {k: v for k, v in data.items() if k not in ("generated_at", "mechanism")}
+            return [("key.found", {**kept, "after_interruption": True}, step, actors)]
+        return [e]
+
+    entries = _rewritten(_sample(samples, "root"), tmp_path / "j.jsonl", resumed)
+    found = next(e for e in entries if e.event == "key.found")
+    matrix = evidence_matrix(entries)
+    row = matrix.row("EV-KEY-DATE")
+    assert row.present and row.entries == (found.seq,)
+    assert f"before {found.time_text}" in row.note
+    assert matrix.row("EV-KEY-ID").present
+    assert found.seq in matrix.row("EV-SETTINGS").entries
+    assert matrix.missing == ()

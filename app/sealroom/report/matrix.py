@@ -439,6 +439,13 @@ class _Facts:
         inventories = [e for e in self.of("token.inventory") if e.data.get("mechanisms")]
         found.add(*generated, *inventories, *self.tagged("EV-SETTINGS"))
         if any(isinstance(s, ActionStep) and s.action == "generate-key" for s in self.script.steps):
+            resumed = [e for e in self._made_here() if e.event == "key.found"]
+            if not generated and resumed and inventories:
+                found.add(*resumed)
+                return True, (
+                    "key made by an interrupted step: attributes read back when found, the "
+                    "token's mechanisms listed"
+                )
             if not generated:
                 return False, "no key.generated entry (generation mechanism and attributes)"
             mechanisms = sorted({str(e.data.get("mechanism")) for e in generated})
@@ -593,8 +600,16 @@ class _Facts:
         found.add(*keys)
         return keys
 
+    def _made_here(self) -> list[JournalEntry]:
+        """Keys made in this ceremony: generated, or found by a resumed generate-key step."""
+        return [
+            e
+            for e in self.of("key.generated", "key.found")
+            if e.event == "key.generated" or e.data.get("after_interruption") is True
+        ]
+
     def _generated_missing(self) -> list[str]:
-        made = {e.data.get("key_id") for e in self.of("key.generated")}
+        made = {e.data.get("key_id") for e in self._made_here()}
         return [
             str(s.params.get("key"))
             for s in self.script.steps
@@ -643,10 +658,21 @@ class _Facts:
         return present, note
 
     def _ev_key_date(self, found: _Found) -> tuple[bool, str]:
-        keys = [e for e in self._keys(found, "key.generated") if _text(e.data, "generated_at")]
-        if not keys:
+        made = self._made_here()
+        found.add(*made)
+        dates = []
+        for entry in made:
+            if entry.event == "key.generated" and _text(entry.data, "generated_at"):
+                dates.append(f"{entry.data.get('label')}: {entry.data.get('generated_at')}")
+            elif entry.event == "key.found":
+                # Made by the interrupted run of this step, before this entry was written.
+                dates.append(
+                    f"{entry.data.get('label')}: before {entry.time_text} (found by step "
+                    f"{entry.step} after an interruption)"
+                )
+        if not dates:
             return False, "no key.generated entry with its generation time"
-        return True, ", ".join(f"{e.data.get('label')}: {e.data.get('generated_at')}" for e in keys)
+        return True, ", ".join(dates)
 
     def _ev_key_purpose(self, found: _Found) -> tuple[bool, str]:
         found.add(self.opened)
