@@ -27,6 +27,7 @@ from sealroom.ceremony.ports import (
     Hsm,
     SheetPrinter,
     SigningKey,
+    StepView,
     TokenInfo,
     ZeroiseRecord,
 )
@@ -211,6 +212,10 @@ class CeremonySetup:
     module: str | None = None
     token: str | None = None
     printer: str | None = None
+    resume: bool = False
+    """Continue the interrupted ceremony whose journal is in ``out_dir``."""
+    pause: bool = False
+    """Rehearsals: wait for Enter before each step (a trainer talks the room through it)."""
 
 
 class NoToken:
@@ -253,8 +258,30 @@ class NoToken:
         raise self._refuse()
 
 
-def _prepare_out_dir(loaded: LoadedScript, out_dir: Path, rehearsal: bool) -> None:
-    """Refuse, before anything is created, an output folder that already holds evidence."""
+def _prepare_out_dir(loaded: LoadedScript, out_dir: Path, rehearsal: bool, resume: bool) -> None:
+    """Refuse, before anything is created, an output folder that already holds evidence.
+
+    With ``resume`` the folder must hold the journal of the interrupted ceremony instead.
+    """
+    if resume:
+        if not (out_dir / JOURNAL_NAME).is_file():
+            raise SealroomError(
+                f"There is no journal in {out_dir} to resume; --resume continues an interrupted "
+                "ceremony in the folder where it was started."
+            )
+        token_conf = out_dir / TOKEN_DIR_NAME / "softhsm2.conf"
+        if rehearsal and loaded.script.hsm is not None and not token_conf.is_file():
+            raise SealroomError(
+                f"The rehearsal token of the interrupted ceremony is not in "
+                f"{out_dir / TOKEN_DIR_NAME}; it cannot be resumed."
+            )
+        return
+    if (out_dir / JOURNAL_NAME).exists():
+        raise SealroomError(
+            f"{out_dir / JOURNAL_NAME} already exists; Sealroom never overwrites ceremony "
+            "evidence. To continue that interrupted ceremony, run the same command with "
+            "--resume; otherwise choose a new --out folder."
+        )
     names = [
         JOURNAL_NAME,
         REPORT_NAME,
@@ -289,7 +316,7 @@ class Wired:
 @contextmanager
 def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
     """Build a Runner wired to the real adapters; closes the HSM and journal afterwards."""
-    _prepare_out_dir(setup.loaded, setup.out_dir, setup.rehearsal)
+    _prepare_out_dir(setup.loaded, setup.out_dir, setup.rehearsal, setup.resume)
     script = setup.loaded.script
     # The HSM-initialisation ceremony starts from a token that was never initialised.
     blank = any(
@@ -301,18 +328,21 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
         from sealroom.hsm.softhsm import SOFTHSM_MODULE, create_blank_slot, create_rehearsal_token
 
         assert setup.answers is not None  # noqa: S101 - guaranteed by the callers
-        token = (
-            create_blank_slot(setup.out_dir / TOKEN_DIR_NAME)
-            if blank
-            else create_rehearsal_token(
-                setup.out_dir / TOKEN_DIR_NAME,
-                script.hsm_required().token_label,
-                setup.answers.token.user_pin,
-                setup.answers.token.so_pin,
-            )
-        )
+        if setup.resume:
+            conf_path = setup.out_dir / TOKEN_DIR_NAME / "softhsm2.conf"
+        else:
+            conf_path = (
+                create_blank_slot(setup.out_dir / TOKEN_DIR_NAME)
+                if blank
+                else create_rehearsal_token(
+                    setup.out_dir / TOKEN_DIR_NAME,
+                    script.hsm_required().token_label,
+                    setup.answers.token.user_pin,
+                    setup.answers.token.so_pin,
+                )
+            ).conf_path
         # Must be set before the PKCS#11 library is first loaded in this process.
-        os.environ["SOFTHSM2_CONF"] = str(token.conf_path)
+        os.environ["SOFTHSM2_CONF"] = str(conf_path)
         module, token_ref = SOFTHSM_MODULE, script.hsm_required().token_label
     else:
         if not setup.module or (not setup.token and not blank):
@@ -339,6 +369,8 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
 
     clock = SystemClock()
     journal_path = setup.out_dir / JOURNAL_NAME
+    if blank and setup.resume and _journal_has(journal_path, "token.initialised"):
+        blank = False  # the interrupted run initialised the token: it is opened by its label
     with ExitStack() as stack:
         hsm: Hsm
         if script.hsm is None:
@@ -357,7 +389,11 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             )
         issuer = CeremonyCertificateIssuer()
         prepared: dict[str, list[str]] = {}
-        if setup.rehearsal and script.hsm is not None and not blank:
+        if setup.resume:
+            from sealroom.rehearsal import prepared_inputs
+
+            prepared = prepared_inputs(script, setup.out_dir)
+        elif setup.rehearsal and script.hsm is not None and not blank:
             from sealroom.rehearsal import prepare_rehearsal
 
             assert setup.answers is not None  # noqa: S101 - guaranteed by the callers
@@ -375,7 +411,11 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             sheets, sheet_words = recording, recording.words
         else:
             sheets = SheetPrinterAdapter(CupsPrinter(setup.printer))
-        journal = stack.enter_context(JournalWriter.create(journal_path, clock))
+        journal = stack.enter_context(
+            JournalWriter.resume(journal_path, clock)
+            if setup.resume
+            else JournalWriter.create(journal_path, clock)
+        )
         printer = (
             FilePrinter(setup.out_dir, REPORT_NAME)
             if setup.rehearsal
@@ -395,9 +435,22 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             sheets=sheets,
             software_sha256=software_sha256(),
         )
-        yield Wired(
-            Runner(setup.loaded, adapters, rehearsal=setup.rehearsal), prepared, sheet_words
-        )
+        runner = Runner(setup.loaded, adapters, rehearsal=setup.rehearsal)
+        if setup.resume:
+            from sealroom.journal.reader import read_entries
+
+            runner.resume(
+                read_entries(journal_path),
+                extra_outputs=(REPORT_NAME,) if setup.rehearsal else (),
+            )
+            _out(f"resumed the interrupted ceremony from {journal_path}")
+        yield Wired(runner, prepared, sheet_words)
+
+
+def _journal_has(path: Path, event: str) -> bool:
+    from sealroom.journal.reader import read_entries
+
+    return any(entry.event == event for entry in read_entries(path))
 
 
 def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySetup:
@@ -416,6 +469,8 @@ def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySe
         module=getattr(args, "module", None),
         token=getattr(args, "token", None),
         printer=getattr(args, "printer", None),
+        resume=bool(getattr(args, "resume", False)),
+        pause=bool(getattr(args, "pause", False)),
     )
 
 
@@ -426,7 +481,13 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     try:
         with ceremony_runner(setup) as wired:
             opened = True
-            operator = AnswersOperator(setup.answers, _out, wired.prepared, wired.sheet_words)
+            operator = AnswersOperator(
+                setup.answers,
+                _out,
+                wired.prepared,
+                wired.sheet_words,
+                pause=_wait_for_enter if setup.pause else None,
+            )
             result = wired.runner.run(operator)
     except Exception:
         if opened:
@@ -464,6 +525,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     _out(f"ceremony complete: {result.steps_done} steps; outputs in {setup.out_dir}")
     _write_bundle(setup)
     return EXIT_OK
+
+
+def _wait_for_enter(view: StepView) -> None:
+    """``rehearse --pause``: nothing happens until the trainer presses Enter."""
+    sys.stdout.write(f"Press Enter to perform step {view.index + 1}/{view.total}: ")
+    sys.stdout.flush()
+    if not sys.stdin.readline():
+        # Not an abort: the journal stays open and the rehearsal can be continued with --resume.
+        sys.stdout.write("\n")
+        raise SystemExit(
+            f"sealroom: standard input ended; the rehearsal stopped before step {view.index + 1} "
+            "and can be continued with --resume."
+        )
 
 
 def _write_bundle(setup: CeremonySetup) -> None:
@@ -542,6 +616,14 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.add_argument("script", metavar="SCRIPT")
     rehearse.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
     rehearse.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted rehearsal whose journal is in --out",
+    )
+    rehearse.add_argument(
+        "--pause", action="store_true", help="wait for Enter before each step (for training)"
+    )
+    rehearse.add_argument(
         "--answers", metavar="FILE", help="answers file (default: next to SCRIPT)"
     )
     rehearse.set_defaults(func=cmd_rehearse)
@@ -554,6 +636,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--module", metavar="PATH", help="PKCS#11 module (production)")
     run.add_argument("--token", metavar="LABEL|URI", help="token label or pkcs11: URI (production)")
     run.add_argument("--printer", metavar="NAME", help="CUPS printer (production)")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted ceremony whose journal is in --out",
+    )
     run.set_defaults(func=cmd_run)
 
     worksheet = sub.add_parser(

@@ -95,6 +95,15 @@ def prepare_rehearsal(
     return prepared
 
 
+def prepared_inputs(script: Script, out_dir: Path) -> dict[str, list[str]]:
+    """The stand-in QR image folders an interrupted rehearsal prepared (to resume it)."""
+    return {
+        wanted.id: [str(out_dir / INPUTS_DIR / wanted.id)]
+        for wanted in script.inputs
+        if (out_dir / INPUTS_DIR / wanted.id).is_dir()
+    }
+
+
 def _input_ders(
     script: Script, hsm: Hsm, issuer: CertificateIssuer, keys: dict[str, SigningKey]
 ) -> dict[str, tuple[bytes, str]]:

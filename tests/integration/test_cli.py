@@ -151,12 +151,15 @@ def test_verify_journal_names_the_first_bad_entry(tmp_path: Path) -> None:
     assert sealroom("rehearse", str(ROOT_SCRIPT), "--out", str(out)).returncode == 0
     path = out / "journal.jsonl"
     lines = path.read_text().splitlines(keepends=True)
-    lines[4] = lines[4].replace("alice", "mallory", 1)
+    edited = next(i for i, line in enumerate(lines) if "alice" in line)
+    lines[edited] = lines[edited].replace("alice", "mallory", 1)
     path.write_text("".join(lines))
     result = sealroom("verify-journal", str(path))
     assert result.returncode == 1
     assert "NOT VALID" in result.stdout
-    assert "line 6" in result.stdout or "seq 6" in result.stdout
+    # The edited entry's hash no longer matches the next entry's prev: that one is named.
+    named = edited + 2
+    assert f"line {named}" in result.stdout or f"seq {named}" in result.stdout
 
 
 def test_lint_checks_every_file_in_the_catalogue_including_answers(tmp_path: Path) -> None:
@@ -174,3 +177,20 @@ def test_lint_checks_every_file_in_the_catalogue_including_answers(tmp_path: Pat
     line = next(i for i, s in enumerate(text.splitlines(), 1) if "room-chek" in s)
     assert f"{answers}:{line}:3: SR-ANSWERS steps.room-chek: no step with this id" in result.stdout
     assert "no answer for step 'room-check'" in result.stdout
+
+
+def test_a_folder_with_a_journal_is_refused_unless_resumed_and_resume_needs_one(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    result = sealroom("rehearse", str(ROOT_SCRIPT), "--resume", "--out", str(out))
+    assert result.returncode == 2
+    assert "There is no journal in" in result.stderr and "Traceback" not in result.stderr
+    assert sealroom("rehearse", str(ROOT_SCRIPT), "--out", str(out)).returncode == 0
+    again = sealroom("rehearse", str(ROOT_SCRIPT), "--out", str(out))
+    assert again.returncode == 2
+    assert "journal.jsonl already exists" in again.stderr and "--resume" in again.stderr
+    ended = sealroom("rehearse", str(ROOT_SCRIPT), "--resume", "--out", str(out))
+    assert ended.returncode == 2
+    assert "already ended with 'ceremony.closed'" in ended.stderr
+    assert "Traceback" not in ended.stderr
