@@ -31,7 +31,7 @@ from sealroom.ceremony.ports import (
     TokenInfo,
     ZeroiseRecord,
 )
-from sealroom.ceremony.runner import Runner, require_runnable
+from sealroom.ceremony.runner import RegistryInput, Runner, require_runnable
 from sealroom.ceremony.script import ActionStep, KeySpec
 from sealroom.ceremony.source import Finding, Position
 from sealroom.errors import SealroomError
@@ -216,6 +216,8 @@ class CeremonySetup:
     """Continue the interrupted ceremony whose journal is in ``out_dir``."""
     pause: bool = False
     """Rehearsals: wait for Enter before each step (a trainer talks the room through it)."""
+    registry: Path | None = None
+    """The previous ceremony's registry.json, compared with this one at the opening."""
 
 
 class NoToken:
@@ -435,7 +437,12 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             sheets=sheets,
             software_sha256=software_sha256(),
         )
-        runner = Runner(setup.loaded, adapters, rehearsal=setup.rehearsal)
+        runner = Runner(
+            setup.loaded,
+            adapters,
+            rehearsal=setup.rehearsal,
+            registry=_registry_input(setup.registry),
+        )
         if setup.resume:
             from sealroom.journal.reader import read_entries
 
@@ -445,6 +452,23 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             )
             _out(f"resumed the interrupted ceremony from {journal_path}")
         yield Wired(runner, prepared, sheet_words)
+
+
+def _registry_input(path: Path | None) -> RegistryInput | None:
+    """Load the previous ceremony's registry (refused with file:line and field if malformed)."""
+    if path is None:
+        return None
+    import hashlib
+
+    from sealroom.ceremony.registry import load_registry
+
+    registry = load_registry(path)
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise SealroomError(f"Cannot read the registry {path}: {exc.strerror}.") from exc
+    _out(f"registry of ceremony {registry.ceremony.id} ({path}), SHA-256 {digest}")
+    return RegistryInput(registry, digest)
 
 
 def _journal_has(path: Path, event: str) -> bool:
@@ -471,6 +495,7 @@ def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySe
         printer=getattr(args, "printer", None),
         resume=bool(getattr(args, "resume", False)),
         pause=bool(getattr(args, "pause", False)),
+        registry=Path(args.registry) if getattr(args, "registry", None) else None,
     )
 
 
@@ -621,6 +646,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the interrupted rehearsal whose journal is in --out",
     )
     rehearse.add_argument(
+        "--registry",
+        metavar="FILE",
+        help="the previous ceremony's registry.json (from its bundle), compared at the opening",
+    )
+    rehearse.add_argument(
         "--pause", action="store_true", help="wait for Enter before each step (for training)"
     )
     rehearse.add_argument(
@@ -636,6 +666,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--module", metavar="PATH", help="PKCS#11 module (production)")
     run.add_argument("--token", metavar="LABEL|URI", help="token label or pkcs11: URI (production)")
     run.add_argument("--printer", metavar="NAME", help="CUPS printer (production)")
+    run.add_argument(
+        "--registry",
+        metavar="FILE",
+        help="the previous ceremony's registry.json (from its bundle), compared at the opening",
+    )
     run.add_argument(
         "--resume",
         action="store_true",
@@ -661,6 +696,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify-journal", help="check a journal's hash chain")
     verify.add_argument("journal", metavar="FILE")
     verify.set_defaults(func=cmd_verify_journal)
+
+    from sealroom.evidence.registry_cli import add_registry_parser
+
+    add_registry_parser(sub)
     return parser
 
 

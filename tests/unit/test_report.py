@@ -57,7 +57,7 @@ JOURNAL_EVENTS = frozenset(
     {"journal.log-key", "journal.checkpoint", "journal.torn-tail", "journal.resumed"}
 )
 """The journal's own events (signed checkpoints, resume), which EVERY_EVENT predates too."""
-ISSUE_5_EVENTS = frozenset({"printer.checked", "ceremony.resumed"})
+ISSUE_5_EVENTS = frozenset({"printer.checked", "ceremony.resumed", "registry.compared"})
 """The opening's printer check and the engine's resume, which EVERY_EVENT predates too."""
 NAMES = (
     "Alice Martin",

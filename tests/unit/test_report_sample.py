@@ -1180,13 +1180,24 @@ def _torn_and_resumed(sample: Path, tmp_path: Path) -> Path:
     opened = read_entries(sample)[0]
     with JournalWriter.create(path, SampleClock()) as journal:
         journal.append("ceremony.opened", dict(opened.data))
+        journal.append(
+            "registry.compared",
+            {
+                "registry_ceremony_id": "EXR-HSM-2026-10",
+                "registry_journal_sha256": "ab" * 32,
+                "registry_sha256": "cd" * 32,
+                "registry_rehearsal": False,
+                "token_compared": True,
+                "mismatches": [],
+            },
+        )
     with path.open("ab") as torn:
         torn.write(b'{"actors":[],"data":{"pres')  # the power went out here
     with JournalWriter.resume(path, SampleClock()) as journal:
         journal.append(
             "ceremony.resumed",
             {
-                "after_seq": 3,
+                "after_seq": 4,
                 "steps_done": [],
                 "next_step": "attendance",
                 "login_repeated": None,

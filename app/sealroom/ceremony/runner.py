@@ -29,6 +29,7 @@ from sealroom.ceremony.ports import (
     CertificateIssuer,
     Clock,
     Deviation,
+    DeviceInventory,
     Fact,
     Hsm,
     IssuedCertificate,
@@ -54,6 +55,12 @@ from sealroom.ceremony.quorum import (
     decider_problem,
     deciding_role,
     skip_allowed,
+)
+from sealroom.ceremony.registry import (
+    Registry,
+    RegistryMismatch,
+    TokenKey,
+    compare_registry,
 )
 from sealroom.ceremony.resume import effect_seq, replay
 from sealroom.ceremony.script import (
@@ -109,6 +116,14 @@ class Adapters:
 
 
 @dataclass(frozen=True)
+class RegistryInput:
+    """The registry the previous ceremony left, and the SHA-256 of its file's bytes."""
+
+    registry: Registry
+    sha256: str
+
+
+@dataclass(frozen=True)
 class CeremonyResult:
     """What the ceremony produced; ``completed`` is true only if every step was done."""
 
@@ -136,8 +151,18 @@ def require_runnable(script: Script) -> None:
 class Runner:
     """Runs one ceremony. The same object runs under the TUI and unattended (rehearsal)."""
 
-    def __init__(self, loaded: LoadedScript, adapters: Adapters, *, rehearsal: bool) -> None:
+    def __init__(
+        self,
+        loaded: LoadedScript,
+        adapters: Adapters,
+        *,
+        rehearsal: bool,
+        registry: RegistryInput | None = None,
+    ) -> None:
         self.loaded = loaded
+        self.registry = registry
+        """The registry of the previous ceremony, compared at the opening (docs/registry.md)."""
+        self.registry_mismatches: list[RegistryMismatch] = []
         self.script: Script = loaded.script
         self.ports = adapters
         self.rehearsal = rehearsal
@@ -233,6 +258,7 @@ class Runner:
         )
         self.opened = True
         if script.hsm is None:
+            self._compare_registry(None, stand_in=False)
             self._check_printer()
             self.statuses[0] = StepStatus.ENABLED
             return
@@ -255,17 +281,117 @@ class Runner:
                 f"{material.id!r} with serial {material.serial!r}. This is not the scripted HSM; "
                 "the ceremony is stopped before any step."
             )
+        inventory: DeviceInventory | None = None
         if "TOKEN_INITIALIZED" in token.flags:
             # EV-DEVICE and EV-SETTINGS in every ceremony: the mechanisms its keys use, as the
             # token reports them (an uninitialised token is inventoried after initialise-token).
-            self._journal(
-                "token.inventory",
-                inventory_json(
-                    self.ports.hsm.device_inventory(mechanisms_for(self.script) or None)
-                ),
-            )
+            inventory = self.ports.hsm.device_inventory(mechanisms_for(self.script) or None)
+            self._journal("token.inventory", inventory_json(inventory))
+        self._compare_registry(inventory, stand_in=stand_in)
         self._check_printer()
         self.statuses[0] = StepStatus.ENABLED
+
+    def _compare_registry(
+        self, inventory: DeviceInventory | None, *, stand_in: bool, step: str | None = None
+    ) -> None:
+        """Compare the previous ceremony's registry with this script and token; journal it.
+
+        A rehearsal's throwaway token stands in for the scripted HSM, so its serial and keys are
+        not compared (the script's materials, bags and custodians still are). Each mismatch
+        becomes a deviation the room decides once attendance is recorded.
+        """
+        if self.registry is None:
+            return
+        registry = self.registry.registry
+        compare_token = self.script.hsm is not None and not stand_in
+        keys: list[TokenKey] | None = None
+        if compare_token and inventory is not None:
+            keys = [
+                (item.label, item.cka_id_hex, None)
+                for item in inventory.objects
+                if item.object_class in {"PRIVATE_KEY", "PUBLIC_KEY", "SECRET_KEY"}
+            ]
+        found = compare_registry(
+            registry,
+            self.script,
+            token_serial=self.ports.hsm.token_info().serial if compare_token else None,
+            token_keys=keys,
+        )
+        self.registry_mismatches = list(found)
+        self._journal(
+            "registry.compared",
+            {
+                "registry_ceremony_id": registry.ceremony.id,
+                "registry_journal_sha256": registry.ceremony.journal_final_sha256,
+                "registry_sha256": self.registry.sha256,
+                "registry_rehearsal": registry.ceremony.rehearsal,
+                "token_compared": compare_token,
+                "mismatches": [
+                    {
+                        "subject": m.subject,
+                        "expected": m.expected,
+                        "observed": m.observed,
+                        "sentence": m.sentence,
+                    }
+                    for m in found
+                ],
+            },
+            step=step,
+        )
+
+    def _decide_registry_mismatches(
+        self, step: AttendanceStep, view: StepView, operator: Operator
+    ) -> None:
+        """Once people are present, each registry mismatch is a deviation a participant decides.
+
+        ``proceed`` records it and goes on; ``abort`` stops the ceremony; ``retry`` reads the
+        token again (e.g. after the right HSM is connected) and compares once more.
+        """
+        assert self.registry is not None  # noqa: S101 - only called with a registry
+        origin = self.registry.registry.ceremony.id
+        retries = 0
+        while self.registry_mismatches:
+            mismatch = self.registry_mismatches[0]
+            answer = operator.action_failed(view, f"Registry of {origin}: {mismatch.sentence}")
+            if answer.decision == "retry" and retries >= ENTRY_ATTEMPTS:
+                raise CeremonyError(
+                    f"Step {view.index + 1} ({step.title}): the registry still differs after "
+                    f"{ENTRY_ATTEMPTS} comparisons; proceed (recording the deviation) or abort."
+                )
+            retries += answer.decision == "retry"
+            if answer.decision == "skip":
+                raise CeremonyError(
+                    f"Step {view.index + 1} ({step.title}): a registry mismatch cannot be "
+                    "skipped: proceed (recording the deviation), retry after checking, or abort."
+                )
+            self._record_deviation(
+                step,
+                view,
+                Deviation(
+                    expected=f"{mismatch.subject}: {mismatch.expected} (registry of {origin})",
+                    observed=mismatch.sentence,
+                    decision=answer.decision,
+                    decided_by=answer.decided_by,
+                    note=answer.note,
+                ),
+            )
+            if answer.decision == "retry":
+                inventory = None
+                if self.script.hsm is not None:
+                    token = self.ports.hsm.token_info()
+                    if "TOKEN_INITIALIZED" in token.flags:
+                        inventory = self.ports.hsm.device_inventory()
+                stand_in = self.rehearsal and self._declared_serial() != (
+                    self.ports.hsm.token_info().serial if self.script.hsm is not None else None
+                )
+                self._compare_registry(inventory, stand_in=stand_in, step=step.id)
+                continue
+            self.registry_mismatches.pop(0)
+
+    def _declared_serial(self) -> str | None:
+        if self.script.hsm is None:
+            return None
+        return self.script.material(self.script.hsm_required().material).serial
 
     def _check_printer(self) -> None:
         """The printer is present and accepts jobs; journal which it is, as a material."""
@@ -476,6 +602,8 @@ class Runner:
             step=step.id,
             actors=actors,
         )
+        if self.registry_mismatches:
+            self._decide_registry_mismatches(step, view, operator)
         self._completed(step, ack, {})
 
     def _manual(
