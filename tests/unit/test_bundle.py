@@ -19,6 +19,7 @@ from sealroom.backup.sharing import Slip39Sharing
 from sealroom.ceremony.loader import load_script
 from sealroom.ceremony.runner import Adapters, Runner
 from sealroom.cli import main
+from sealroom.errors import CeremonyAborted
 from sealroom.evidence.bundle import (
     MANIFEST_NAME,
     SUMS_NAME,
@@ -26,10 +27,12 @@ from sealroom.evidence.bundle import (
     collect_files,
     write_bundle,
 )
+from sealroom.evidence.registry import registry_bytes, registry_from_journal
 from sealroom.evidence.verify import (
     CHECK_ARTEFACTS,
     CHECK_FILES,
     CHECK_JOURNAL,
+    CHECK_REGISTRY,
     CHECK_SCRIPT,
     CHECK_SIGNATURES,
     BundleVerification,
@@ -37,6 +40,7 @@ from sealroom.evidence.verify import (
 )
 from sealroom.journal.canonical import canonical_bytes
 from sealroom.journal.store import JournalWriter
+from sealroom.journal.verify import read_verified_entries
 from sealroom.outputs import OutputFolder
 from sealroom.report import matrix
 from tests.fakes import (
@@ -54,6 +58,7 @@ from tests.fakes import (
 
 CERT = "artefacts/root.crt.pem"
 REPORT = "documents/report.pdf"
+REGISTRY = "registry.json"
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +137,7 @@ def test_the_bundle_holds_the_journal_script_artefacts_and_report(sealed: Path) 
         REPORT,
         "journal.jsonl",
         MANIFEST_NAME,
+        REGISTRY,
         "script/root-key-generation.yaml",
     ]
     raw = (sealed / MANIFEST_NAME).read_bytes()
@@ -149,6 +155,7 @@ def test_the_bundle_holds_the_journal_script_artefacts_and_report(sealed: Path) 
         CERT: "certificate",
         REPORT: "report",
         "journal.jsonl": "journal",
+        REGISTRY: "registry",
         "script/root-key-generation.yaml": "script",
     }
     cert = next(i for i in manifest["files"] if i["path"] == CERT)
@@ -158,6 +165,24 @@ def test_the_bundle_holds_the_journal_script_artefacts_and_report(sealed: Path) 
         data = (sealed / item["path"]).read_bytes()
         assert item["sha256"] == hashlib.sha256(data).hexdigest()
         assert item["size"] == len(data)
+
+
+def test_a_completed_ceremony_bundle_holds_the_registry_its_journal_gives(sealed: Path) -> None:
+    entries = read_verified_entries(sealed / "journal.jsonl")[1]
+    registry = registry_from_journal(entries)
+    assert (sealed / REGISTRY).read_bytes() == registry_bytes(registry)
+    assert registry.ceremony.id == "EXR-RKG-2026-11" and registry.ceremony.rehearsal
+    assert registry.ceremony.journal_final_sha256 == entries[-1].sha256
+    item = next(
+        i
+        for i in json.loads((sealed / MANIFEST_NAME).read_bytes())["files"]
+        if i["path"] == REGISTRY
+    )
+    assert (item["kind"], item["id"], item["seq"]) == ("registry", None, None)
+    sums = (sealed / SUMS_NAME).read_text()
+    assert f"{hashlib.sha256((sealed / REGISTRY).read_bytes()).hexdigest()}  {REGISTRY}\n" in sums
+    check = next(c for c in verify_bundle(sealed).checks if c.name == CHECK_REGISTRY)
+    assert check.ok and check.detail.startswith(f"{REGISTRY} is the registry computed")
 
 
 def test_manifest_sha256_file_checks_with_sha256sum_alone(sealed: Path) -> None:
@@ -342,6 +367,128 @@ def test_a_swapped_script_is_named_even_with_a_rebuilt_manifest(bundle: Path) ->
     assert problem.check == CHECK_SCRIPT and problem.seq == 1
     assert problem.file == "script/root-key-generation.yaml"
     assert "not the script the ceremony ran" in problem.message
+
+
+def test_a_tampered_registry_is_named_even_with_a_rebuilt_manifest(bundle: Path) -> None:
+    registry = bundle / REGISTRY
+    text = registry.read_text()
+    sealed_in = json.loads(text)["bags"][0]["serial"]
+    assert text.count(f'"{sealed_in}"') == 1
+    registry.write_text(text.replace(f'"{sealed_in}"', '"TEB-999999"'))
+    reseal(bundle)
+    result = verify_bundle(bundle)
+    (problem,) = result.problems
+    line = text.splitlines().index(next(x for x in text.splitlines() if sealed_in in x)) + 1
+    assert (problem.check, problem.file) == (CHECK_REGISTRY, REGISTRY)
+    assert problem.message == (
+        f"{REGISTRY} does not match the registry computed from the journal (first difference at "
+        f'line {line}: the file has \'"serial": "TEB-999999"\', the journal gives '
+        f'\'"serial": "{sealed_in}"\')'
+    )
+    assert not next(c for c in result.checks if c.name == CHECK_REGISTRY).ok
+
+
+def test_a_registry_cut_short_is_named_at_its_end(bundle: Path) -> None:
+    registry = bundle / REGISTRY
+    lines = registry.read_text().splitlines(keepends=True)
+    registry.write_text("".join(lines[:10]))
+    reseal(bundle)
+    (problem,) = verify_bundle(bundle).problems
+    assert problem.check == CHECK_REGISTRY
+    assert "(first difference at line 11: the file ends where the journal gives" in problem.message
+
+
+def test_a_missing_registry_of_a_completed_ceremony_is_named(bundle: Path) -> None:
+    (bundle / REGISTRY).unlink()
+    result = verify_bundle(bundle)
+    assert f"{REGISTRY}: missing (manifest.json lists it as registry)" in problems_of(
+        result, CHECK_FILES
+    )
+    assert problems_of(result, CHECK_REGISTRY)
+    # A forger who also takes it out of the manifest and the sums file is still caught.
+    manifest = json.loads((bundle / MANIFEST_NAME).read_bytes())
+    manifest["files"] = [i for i in manifest["files"] if i["path"] != REGISTRY]
+    (bundle / MANIFEST_NAME).write_bytes(canonical_bytes(manifest) + b"\n")
+    reseal(bundle)
+    result = verify_bundle(bundle)
+    closed = len((bundle / "journal.jsonl").read_bytes().splitlines()) - 1  # then the checkpoint
+    (problem,) = result.problems
+    assert (problem.check, problem.file, problem.seq) == (CHECK_REGISTRY, REGISTRY, closed)
+    assert problem.message.startswith(
+        f"{REGISTRY}: missing; the ceremony completed (ceremony.closed at seq {closed})"
+    )
+
+
+def test_an_aborted_ceremony_bundle_has_no_registry_and_one_added_is_named(
+    sealed: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "aborted"
+    out.mkdir()
+    loaded = load_script(ROOT_SCRIPT)
+    clock = FixedClock()
+    with JournalWriter.create(out / "journal.jsonl", clock) as journal:
+        adapters = Adapters(
+            hsm=FakeHsm(),
+            issuer=FakeIssuer(),
+            journal=journal,
+            store=OutputFolder(out),
+            report=FakeReport(),
+            printer=FakePrinter(),
+            qr=FakeQr(),
+            clock=clock,
+            receiver=FakeReceiver(),
+            sharing=Slip39Sharing(),
+            sheets=FakeSheetPrinter(),
+        )
+        operator = ScriptedOperator(loaded.script, mismatch_at="software-integrity")
+        with pytest.raises(CeremonyAborted):
+            Runner(loaded, adapters, rehearsal=True).run(operator)
+    files = collect_files(out, out / "journal.jsonl")
+    written = write_bundle(out, journal=out / "journal.jsonl", script=ROOT_SCRIPT, files=files)
+    assert written.registry is None
+    assert not (written.path / REGISTRY).exists()
+    manifest = json.loads((written.path / MANIFEST_NAME).read_bytes())
+    assert manifest["ended_by"] == "ceremony.aborted"
+    assert "registry" not in {i["kind"] for i in manifest["files"]}
+    check = next(c for c in verify_bundle(written.path).checks if c.name == CHECK_REGISTRY)
+    assert check.ok and check.detail.startswith(f"no {REGISTRY}, as it should be")
+    assert problems_of(verify_bundle(written.path), CHECK_REGISTRY) == []
+
+    # The completed ceremony's registry slipped into the aborted one's bundle, manifest rebuilt.
+    copy = tmp_path / "bundle"
+    shutil.copytree(written.path, copy)
+    for path in copy.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    shutil.copy(sealed / REGISTRY, copy / REGISTRY)
+    manifest["files"] = sorted(
+        [
+            *manifest["files"],
+            {
+                "path": REGISTRY,
+                "size": 0,
+                "sha256": "0" * 64,
+                "kind": "registry",
+                "id": None,
+                "seq": None,
+            },
+        ],
+        key=lambda i: i["path"],
+    )
+    (copy / MANIFEST_NAME).write_bytes(canonical_bytes(manifest) + b"\n")
+    reseal(copy)
+    result = verify_bundle(copy)
+    assert problems_of(result, CHECK_FILES) == []
+    (problem,) = [p for p in result.problems if p.check == CHECK_REGISTRY]
+    aborted = next(
+        json.loads(line)["seq"]
+        for line in (copy / "journal.jsonl").read_text().splitlines()
+        if '"event":"ceremony.aborted"' in line
+    )
+    assert (problem.file, problem.seq) == (REGISTRY, aborted)
+    assert problem.message == (
+        f"{REGISTRY}: the ceremony was aborted (ceremony.aborted at seq {aborted}), so its bundle "
+        "holds no registry; the registry of the previous completed ceremony stays the one to use"
+    )
 
 
 def test_a_certificate_replaced_by_another_validly_signed_one_is_named(bundle: Path) -> None:

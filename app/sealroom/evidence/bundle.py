@@ -1,9 +1,10 @@
-"""The evidence bundle written at close: journal, script, artefacts, documents and a manifest.
+"""The evidence bundle written at close: journal, script, artefacts, registry and a manifest.
 
 Layout and manifest format: docs/bundle.md. The bundle is built in a hidden folder beside
 ``bundle/`` and renamed into place only when complete, so a ``bundle/`` folder is always whole. It
 is written once: an existing ``bundle/`` is refused, never replaced. Nothing that holds a PIN or
-SLIP-39 words (share sheets, rehearsal answers, the token store) is ever copied into it.
+SLIP-39 words (share sheets, rehearsal answers, the token store) is ever copied into it. A
+completed ceremony's bundle also holds ``registry.json``, computed from the bundled journal.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sealroom.evidence.journaled import (
     ceremony_facts,
     sha256_hex,
 )
+from sealroom.evidence.registry import registry_bytes, registry_from_journal
 from sealroom.journal.canonical import canonical_bytes
 from sealroom.journal.entry import JournalEntry
 from sealroom.journal.verify import read_verified_entries, verify_journal
@@ -43,6 +45,8 @@ ARTEFACT_DIR = "artefacts"
 INPUT_DIR = "inputs"
 DOCUMENT_DIR = "documents"
 REPORT_NAME = "report.pdf"
+REGISTRY_PATH = "registry.json"
+CLOSED_EVENT = "ceremony.closed"
 FILE_MODE = 0o444
 
 KINDS = frozenset(
@@ -57,6 +61,7 @@ KINDS = frozenset(
         "report",
         "worksheet",
         "document",
+        "registry",
     }
 )
 """Every ``kind`` a manifest entry may have (docs/bundle.md)."""
@@ -106,6 +111,11 @@ class Bundle:
     files: tuple[BundleFile, ...]
     ceremony_id: str
     ceremony_type: str
+
+    @property
+    def registry(self) -> BundleFile | None:
+        """``registry.json`` for a completed ceremony; None after an abort (there is none)."""
+        return next((f for f in self.files if f.kind == "registry"), None)
 
 
 # ------------------------------------------------------------------------------------ manifest
@@ -244,7 +254,9 @@ def write_bundle(out_dir: Path, *, journal: Path, script: Path, files: Sequence[
     ``files`` are the artefacts (certificates, CSRs, CRLs the journal names, by file name) and the
     documents (PDFs: the report, a worksheet). Every artefact and every printed report the journal
     names must be among them with the SHA-256 journaled; the objects taken in through the air gap
-    are written from the journal itself into ``inputs/``. Raises BundleError (or JournalError)
+    are written from the journal itself into ``inputs/``. A ceremony that ended with
+    ``ceremony.closed`` also gets ``registry.json`` (``registry_bytes`` of the registry computed
+    from the bundled journal); an aborted one gets none. Raises BundleError (or JournalError)
     naming the file, and leaves no ``bundle/`` behind, if anything is wrong.
     """
     target = out_dir / BUNDLE_DIR
@@ -315,6 +327,8 @@ def _fill(
     listed.extend(_put_files(work, files, facts))
     for wanted in facts.inputs:
         listed.append(_put_input(work, wanted))
+    if verdict.ended_by == CLOSED_EVENT:
+        listed.append(_put(work, REGISTRY_PATH, bundled_registry(entries, journal), "registry"))
 
     _require_unique(listed)
     manifest = build_manifest(
@@ -330,6 +344,17 @@ def _fill(
     fingerprint = sha256_fingerprint(data)
     _write(work, SUMS_NAME, sums_text(listed, fingerprint.hex).encode("utf-8"))
     return fingerprint, tuple(sorted(listed, key=lambda f: f.path)), facts
+
+
+def bundled_registry(entries: Sequence[JournalEntry], journal: Path) -> bytes:
+    """The bytes of ``registry.json`` for a completed ceremony's verified journal entries."""
+    try:
+        return registry_bytes(registry_from_journal(entries))
+    except SealroomError as exc:
+        raise BundleError(
+            f"The registry of the completed ceremony cannot be computed from {journal}, so no "
+            f"bundle is written: {exc.message}"
+        ) from exc
 
 
 def _put_files(work: Path, files: Sequence[Path], facts: CeremonyFacts) -> list[BundleFile]:

@@ -4,7 +4,9 @@ Every check is re-done from the bytes in the bundle folder (docs/bundle.md, docs
 the journal's chain and checkpoint signatures; manifest.json and MANIFEST.sha256 against the files
 (none missing, none extra); the script against the SHA-256 the journal's opening records; each
 artefact against the SHA-256 its journal entry records; every certificate, CRL and CSR signature;
-and every EVIDENCE.md item the ceremony owes. Each problem names the entry (seq), file or item.
+``registry.json`` against the registry computed again from the journal (present exactly when the
+ceremony completed); and every EVIDENCE.md item the ceremony owes. Each problem names the entry
+(seq), file or item.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from sealroom.evidence.bundle import (
     MANIFEST_FORMAT,
     MANIFEST_NAME,
     MANIFEST_VERSION,
+    REGISTRY_PATH,
     SUMS_NAME,
     BundleError,
     BundleFile,
     artefact_der,
+    bundled_registry,
     sums_text,
 )
 from sealroom.evidence.journaled import (
@@ -40,7 +44,7 @@ from sealroom.evidence.journaled import (
     sha256_hex,
 )
 from sealroom.journal.canonical import CanonicalFormError, parse_canonical
-from sealroom.journal.entry import JournalEntry
+from sealroom.journal.entry import CLOSING_EVENTS, JournalEntry
 from sealroom.journal.verify import read_verified_entries, verify_journal
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -53,6 +57,7 @@ CHECK_FILES = "file hashes (none missing, none extra)"
 CHECK_SCRIPT = "script SHA-256"
 CHECK_ARTEFACTS = "artefact hashes against the journal"
 CHECK_SIGNATURES = "certificate, CRL and CSR signatures"
+CHECK_REGISTRY = "registry against the journal"
 CHECK_EVIDENCE = "EVIDENCE.md items"
 
 
@@ -198,9 +203,15 @@ def verify_bundle(path: Path) -> BundleVerification:
             f"{len(files)} files present with the size and SHA-256 listed; no other file",
         )
 
-    # 5-8. What needs the journal's word.
+    # 5-9. What needs the journal's word.
     if facts is None or entries is None:
-        for name in (CHECK_SCRIPT, CHECK_ARTEFACTS, CHECK_SIGNATURES, CHECK_EVIDENCE):
+        for name in (
+            CHECK_SCRIPT,
+            CHECK_ARTEFACTS,
+            CHECK_SIGNATURES,
+            CHECK_REGISTRY,
+            CHECK_EVIDENCE,
+        ):
             run.skipped(name, "the journal does not verify")
     else:
         listed = files or _listing_from_folders(path)
@@ -217,6 +228,8 @@ def verify_bundle(path: Path) -> BundleVerification:
         )
         signed, signature_problems = _signature_problems(path, listed, facts)
         run.check(CHECK_SIGNATURES, signature_problems, signed)
+        registry_summary, registry_problems = _registry_problems(path, listed, entries)
+        run.check(CHECK_REGISTRY, registry_problems, registry_summary)
         _evidence(run, entries)
 
     return BundleVerification(
@@ -420,6 +433,8 @@ def _listing_from_folders(root: Path) -> list[BundleFile]:
     for relative in sorted(_all_files(root)):
         folder = relative.split("/", 1)[0] if "/" in relative else ""
         kind = {"script": "script", "documents": "document"}.get(folder)
+        if relative == REGISTRY_PATH:
+            kind = "registry"
         if kind is not None:
             guessed.append(BundleFile(relative, 0, "0" * 64, kind))
     return guessed
@@ -551,6 +566,97 @@ def _artefact_problems(
                 file=item.path,
             )
     return problems
+
+
+# ------------------------------------------------------------------------------------ registry
+
+
+def _registry_problems(
+    root: Path, files: Sequence[BundleFile], entries: Sequence[JournalEntry]
+) -> tuple[str, list[Problem]]:
+    """registry.json is there exactly when the ceremony completed, and is the journal's registry."""
+    closing = next((e for e in entries if e.event in CLOSING_EVENTS), entries[-1])
+    problems: list[Problem] = []
+
+    def add(text: str, *, file: str | None = REGISTRY_PATH) -> None:
+        problems.append(Problem(CHECK_REGISTRY, text, seq=closing.seq, file=file))
+
+    for item in files:
+        if item.kind == "registry" and item.path != REGISTRY_PATH:
+            add(
+                f"{item.path}: listed as a registry, but a bundle's registry is {REGISTRY_PATH} "
+                "at its root",
+                file=item.path,
+            )
+        elif item.path == REGISTRY_PATH and item.kind != "registry":
+            add(f"{REGISTRY_PATH}: manifest.json lists it as {item.kind}, not as registry")
+    data = _read_optional(root / REGISTRY_PATH)
+    present = data is not None or any(f.path == REGISTRY_PATH for f in files)
+    if closing.event != "ceremony.closed":
+        if present:
+            add(
+                f"{REGISTRY_PATH}: the ceremony was aborted ({closing.event} at seq "
+                f"{closing.seq}), so its bundle holds no registry; the registry of the previous "
+                "completed ceremony stays the one to use"
+            )
+        return (
+            f"no {REGISTRY_PATH}, as it should be: the ceremony was aborted at seq "
+            f"{closing.seq}; the previous completed ceremony's registry stays the one to use",
+            problems,
+        )
+    if data is None:
+        add(
+            f"{REGISTRY_PATH}: missing; the ceremony completed (ceremony.closed at seq "
+            f"{closing.seq}), so its bundle must hold the registry computed from its journal, "
+            "from which the next ceremony is prepared"
+        )
+        return "", problems
+    try:
+        expected = bundled_registry(entries, root / JOURNAL_PATH)
+    except SealroomError as exc:
+        add(f"{REGISTRY_PATH}: {exc.message}")
+        return "", problems
+    if data != expected:
+        add(
+            f"{REGISTRY_PATH} does not match the registry computed from the journal "
+            f"(first difference at {_first_difference(data, expected)})"
+        )
+        return "", problems
+    return (
+        f"{REGISTRY_PATH} is the registry computed from the journal (SHA-256 {sha256_hex(data)})",
+        problems,
+    )
+
+
+def _first_difference(data: bytes, expected: bytes) -> str:
+    """Where two texts first differ, as ``line N: ...`` quoting both lines (shortened)."""
+    have = data.decode("utf-8", errors="replace").split("\n")
+    want = expected.decode("utf-8").split("\n")
+    for number, (got, should) in enumerate(zip(have, want, strict=False), start=1):
+        if got == should:
+            continue
+        if got == "" and number == len(have):
+            return f"line {number}: the file ends where the journal gives {_short(should)}"
+        if should == "" and number == len(want):
+            return f"line {number}: the file goes on with {_short(got)} after the registry's end"
+        strip = got.strip() != should.strip()  # else the difference is in the spaces
+        return (
+            f"line {number}: the file has {_short(got, strip=strip)}, the journal gives "
+            f"{_short(should, strip=strip)}"
+        )
+    number = min(len(have), len(want)) + 1
+    if want[len(have) :] == [""]:
+        return f"line {number - 1}: the file lacks the final newline"
+    if len(have) > len(want):
+        return f"line {number}: the file goes on with {_short(have[len(want)])}"
+    return f"line {number}: the file ends where the journal gives {_short(want[len(have)])}"
+
+
+def _short(line: str, *, strip: bool = True, limit: int = 80) -> str:
+    text = line.strip() if strip else line
+    if not text:
+        return "an empty line"
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
 
 
 # ---------------------------------------------------------------------------------- signatures
