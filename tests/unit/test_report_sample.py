@@ -834,7 +834,9 @@ def build_sample_journal(
                             "what": USER_PIN,
                             "threshold": split.threshold,
                             "custodians": combined,
-                            "set_identifier": split.set_identifier,
+                            # as the engine journals it: the accepted shares' set, and the
+                            # check value the script lists (none here)
+                            "set_identifier": SHARE_SETS[USER_PIN][0],
                             "check_value": split.check_value,
                         },
                         step=step_id,

@@ -550,6 +550,14 @@ def _checked_value(
     return para("<br/>".join(lines), "cell", markup=True), ok
 
 
+def _blank_field(token_fields: Sequence[tuple[str, str]]) -> str:
+    """What an empty serial or label of a token means: an uninitialised slot, or nothing read."""
+    flags = dict(token_fields).get("Token flags", "")
+    if "TOKEN_INITIALIZED" in flags.replace(" ", "").split(","):
+        return "none reported by the token"
+    return "none (uninitialised slot)"
+
+
 def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
     title, evidence = "Hardware security module", "EV-DEVICE, EV-SETTINGS"
     token = record.token
@@ -564,12 +572,13 @@ def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
     rows: list[tuple[str, Flowable | str]] = [
         ("Script material", f"{token.material} (declared serial {token.declared_serial})")
     ]
+    blank = _blank_field(token.fields)
     for label, value in token.fields:
         if label.startswith("Serial number"):
             style = "cell_bold" if token.serial_matches or token.stand_in else "alert"
-            rows.append((label, para(f"{value}: {serial_note}", style)))
+            rows.append((label, para(f"{value or blank}: {serial_note}", style)))
         else:
-            rows.append((label, value))
+            rows.append((label, value or blank))
     rows.append(("Identified at", f"{clock_text(token.identified_at)} (journal seq {token.seq})"))
     label, _ = _checked_value(record, token.material, "serial", token.declared_serial)
     rows.append(("Serial on the device's label", label))
@@ -599,7 +608,14 @@ def _device(record: CeremonyRecord, number: int) -> list[Flowable]:
         if changed:
             details: Flowable = fields(
                 [
-                    (label, para(f"{value} (at the opening: {before})", "cell_bold"))
+                    (
+                        label,
+                        para(
+                            f"{value or _blank_field(inventory.fields)} (at the opening: "
+                            f"{before or blank})",
+                            "cell_bold",
+                        ),
+                    )
                     for label, value, before in changed
                 ]
             )
@@ -831,17 +847,7 @@ def _activation(record: CeremonyRecord, item: ActivationView) -> list[Flowable]:
             ]
             or ["none accepted"]
         )
-    if item.set_identifier is None and item.check_value is None:
-        checked = (
-            "not listed in the script: the first share accepted fixes the set, a share of "
-            "another set is refused, and the token accepting the PIN is the final check"
-        )
-    else:
-        checked = (
-            f"the script's (set {item.set_identifier if item.set_identifier is not None else '-'}"
-            f", check value {item.check_value or '-'}): a share of another set is refused before "
-            "the token sees a PIN"
-        )
+    checked = _set_checked(item)
     if item.login_seq is not None:
         login: Flowable = para(
             f"the token accepted the PIN the shares combine to (hsm.login, seq {item.login_seq})",
@@ -886,6 +892,44 @@ def _activation(record: CeremonyRecord, item: ActivationView) -> list[Flowable]:
     else:
         tail = [para("No share was refused.", "small")]
     return [CondPageBreak(50 * mm), KeepTogether([heading, fields(rows, 58 * mm)]), *tail]
+
+
+def _set_checked(item: ActivationView) -> Flowable:
+    """What the set of the shares combined was checked against, and whether it matched."""
+
+    def shown(value: object | None) -> str:
+        return (
+            "not listed" if value is None else f"<font name='Courier-Bold'>{esc(str(value))}</font>"
+        )
+
+    journaled = (
+        f"the shares combined are of set {shown(item.set_identifier)}"
+        if item.set_identifier is not None
+        else "the set of the shares combined is not journaled"
+    )
+    if item.expected_from is None:
+        text = (
+            f"{journaled}. Set identifier and check value: not listed in the script, and the "
+            "token was not initialised in this journal: the first share accepted fixes the set, "
+            "a share of another set is refused, and the token accepting the PIN is the final check"
+        )
+        return para(text, "cell", markup=True)
+    if item.expected_from == "script":
+        reference = (
+            f"the script's values (set {shown(item.expected_set_identifier)}, check value "
+            f"{shown(item.expected_check_value)}): a share of another set is refused before the "
+            "token sees a PIN"
+        )
+    else:
+        reference = (
+            f"the split made at the token's initialisation in this ceremony (step "
+            f"{item.expected_step_number}, token.initialised, seq {item.expected_seq}: set "
+            f"{shown(item.expected_set_identifier)}, check value "
+            f"{shown(item.expected_check_value)}); the script lists neither value"
+        )
+    if item.set_matches:
+        return para(f"{journaled}: matches {reference}", "cell", markup=True)
+    return para(f"{journaled}: DOES NOT MATCH {reference}", "alert", markup=True)
 
 
 def _actor_text(record: StepRecord) -> tuple[Flowable, Flowable]:

@@ -428,8 +428,19 @@ class _Facts:
             return False, "no token.identified entry (device model, serial, firmware)"
         token = tokens[0].data.get("token")
         if isinstance(token, Mapping):
+            serial = token.get("serial") or "none at the opening (uninitialised slot)"
+            if not token.get("serial"):
+                later = [
+                    e.data.get("token")
+                    for e in self.of("token.initialised", "token.inventory")
+                    if isinstance(e.data.get("token"), Mapping)
+                ]
+                named = [t.get("serial") for t in later if isinstance(t, Mapping)]
+                first = next((n for n in named if n), None)
+                if first:
+                    serial += f", {first} once initialised"
             return True, (
-                f"{token.get('manufacturer')} {token.get('model')}, serial {token.get('serial')}, "
+                f"{token.get('manufacturer')} {token.get('model')}, serial {serial}, "
                 f"firmware {token.get('firmware_version')}"
             )
         return True, "device identity read from the token"

@@ -491,6 +491,17 @@ class ActivationView:
     """The ``hsm.login`` (activation m-of-n) that used the PIN, if any."""
     login_refused: bool = False
     """The token refused the PIN the shares combined to (``hsm.login-failed`` after it)."""
+    expected_from: str | None = None
+    """What the set was checked against: ``"script"`` (the script lists the set identifier or
+    check value), ``"initialisation"`` (the split ``token.initialised`` journaled earlier in this
+    journal), or None (neither: not checked by this report)."""
+    expected_set_identifier: int | None = None
+    expected_check_value: str | None = None
+    expected_seq: int | None = None
+    """The seq of the ``token.initialised`` entry checked against (``"initialisation"``)."""
+    expected_step_number: int | None = None
+    set_matches: bool | None = None
+    """True when the journaled set agrees with what it was checked against (None: not checked)."""
 
     @property
     def rejected(self) -> tuple[ShareEntry, ...]:
@@ -1658,11 +1669,58 @@ class _Builder:
                 f"threshold and custodians of the {what} activation",
                 "script's hsm.activation",
             )
-        if (view.set_identifier, view.check_value) != (split.set_identifier, split.check_value):
+        self._check_set(entry, view, split)
+
+    def _check_set(self, entry: JournalEntry, view: ActivationView, split: PinSplit) -> None:
+        """The set the accepted shares belong to, against the script or this journal's split.
+
+        ``quorum.activated`` journals the set identifier of the shares accepted and the check
+        value the script lists (null when it lists none: none is compared at activation). Where
+        the script lists values, those are the reference; otherwise the split ``token.initialised``
+        journaled earlier in this journal, if any; otherwise nothing is checked here.
+        """
+        what = view.what
+        initialised = self.initialised.get(what)
+        seq: int | None = None
+        step_number: int | None = None
+        if split.set_identifier is not None or split.check_value is not None:
+            source = "script"
+            expected_id, expected_check = split.set_identifier, split.check_value
+            matches = (expected_id is None or view.set_identifier == expected_id) and (
+                view.check_value == expected_check
+            )
+            against = "values the script lists"
+        elif initialised is not None:
+            source = "initialisation"
+            expected_id, expected_check = initialised.set_identifier, initialised.check_value
+            matches = view.set_identifier == expected_id and view.check_value in (
+                None,
+                expected_check,
+            )
+            seq, step_number = initialised.seq, initialised.step_number
+            against = (
+                f"split made at the token's initialisation (step {step_number}, "
+                f"token.initialised, seq {seq})"
+            )
+        else:
+            if view.check_value is not None:
+                self._integrity(
+                    entry, f"check value of the {what} activation", "script, which lists none"
+                )
+            return
+        index = next(i for i, a in enumerate(self.activations) if a is view)
+        self.activations[index] = replace(
+            view,
+            expected_from=source,
+            expected_set_identifier=expected_id,
+            expected_check_value=expected_check,
+            expected_seq=seq,
+            expected_step_number=step_number,
+            set_matches=matches,
+        )
+        if not matches:
             self._integrity(
-                entry,
-                f"set identifier and check value of the {what} activation",
-                "values the script lists",
+                entry, f"set identifier and check value of the {what} activation", against
             )
 
     def _on_hsm_login(self, entry: JournalEntry) -> None:
