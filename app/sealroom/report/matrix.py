@@ -428,7 +428,7 @@ class _Facts:
             return False, "no token.identified entry (device model, serial, firmware)"
         token = tokens[0].data.get("token")
         if isinstance(token, Mapping):
-            serial = token.get("serial") or "none at the opening (uninitialised slot)"
+            serial = str(token.get("serial") or "none at the opening (uninitialised slot)")
             if not token.get("serial"):
                 later = [
                     e.data.get("token")
