@@ -62,7 +62,8 @@ def test_a_root_rehearsal_bundle_verifies_with_sealroom_and_by_hand(tmp_path: Pa
     # The auditor's hand check (docs/bundle.md): sha256sum, then openssl.
     sums = run("sha256sum", "--strict", "-c", "MANIFEST.sha256", cwd=bundle)
     assert sums.returncode == 0, sums.stdout + sums.stderr
-    assert sums.stdout.count(": OK") == 5
+    assert sums.stdout.count(": OK") == 6
+    assert "registry.json: OK" in sums.stdout
     cert = bundle / "artefacts" / "root.crt.pem"
     selfsigned = run("openssl", "verify", "-x509_strict", "-CAfile", str(cert), str(cert))
     assert selfsigned.returncode == 0, selfsigned.stdout + selfsigned.stderr
@@ -78,6 +79,47 @@ def test_a_root_rehearsal_bundle_verifies_with_sealroom_and_by_hand(tmp_path: Pa
     for path in bundle.rglob("*"):
         if path.is_file():
             assert PIN.encode() not in path.read_bytes(), path
+
+
+def test_the_next_ceremony_is_prepared_from_the_root_bundles_registry(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert rehearse("root-key-generation", out).returncode == 0
+    registry = out / "bundle" / "registry.json"
+    manifest = json.loads((out / "bundle" / "manifest.json").read_bytes())
+    item = next(i for i in manifest["files"] if i["path"] == "registry.json")
+    assert item["kind"] == "registry"
+    assert item["sha256"] == hashlib.sha256(registry.read_bytes()).hexdigest()
+    verified = sealroom("verify", str(out / "bundle"))
+    assert verified.returncode == 0, verified.stdout
+    assert "ok: registry against the journal: registry.json is the registry computed" in (
+        verified.stdout
+    )
+    # The bundle's registry is what 'registry build' computes from the same journal.
+    built = sealroom(
+        "registry", "build", str(out / "journal.jsonl"), "--out", str(tmp_path / "built.json")
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert (tmp_path / "built.json").read_bytes() == registry.read_bytes()
+    sealed = json.loads(registry.read_bytes())
+    bags = {b["item"]: b["serial"] for b in sealed["bags"]}
+
+    # The sub-CA sample script expects other bags: check names each against the root's.
+    sub = SCRIPTS / "subordinate-ca-signing.yaml"
+    checked = sealroom("registry", "check", str(registry), str(sub))
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "REHEARSAL: the registry comes from the rehearsal of EXR-RKG-2026-11" in checked.stdout
+    for material in ("hsm", "workstation"):
+        assert (
+            f"registry: The script expects '{material}' in bag" in checked.stdout
+            and f"has it sealed in bag '{bags[material]}'" in checked.stdout
+        )
+    # Pre-filled from the bundle's registry, the next script matches it.
+    filled = tmp_path / "subordinate-ca-signing.yaml"
+    prefilled = sealroom("registry", "prefill", str(registry), str(sub), "--out", str(filled))
+    assert prefilled.returncode == 0, prefilled.stdout + prefilled.stderr
+    again = sealroom("registry", "check", str(registry), str(filled))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "matches the registry of ceremony EXR-RKG-2026-11" in again.stdout
 
 
 def test_a_sub_ca_bundle_verifies_the_certificate_against_the_root_taken_in(
@@ -155,7 +197,13 @@ def test_an_aborted_rehearsal_still_leaves_a_bundle(tmp_path: Path) -> None:
     assert f"evidence bundle: {out / 'bundle'}" in result.stdout
     manifest = json.loads((out / "bundle" / "manifest.json").read_bytes())
     assert manifest["ended_by"] == "ceremony.aborted"
+    # No registry after an abort: the previous ceremony's registry stays the one to use.
+    assert not (out / "bundle" / "registry.json").exists()
+    assert "registry" not in {item["kind"] for item in manifest["files"]}
     verified = sealroom("verify", str(out / "bundle"))
+    assert "ok: registry against the journal: no registry.json, as it should be" in (
+        verified.stdout
+    )
     # The chain, hashes and stopped report check out; what the ceremony never did is missing.
     assert "ok: journal chain and signed checkpoints" in verified.stdout
     assert "ok: file hashes" in verified.stdout
