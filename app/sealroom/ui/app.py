@@ -63,6 +63,11 @@ class SealroomApp(App[CeremonyResult | None]):
             prepared if runner.rehearsal else None,
         )
         self.progress_text = "Opening the ceremony"
+        if runner.resumed:
+            # Continued from the journal: who is present, and where the ceremony stands.
+            self.operator.present = runner.present
+            self.operator.resume_note = resume_note(runner)
+            self.progress_text = "Resuming the ceremony"
         self.result: CeremonyResult | None = None
         self.started = threading.Event()
         self.finished = threading.Event()
@@ -200,6 +205,27 @@ def closing_on_hangup(app: SealroomApp) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def resume_note(runner: Runner) -> str:
+    """What the room reads first when an interrupted ceremony is continued."""
+    done = sum(1 for status in runner.statuses if status is StepStatus.DONE)
+    total = len(runner.script.steps)
+    following = runner.enabled_index()
+    where = (
+        "every step is done"
+        if following is None
+        else f"it continues at step {following + 1}: {runner.script.steps[following].title}"
+    )
+    note = (
+        f"RESUMED: this ceremony was interrupted and continues from its journal. {done} of "
+        f"{total} steps are done; {where}. Nothing the journal shows done is done again."
+    )
+    if following is not None and runner.script.steps[following].id in {
+        s.id for s in runner.script.steps if getattr(s, "action", None) == "hsm-login"
+    }:
+        note += " The HSM session ended with the interruption: the login is performed again."
+    return note
 
 
 def run_ceremony_tui(

@@ -81,6 +81,8 @@ class TextualOperator:
         self.prepared = dict(prepared or {})
         """Input id -> stand-in QR images a rehearsal prepared (imports read them)."""
         self.present: tuple[str, ...] = tuple(p.id for p in script.participants)
+        self.resume_note: str | None = None
+        """Set when the ceremony continues from the journal of an interrupted run."""
         self.acks: dict[str, Acknowledgement] = {}
         self.typed: dict[tuple[str, str], tuple[int, str]] = {}
         """(step id, slot) -> (attempt, value) last typed, to say why the engine refused it."""
@@ -157,7 +159,16 @@ class TextualOperator:
     def ceremony_started(self, script: Script, script_sha256: str, rehearsal: bool) -> None:
         self.script = script
         state = self.app
-        self._ask(lambda: StartScreen(state, script, script_sha256, rehearsal, self.rehearsal_pin))
+        self._ask(
+            lambda: StartScreen(
+                state,
+                script,
+                script_sha256,
+                rehearsal,
+                self.rehearsal_pin,
+                resume_note=self.resume_note,
+            )
+        )
 
     def attendance(self, view: StepView, script: Script) -> Attendance:
         answer = self._ask(lambda: AttendanceScreen(self.app, view, script), view)

@@ -141,12 +141,15 @@ class StartScreen(CeremonyScreen[None]):
         script_sha256: str,
         rehearsal: bool,
         rehearsal_pin: str | None,
+        *,
+        resume_note: str | None = None,
     ) -> None:
         super().__init__(state)
         self.script = script
         self.script_sha256 = script_sha256
         self.rehearsal = rehearsal
         self.rehearsal_pin = rehearsal_pin
+        self.resume_note = resume_note
 
     def compose_body(self) -> ComposeResult:
         ceremony = self.script.ceremony
@@ -157,6 +160,8 @@ class StartScreen(CeremonyScreen[None]):
                 "Nothing made here is a real CA key.",
                 classes="rehearsal-banner",
             )
+        if self.resume_note:
+            yield Static(Content(self.resume_note), classes="resume-banner")
         yield Label(Content(ceremony.title), classes="title")
         yield FactsView(
             (
@@ -176,7 +181,8 @@ class StartScreen(CeremonyScreen[None]):
             )
 
     def compose_actions(self) -> ComposeResult:
-        yield ActionButton("Begin the ceremony", "begin", "primary")
+        label = "Continue the ceremony" if self.resume_note else "Begin the ceremony"
+        yield ActionButton(label, "begin", "primary")
 
     def on_mount(self) -> None:
         self.query_one("#begin", Button).focus()
