@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes, keywrap, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
@@ -43,6 +43,7 @@ from sealroom.ceremony.ports import (
     StepView,
     TokenInfo,
     TokenObjectSummary,
+    WrappedKey,
     ZeroiseRecord,
 )
 from sealroom.ceremony.runner import Adapters, Runner
@@ -264,6 +265,80 @@ class FakeHsm:
         self.calls.append("initialise")
         self.pin, self.so_pin = user_pin, so_pin
         return TOKEN
+
+    # -- backup: software AES key wrap with padding (RFC 5649) of the PKCS#8 ------------------
+
+    def _key_labelled(self, label: str) -> SoftwareKey | None:
+        return self.seeded.get(label) or next(
+            (k for k in self.keys.values() if k.record.label == label), None
+        )
+
+    def wrap_key(self, spec: KeySpec, kek: bytes) -> WrappedKey:
+        self.calls.append(f"wrap:{spec.id}")
+        if not self.logged_in:
+            raise HsmError("Not logged in.")
+        key = self._key_labelled(spec.label)
+        if key is None:
+            raise HsmError(f"The token holds no key labelled '{spec.label}'.")
+        pkcs8 = key.private.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        return WrappedKey(
+            key_id=spec.id,
+            label=spec.label,
+            cka_id_hex=key.record.cka_id_hex,
+            key_type=key.record.key_type,
+            mechanism="CKM_AES_KEY_WRAP_PAD",
+            wrapped=keywrap.aes_key_wrap_with_padding(bytes(kek), pkcs8),
+            spki_der=key.record.spki_der,
+        )
+
+    def unwrap_key(
+        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes, *, persist: bool
+    ) -> SoftwareKey:
+        self.calls.append(f"unwrap:{spec.id}:{'token' if persist else 'session'}")
+        if not self.logged_in:
+            raise HsmError("Not logged in.")
+        if self._key_labelled(spec.label) is not None:
+            raise HsmError(f"The token already holds a key labelled '{spec.label}'.")
+        try:
+            pkcs8 = keywrap.aes_key_unwrap_with_padding(bytes(kek), wrapped.wrapped)
+            private = serialization.load_der_private_key(pkcs8, None)
+        except (keywrap.InvalidUnwrap, ValueError) as exc:
+            raise HsmError(
+                f"The wrapped key '{wrapped.label}' does not unwrap with this key-encryption key."
+            ) from exc
+        if not isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+            raise HsmError(f"The wrapped key '{wrapped.label}' is of an unexpected type.")
+        spki = private.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if spki != wrapped.spki_der:
+            raise HsmError(
+                f"The key unwrapped from '{wrapped.label}' is not the key pair the blob names."
+            )
+        record = KeyRecord(
+            key_id=spec.id,
+            label=spec.label,
+            cka_id_hex=wrapped.cka_id_hex,
+            algorithm=spec.algorithm,
+            key_type=wrapped.key_type,
+            size_bits=private.key_size,
+            curve=None if isinstance(private, rsa.RSAPrivateKey) else spec.algorithm[3:],
+            public_exponent=65537 if isinstance(private, rsa.RSAPrivateKey) else None,
+            spki_der=spki,
+            attributes={"SENSITIVE": True, "EXTRACTABLE": False, "SIGN": True, "LOCAL": False},
+            mechanism="CKM_AES_KEY_WRAP_PAD",
+        )
+        key = SoftwareKey(record, private)
+        if persist:
+            self.seeded[spec.label] = key
+        return key
+
+    def object_count(self) -> int:
+        return len(self._objects()) if self.logged_in else 0
 
 
 class FakeSheetPrinter:

@@ -29,6 +29,7 @@ from sealroom.ceremony.ports import (
     SigningKey,
     StepView,
     TokenInfo,
+    WrappedKey,
     ZeroiseRecord,
 )
 from sealroom.ceremony.runner import RegistryInput, Runner, require_runnable
@@ -257,6 +258,17 @@ class NoToken:
         raise self._refuse()
 
     def initialise(self, label: str, so_pin: str, user_pin: str) -> TokenInfo:
+        raise self._refuse()
+
+    def wrap_key(self, spec: KeySpec, kek: bytes) -> WrappedKey:
+        raise self._refuse()
+
+    def unwrap_key(
+        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes, *, persist: bool
+    ) -> SigningKey:
+        raise self._refuse()
+
+    def object_count(self) -> int:
         raise self._refuse()
 
 

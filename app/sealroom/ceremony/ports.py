@@ -65,6 +65,22 @@ class KeyRecord:
 
 
 @dataclass(frozen=True)
+class WrappedKey:
+    """A CA private key wrapped under a key-encryption key (ciphertext; EV-BACKUP)."""
+
+    key_id: str
+    label: str
+    cka_id_hex: str
+    key_type: Literal["RSA", "EC", "EdDSA"]
+    mechanism: str
+    """``CKM_AES_KEY_WRAP_PAD``."""
+    wrapped: bytes
+    """What C_WrapKey returned."""
+    spki_der: bytes
+    """The key pair's public key, to bind the blob to the CA certificate."""
+
+
+@dataclass(frozen=True)
 class TokenObjectSummary:
     """One object on a token, as an inventory or destruction proof lists it (never key material)."""
 
@@ -260,6 +276,30 @@ class Hsm(Protocol):
 
     def initialise(self, label: str, so_pin: str, user_pin: str) -> TokenInfo:
         """Initialise an empty token with ``label`` and the two PINs (hsm-initialisation)."""
+        ...
+
+    def wrap_key(self, spec: KeySpec, kek: bytes) -> WrappedKey:
+        """Wrap ``spec``'s private key under ``kek`` (32 bytes) with CKM_AES_KEY_WRAP_PAD.
+
+        ``kek`` is imported as a session AES key that can only wrap and destroyed afterwards; the
+        wrap is proved before returning (the blob unwraps to a key that signs for ``spki_der``).
+        """
+        ...
+
+    def unwrap_key(
+        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes, *, persist: bool
+    ) -> SigningKey:
+        """Unwrap into this token under ``spec``'s label and CKA_ID as a sign-only key.
+
+        The key is sensitive, non-extractable and can only sign. ``persist`` False: a session
+        object (checks); True: a token object (recovery). Refuses, writing nothing, if the token
+        already holds that label; removes any orphan a failed unwrap leaves (the object count is
+        unchanged on failure).
+        """
+        ...
+
+    def object_count(self) -> int:
+        """How many objects this session sees (negative tests: nothing written on a refusal)."""
         ...
 
 

@@ -17,6 +17,7 @@ from sealroom.ceremony.ports import (
     Hsm,
     TokenInfo,
     TokenObjectSummary,
+    WrappedKey,
     ZeroiseRecord,
 )
 from sealroom.ceremony.script import KeyAlgorithm, KeySpec
@@ -424,6 +425,22 @@ class Pkcs11Hsm:
                 self._init_user_pin(so_pin, user_pin)
                 self._require_empty(user_pin, "initialised")
             return self.token_info()
+
+    # -- key backup: wrap and unwrap under a key-encryption key -------------------------------
+
+    def wrap_key(self, spec: KeySpec, kek: bytes) -> WrappedKey:
+        """Wrap ``spec``'s private key under ``kek`` (CKM_AES_KEY_WRAP_PAD); not yet available."""
+        raise HsmError(f"Wrapping the key '{spec.label}' is not available in this build yet.")
+
+    def unwrap_key(
+        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes, *, persist: bool
+    ) -> Pkcs11SigningKey:
+        """Unwrap ``wrapped`` into this token; not yet available."""
+        raise HsmError(f"Unwrapping the key '{spec.label}' is not available in this build yet.")
+
+    def object_count(self) -> int:
+        """How many objects the current session sees (private ones only once logged in)."""
+        return len(self.inventory())
 
     # -- state -----------------------------------------------------------------------------
 
