@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from sealroom.ceremony.evidence import required_items
 from sealroom.journal.entry import JournalEntry
 from sealroom.journal.verify import read_verified_entries
 from sealroom.report.ceremony_report import render_ceremony_report
+from sealroom.report.matrix import evidence_matrix
 from sealroom.report.record import ceremony_record
 
 SEALROOM = str(Path(sys.executable).with_name("sealroom"))
@@ -24,7 +26,7 @@ needs_poppler = pytest.mark.skipif(
 )
 
 
-def _rehearse(out: Path, script: str, *options: str, stdin: str = "") -> str:
+def _rehearse(out: Path, script: str, *options: str, stdin: str = "", expect: int = 0) -> str:
     env = dict(os.environ)
     env.pop("SOFTHSM2_CONF", None)
     result = subprocess.run(
@@ -36,8 +38,8 @@ def _rehearse(out: Path, script: str, *options: str, stdin: str = "") -> str:
         input=stdin,
         check=False,
     )
-    assert result.returncode == 0, result.stdout[-2000:] + result.stderr
-    return result.stdout
+    assert result.returncode == expect, result.stdout[-2000:] + result.stderr
+    return result.stdout + result.stderr
 
 
 def _pdf_text(pdf: Path) -> str:
@@ -128,3 +130,169 @@ def test_an_uninitialised_slot_is_named_as_such(initialisation: Path) -> None:
     assert "(at the opening: none (uninitialised slot))" in text
     assert "(at the opening: )" not in text
     assert "serial , " not in text
+
+
+# ------------------------------------------------------------------- interrupted ceremonies
+
+ROOT = "root-key-generation"
+
+
+def _resumed_report(out: Path, tmp_path: Path) -> tuple[list[JournalEntry], str, str]:
+    """The verified entries, the report printed at the print-report step, and the full one."""
+    _, entries = read_verified_entries(out / "journal.jsonl")
+    printed = next(e for e in entries if e.event == "report.printed")
+    covers = printed.data["covers_through"]
+    assert isinstance(covers, int)
+    pdf = (out / "report.pdf").read_bytes()
+    assert render_ceremony_report(entries[:covers]) == pdf  # same journal, same bytes
+    return entries, _pdf_text(out / "report.pdf"), _rendered_text(entries, tmp_path, "full.pdf")
+
+
+def _every_root_item_present(entries: list[JournalEntry] | None, text: str) -> None:
+    """Every item a root ceremony owes is in the report (and, for a whole journal, present)."""
+    if entries is not None:
+        matrix = evidence_matrix(entries)
+        assert matrix.missing == ()
+        assert all(row.present for row in matrix.rows), [r.item_id for r in matrix.rows]
+    for item_id in required_items(ROOT):
+        assert item_id in text, item_id
+    matrix_text = text.split("Compliance matrix [")[1].split("Journal position", maxsplit=1)[0]
+    assert "MISSING" not in matrix_text
+
+
+@pytest.fixture(scope="module")
+def paused(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Stopped cleanly before step 11 (stdin ends after 10 Enters), then resumed."""
+    out = tmp_path_factory.mktemp("paused") / "out"
+    stopped = _rehearse(out, ROOT, "--pause", stdin="\n" * 10, expect=1)
+    assert "stopped before step 11" in stopped
+    _rehearse(out, ROOT, "--resume")
+    return out
+
+
+def _cut(tmp_path_factory: pytest.TempPathFactory, name: str, last_event: str) -> Path:
+    """A root rehearsal whose process died while writing the entry after ``last_event``.
+
+    The finished rehearsal's journal is cut after that entry and ends with the first 70 bytes of
+    the next one (what a process killed in the middle of a write leaves); the token keeps what
+    the run did, as it would. Then ``--resume`` continues it.
+    """
+    out = tmp_path_factory.mktemp(name) / "out"
+    _rehearse(out, ROOT)
+    journal = out / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    _, entries = read_verified_entries(journal)
+    keep = next(e.seq for e in entries if e.event == last_event)
+    journal.write_bytes(b"".join(lines[:keep]) + lines[keep][:70])
+    shutil.rmtree(out / "bundle")
+    _rehearse(out, ROOT, "--resume")
+    return out
+
+
+@pytest.fixture(scope="module")
+def cut_after_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _cut(tmp_path_factory, "cut-after-key", "key.generated")
+
+
+@pytest.fixture(scope="module")
+def cut_before_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _cut(tmp_path_factory, "cut-before-key", "hsm.login")
+
+
+@pytest.mark.softhsm
+@needs_poppler
+def test_a_ceremony_stopped_between_steps_shows_where_and_the_login_repeated(
+    paused: Path, tmp_path: Path
+) -> None:
+    entries, printed, full = _resumed_report(paused, tmp_path)
+    record = ceremony_record(entries)
+    assert record.deviations == ()
+    (stop,) = record.interruptions
+    resumed = next(e for e in entries if e.event == "journal.resumed")
+    assert stop.stopped_after == resumed.data["after_seq"]
+    assert stop.last_step == "check-key-fingerprint" and stop.torn_seq is None
+    assert stop.login_repeated == "hsm-login" and stop.ceremony_seq is not None
+    login = next(s for s in record.steps if s.step.id == "hsm-login")
+    first, again = [e.seq for e in entries if e.event == "step.completed" and e.step == "hsm-login"]
+    assert login.seqs[0] < first and [q for _, q in login.again] == [again]
+    for text in (printed, full):
+        for item in (
+            f"Interrupted and resumed once: stopped after entry {stop.stopped_after}, resumed at "
+            f"entry {stop.seq}. Not by itself a deviation",
+            "Interruption 1 of 1",
+            f"after entry {stop.stopped_after}",
+            "the last step completed before it: step 10 (Read back the public key fingerprint)",
+            "Torn tail none: the journal ended on a whole entry",
+            "Login performed again step 8 (Activate the HSM): the HSM session ended with the "
+            "stopped process",
+            f"Completed 2 times (seq {again} after an interruption)",
+            f"After the interruption (resumed at entry {stop.seq}):",
+            "Action that had taken effect none",
+            "Files set aside none",
+            "an interruption is not by itself a deviation",
+            "No deviation from the script is recorded",
+        ):
+            assert item in text, item
+        assert "deviation(s)" not in text
+    _every_root_item_present(entries, full)
+    _every_root_item_present(None, printed)  # printed before the end: the rest is "TO COME"
+
+
+@pytest.mark.softhsm
+@needs_poppler
+def test_a_step_interrupted_after_its_key_was_made_is_completed_without_repeating_it(
+    cut_after_key: Path, tmp_path: Path
+) -> None:
+    entries, printed, full = _resumed_report(cut_after_key, tmp_path)
+    record = ceremony_record(entries)
+    assert record.deviations == ()
+    (stop,) = record.interruptions
+    generated = next(e for e in entries if e.event == "key.generated")
+    assert stop.torn_length == 70 and stop.stopped_after == generated.seq
+    assert stop.after_effect == (("generate-root-key", (("key.generated", generated.seq),)),)
+    ((step_id, completed, effect),) = stop.completed_without_repeat
+    assert (step_id, effect) == ("generate-root-key", generated.seq)
+    assert [o for o, _ in stop.set_aside] == ["root.crt.pem", "report.pdf"]
+    (key,) = record.keys  # one key: generated once, found again when signing
+    assert not key.found and key.found_again
+    for text in (printed, full):
+        for item in (
+            "the stopped session left a half-written line of 70 bytes",
+            f"it was closed off and is not an entry (journal.torn-tail, seq {stop.torn_seq})",
+            f"step 9 (Generate the root key pair inside the HSM): key.generated at entry "
+            f"{generated.seq}; completed at entry {completed} without repeating it",
+            f"Its action took effect before the interruption (entry {generated.seq}); completed "
+            "on resumption without repeating it",
+            "root.crt.pem: renamed to root.crt.pem.interrupted-",
+            "report.pdf: renamed to report.pdf.interrupted-",
+            "Key 1: exr-root-r1-2026 (generated)",
+        ):
+            assert item in text, item
+        assert "Key 2:" not in text
+    _every_root_item_present(entries, full)
+
+
+@pytest.mark.softhsm
+@needs_poppler
+def test_a_key_the_interrupted_run_made_is_found_not_made_twice(
+    cut_before_key: Path, tmp_path: Path
+) -> None:
+    entries, _, full = _resumed_report(cut_before_key, tmp_path)
+    record = ceremony_record(entries)
+    assert record.deviations == ()
+    (stop,) = record.interruptions
+    found = next(e for e in entries if e.event == "key.found")
+    assert found.data["after_interruption"] is True
+    assert stop.keys_found == (("generate-root-key", "exr-root-r1-2026", found.seq),)
+    assert not [e for e in entries if e.event == "key.generated"]
+    (key,) = record.keys
+    assert key.after_interruption
+    for item in (
+        "Key 1: exr-root-r1-2026 (made before the interruption, found on the token)",
+        "made in this ceremony by step 9, whose run was interrupted before the journal recorded "
+        "the key",
+        f"exr-root-r1-2026: made by step 9 (Generate the root key pair inside the HSM) before the "
+        f"journal recorded it, found on the token at entry {found.seq}",
+    ):
+        assert item in full, item
+    _every_root_item_present(entries, full)

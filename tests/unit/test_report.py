@@ -152,7 +152,7 @@ def test_record_reads_every_section_from_the_journal(journals: Path) -> None:
     assert login.performer is not None and login.performer.name == "Bob Okafor"
     assert [w.name for w in login.witnesses] == ["Erin Schmidt (Example Audit LLP)"]
     assert login.details[0].startswith("PIN refused at attempt 1 (2 left)")
-    assert login.details[1] == "HSM activated after 2 attempt(s)"
+    assert login.details[1] == "HSM activated after 2 attempts"
     (key,) = record.keys
     assert key.fingerprint == sha256_fingerprint(spki)
     assert key.fingerprint_recomputed

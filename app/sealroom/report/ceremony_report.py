@@ -41,6 +41,7 @@ from sealroom.report.record import (
     CsrView,
     DestructionView,
     InputView,
+    InterruptionView,
     KeyView,
     MechanismView,
     ShareSlot,
@@ -212,7 +213,28 @@ def _summary(record: CeremonyRecord) -> Flowable:
             f"rendered (section {NUMBER['journal']})",
         ),
     ]
+    if record.interruptions:
+        stops = "; ".join(
+            f"stopped after entry {i.stopped_after if i.stopped_after is not None else '?'}, "
+            f"resumed at entry {i.seq}"
+            for i in record.interruptions
+        )
+        rows.insert(
+            4,
+            (
+                "Interrupted and resumed",
+                para(
+                    f"{_times(len(record.interruptions))}: {stops}. Not by itself a deviation: "
+                    f"what was repeated, completed or set aside is in section {NUMBER['steps']}",
+                    "cell_bold",
+                ),
+            ),
+        )
     return fields(rows)
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
@@ -965,6 +987,9 @@ def _steps(record: CeremonyRecord, number: int) -> list[Flowable]:
             title += f"<br/><font color='#555555'>Compare {esc(step.step.compare.look_at)}</font>"
         color = "#111111" if step.ok else "#b00020"
         result = f"<font color='{color}'><b>{esc(step.result)}</b></font>"
+        marks = _resumption_marks(record, step)
+        if marks:
+            result += "<br/>" + "<br/>".join(f"<b>{esc(m)}</b>" for m in marks)
         if step.details:
             result += "<br/>" + "<br/>".join(esc(d) for d in step.details)
         when = (
@@ -972,6 +997,10 @@ def _steps(record: CeremonyRecord, number: int) -> list[Flowable]:
             if step.completed_at
             else "-"
         )
+        for moment, seq in step.again:
+            when += f"<br/><b>again</b> (seq {seq}):<br/>" + esc(clock_text(moment)).replace(
+                " ", "<br/>", 1
+            )
         rows.append(
             [
                 str(step.number),
@@ -1003,7 +1032,170 @@ def _steps(record: CeremonyRecord, number: int) -> list[Flowable]:
         f"mismatch, a deviation (section {NUMBER['deviations']}) or a step not performed.",
         "body",
     )
-    return [*_section(number, "Steps performed", "EV-STEPS", intro), table]
+    return [
+        *_section(number, "Steps performed", "EV-STEPS", intro),
+        table,
+        *_interruptions(record),
+    ]
+
+
+def _step_name(record: CeremonyRecord, step_id: str | None) -> str:
+    if step_id is None:
+        return "none"
+    step = next((s for s in record.steps if s.step.id == step_id), None)
+    if step is None:
+        return f"{step_id} (not a step of the script)"
+    return f"step {step.number} ({step.step.title})"
+
+
+def _resumption_marks(record: CeremonyRecord, step: StepRecord) -> list[str]:
+    """What an interruption changed about how the step was done, for its result cell."""
+    marks = []
+    if step.again:
+        repeated = any(i.login_repeated == step.step.id for i in record.interruptions)
+        why = (
+            ": the HSM session ended with the stopped process, so the login was repeated"
+            if repeated
+            else ""
+        )
+        marks.append(
+            f"Completed {len(step.again) + 1} times (seq "
+            f"{', '.join(str(q) for _, q in step.again)} after an interruption){why}"
+        )
+    if step.effect_before_interruption is not None:
+        marks.append(
+            f"Its action took effect before the interruption (entry "
+            f"{step.effect_before_interruption}); completed on resumption without repeating it"
+        )
+    return marks
+
+
+def _interruptions(record: CeremonyRecord) -> list[Flowable]:
+    if not record.interruptions:
+        return []
+    out: list[Flowable] = [
+        CondPageBreak(40 * mm),
+        para("Interruptions and resumptions", "h2"),
+        para(
+            f"The ceremony stopped {_times(len(record.interruptions))} and was continued in the "
+            "same journal. An interruption is not by itself a deviation from the script; below "
+            "is where it stopped, what the journal ended with, what was set aside, which login "
+            "was performed again and which step was completed without repeating its action.",
+            "body",
+        ),
+    ]
+    for index, item in enumerate(record.interruptions, start=1):
+        heading = para(f"Interruption {index} of {len(record.interruptions)}", "h3")
+        out.append(KeepTogether([heading, fields(_interruption_rows(record, item), 48 * mm)]))
+    return out
+
+
+def _interruption_rows(
+    record: CeremonyRecord, item: InterruptionView
+) -> list[tuple[str, Flowable | str]]:
+    stopped = (
+        f"after entry {item.stopped_after}"
+        + (f" ({clock_text(item.stopped_at)})" if item.stopped_at else "")
+        + f"; the last step completed before it: {_step_name(record, item.last_step)}"
+        if item.stopped_after is not None
+        else "not journaled"
+    )
+    if item.torn_seq is not None:
+        torn: Flowable = para(
+            f"the stopped session left a half-written line of {item.torn_length} bytes "
+            f"(SHA-256 <font name='Courier'>{esc(item.torn_sha256 or '-')}</font>); it was closed "
+            f"off and is not an entry (journal.torn-tail, seq {item.torn_seq})",
+            "cell_bold",
+            markup=True,
+        )
+    else:
+        torn = para("none: the journal ended on a whole entry", "cell")
+    resumed = f"{clock_text(item.resumed_at)}: " + ", ".join(
+        part
+        for part in (
+            f"journal.resumed seq {item.journal_seq}" if item.journal_seq is not None else "",
+            f"ceremony.resumed seq {item.ceremony_seq}" if item.ceremony_seq is not None else "",
+        )
+        if part
+    )
+    rows: list[tuple[str, Flowable | str]] = [
+        ("Stopped", stopped),
+        ("Torn tail", torn),
+        ("Resumed", resumed),
+    ]
+    if item.ceremony_seq is None:
+        rows.append(
+            (
+                "Ceremony",
+                para(
+                    "NO ceremony.resumed entry: the engine did not record the resumption", "alert"
+                ),
+            )
+        )
+        return rows
+    done = sorted(n for n in (record.step_number(s) for s in item.steps_done) if n is not None)
+    rows += [
+        (
+            "Steps already done",
+            f"{len(item.steps_done)} (steps {_ranges(done) if done else '-'}); next: "
+            f"{_step_name(record, item.next_step)}",
+        ),
+        (
+            "Login performed again",
+            para(
+                f"{_step_name(record, item.login_repeated)}: the HSM session ended with the "
+                "stopped process"
+                if item.login_repeated
+                else "none",
+                "cell_bold" if item.login_repeated else "cell",
+            ),
+        ),
+    ]
+    effects = [
+        f"{_step_name(record, step_id)}: "
+        + ", ".join(f"{event} at entry {seq}" for event, seq in events)
+        + "".join(
+            f"; completed at entry {completed} without repeating it"
+            for done_id, completed, _ in item.completed_without_repeat
+            if done_id == step_id
+        )
+        for step_id, events in item.after_effect
+    ]
+    rows.append(
+        (
+            "Action that had taken effect",
+            _bullets(effects) if effects else para("none", "cell"),
+        )
+    )
+    if item.keys_found:
+        rows.append(
+            (
+                "Key found, not made again",
+                _bullets(
+                    [
+                        f"{label}: made by {_step_name(record, step_id)} before the journal "
+                        f"recorded it, found on the token at entry {seq} (key.found, "
+                        "after_interruption)"
+                        for step_id, label, seq in item.keys_found
+                    ]
+                ),
+            )
+        )
+    rows += [
+        (
+            "Files set aside",
+            _bullets(
+                [
+                    f"{output}: renamed to {Path(moved).name}, kept, not overwritten"
+                    for output, moved in item.set_aside
+                ]
+            )
+            if item.set_aside
+            else para("none", "cell"),
+        ),
+        ("Present at the resumption", _names(record, item.present) or "-"),
+    ]
+    return rows
 
 
 def _keys(record: CeremonyRecord, number: int) -> list[Flowable]:
@@ -1017,7 +1209,13 @@ def _keys(record: CeremonyRecord, number: int) -> list[Flowable]:
     out: list[Flowable] = []
     for index, key in enumerate(record.keys):
         table = fields(_key_rows(record, key))
-        origin = "found on the token" if key.found else "generated"
+        origin = (
+            "made before the interruption, found on the token"
+            if key.after_interruption
+            else "found on the token"
+            if key.found
+            else "generated"
+        )
         heading = para(f"Key {index + 1}: {key.label} ({origin})", "h2")
         if index == 0:
             out += _section(number, "Key inventory", evidence, heading)
@@ -1051,7 +1249,21 @@ def _key_rows(record: CeremonyRecord, key: KeyView) -> list[tuple[str, Flowable 
         ("Public key SHA-256 (SPKI)", _fingerprint_cell(key.fingerprint, check)),
         ("Purpose", purposes),
     ]
-    if key.found:
+    if key.after_interruption:
+        rows += [
+            ("Private key attributes (read back and checked)", para(attributes, "mono_small")),
+            (
+                "Origin",
+                para(
+                    f"made in this ceremony by step {key.step_number}, whose run was interrupted "
+                    "before the journal recorded the key; found on token "
+                    f"{key.token_serial} by its label when the step was resumed (journal seq "
+                    f"{key.seq}, key.found after_interruption): not generated twice",
+                    "cell_bold",
+                ),
+            ),
+        ]
+    elif key.found:
         rows += [
             ("Private key attributes (read back and checked)", para(attributes, "mono_small")),
             (
@@ -1070,6 +1282,17 @@ def _key_rows(record: CeremonyRecord, key: KeyView) -> list[tuple[str, Flowable 
                 f"(journal seq {key.seq})",
             ),
         ]
+    if key.found_again:
+        resumed = any(i.seq < max(key.found_again) for i in record.interruptions)
+        rows.append(
+            (
+                "Found again",
+                "on the token by its label, same fingerprint (journal seq "
+                + ", ".join(str(q) for q in key.found_again)
+                + "): the same key"
+                + (", used after the ceremony was resumed" if resumed else ""),
+            )
+        )
     if key.destroyed_seq is not None:
         rows.append(
             (
@@ -1599,6 +1822,7 @@ def _deviations(record: CeremonyRecord, number: int) -> list[Flowable]:
                 f" In this rehearsal {len(stand_ins)} input(s) were stand-ins for the objects "
                 f"the script lists ({', '.join(stand_ins)}; section {NUMBER['inputs']})."
             )
+        text += _interrupted_note(record)
         return [*_section(number, title, evidence, para(text)), rule]
     rows = []
     for d in record.deviations:
@@ -1624,10 +1848,20 @@ def _deviations(record: CeremonyRecord, number: int) -> list[Flowable]:
     intro = para(
         f"{len(record.deviations)} deviation(s) are recorded in the journal: {recorded} decided "
         f"by the room, {len(record.deviations) - recorded} found by the workstation or by this "
-        "report.",
+        "report." + _interrupted_note(record),
         "alert",
     )
     return [*_section(number, title, evidence, intro), rule, table]
+
+
+def _interrupted_note(record: CeremonyRecord) -> str:
+    if not record.interruptions:
+        return ""
+    return (
+        f" The ceremony was interrupted and resumed {_times(len(record.interruptions))}; an "
+        f"interruption is not by itself a deviation (see section {NUMBER['steps']}, "
+        "Interruptions and resumptions)."
+    )
 
 
 def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
@@ -1899,6 +2133,23 @@ def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:
         ("Chain", "every entry's prev equals the SHA-256 of the entry before it (checked now)"),
         ("Journal ended", ended),
     ]
+    for item in record.interruptions:
+        torn = (
+            f"; a torn tail of {item.torn_length} bytes closed off (seq {item.torn_seq})"
+            if item.torn_seq is not None
+            else "; no torn tail"
+        )
+        rows.append(
+            (
+                f"Resumed (seq {item.seq})",
+                para(
+                    f"the stopped session's last entry is {item.stopped_after}{torn}; the chain "
+                    "continues unbroken and a new ceremony-log key signs from here on (section "
+                    f"{NUMBER['steps']})",
+                    "cell",
+                ),
+            )
+        )
     for key in record.log_keys:
         rows.append(
             (

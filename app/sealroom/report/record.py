@@ -76,6 +76,12 @@ class StepRecord:
     act: str | None = None
     """The title of the act (phase) the step belongs to, from the script."""
     skipped: bool = False
+    again: tuple[tuple[datetime, int], ...] = ()
+    """Later ``step.completed`` entries of the step (time, seq): a login performed again after
+    an interruption."""
+    effect_before_interruption: int | None = None
+    """The entry of the action's effect, when the step was completed after an interruption
+    without repeating its action (``completed_before_interruption``)."""
     """Not performed: a deviation decided to skip it (``step.skipped``)."""
 
 
@@ -202,6 +208,12 @@ class KeyView:
     spki_der: bytes = b""
     step_number: int = 0
     destroyed_seq: int | None = None
+    after_interruption: bool = False
+    """Found by a resumed ``generate-key`` step: made in this ceremony before the interruption,
+    before the journal recorded it (``key.found`` with ``after_interruption``)."""
+    found_again: tuple[int, ...] = ()
+    """Later ``key.found`` entries of this same key (same key id and fingerprint), e.g. when a
+    resumed ceremony first uses a key this journal already shows."""
     """The seq of the ``key.destroyed`` entry that destroyed it, if any."""
 
 
@@ -634,6 +646,44 @@ class Statement:
 
 
 @dataclass(frozen=True)
+class InterruptionView:
+    """A ceremony that stopped and was continued in the same journal (``--resume``).
+
+    From ``journal.torn-tail`` (if the stopped session left half a line), ``journal.resumed``
+    and ``ceremony.resumed``, with the entries after it that say how a step interrupted after
+    its action took effect was completed. An interruption is not a deviation from the script.
+    """
+
+    seq: int
+    """The first entry of the resumption (``journal.torn-tail`` or ``journal.resumed``)."""
+    resumed_at: datetime
+    stopped_after: int | None = None
+    """The last entry the stopped session wrote (``journal.resumed``'s ``after_seq``)."""
+    stopped_at: datetime | None = None
+    last_step: str | None = None
+    """The last step completed before the interruption (step id), if any."""
+    torn_length: int | None = None
+    torn_sha256: str | None = None
+    torn_seq: int | None = None
+    journal_seq: int | None = None
+    """The ``journal.resumed`` entry."""
+    ceremony_seq: int | None = None
+    """The ``ceremony.resumed`` entry (None: the engine did not journal one)."""
+    steps_done: tuple[str, ...] = ()
+    next_step: str | None = None
+    login_repeated: str | None = None
+    after_effect: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()
+    """Steps whose action took effect before the interruption: (step id, ((event, seq), ...))."""
+    set_aside: tuple[tuple[str, str], ...] = ()
+    """Files a step not shown done had written: (output, renamed to)."""
+    present: tuple[str, ...] = ()
+    completed_without_repeat: tuple[tuple[str, int, int], ...] = ()
+    """(step id, ``step.completed`` seq, seq of the effect it names) after the resumption."""
+    keys_found: tuple[tuple[str, str, int], ...] = ()
+    """(step id, key label, seq): keys the interrupted run made, found (``after_interruption``)."""
+
+
+@dataclass(frozen=True)
 class CeremonyRecord:
     """Everything the ceremony report shows, taken from the journal entries only."""
 
@@ -686,6 +736,8 @@ class CeremonyRecord:
     """The ceremony-log keys that signed the journal's checkpoints (one per session)."""
     checkpoints: tuple[CheckpointView, ...] = ()
     """Every signed checkpoint, in journal order; each signature verified while reading."""
+    interruptions: tuple[InterruptionView, ...] = ()
+    """Each time the ceremony stopped and was resumed in this journal, in order."""
 
     def pin_share(self, share_id: str) -> tuple[SplitView, ShareSlot] | None:
         """The split and member a script share id (``user-pin-share-1``...) belongs to."""
@@ -896,6 +948,7 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         zeroisations=tuple(builder.zeroisations),
         splits=builder.splits(),
         activations=builder.final_activations(),
+        interruptions=tuple(builder.interruptions),
     )
 
 
@@ -954,12 +1007,17 @@ class _Builder:
         self.activations: list[ActivationView] = []
         self.log_keys: list[LogKeyView] = []
         self.checkpoints: list[CheckpointView] = []
+        self.interruptions: list[InterruptionView] = []
+        self.completions: dict[str, list[JournalEntry]] = {}
+        self.times: dict[int, datetime] = {}
+        self._last_completed: str | None = None
         self._log_public: bytes | None = None
         self._previous: JournalEntry | None = None
         self.rehearsal = _Data(entries[0]).data.get("rehearsal") is True if entries else False
         self.numbers = {step.id: number for number, step in enumerate(script.steps, start=1)}
         self.acts = {act.id: act.title for act in script.acts}
         for entry in entries:
+            self.times[entry.seq] = entry.time
             if entry.step is not None:
                 self.by_step.setdefault(entry.step, []).append(entry)
             handler = getattr(self, "_on_" + entry.event.replace(".", "_").replace("-", "_"), None)
@@ -1063,6 +1121,8 @@ class _Builder:
 
     def _on_key_found(self, entry: JournalEntry) -> None:
         self._key(entry, found=True)
+        if entry.data.get("after_interruption") is True:
+            self._key_found_after_interruption(entry, _Data(entry).text("label"))
 
     def _key(self, entry: JournalEntry, *, found: bool) -> None:
         data = _Data(entry)
@@ -1100,6 +1160,20 @@ class _Builder:
             spki_der=spki,
             step_number=self.numbers.get(entry.step or "", 0),
         )
+        if found:
+            same = next(
+                (
+                    i
+                    for i, k in enumerate(self.keys)
+                    if k.key_id == key_id and k.fingerprint.hex == fingerprint.hex
+                ),
+                None,
+            )
+            if same is not None and view.fingerprint_recomputed:
+                known = self.keys[same]
+                self.keys[same] = replace(known, found_again=(*known.found_again, entry.seq))
+                return
+            view = replace(view, after_interruption=data.data.get("after_interruption") is True)
         self.keys.append(view)
         if not view.fingerprint_recomputed:
             self._integrity(entry, f"key {view.label}", "SHA-256 of the journaled public key")
@@ -1879,6 +1953,123 @@ class _Builder:
             )
         return None
 
+    # -- interruptions (journal.torn-tail, journal.resumed, ceremony.resumed)
+
+    def _open_interruption(self, entry: JournalEntry, *, slot: str) -> int:
+        """The index of the resumption ``entry`` belongs to: the open one, or a new one.
+
+        A resumption is open until its ``ceremony.resumed``; ``slot`` is the field the entry
+        fills, and an entry whose slot is already filled starts another resumption.
+        """
+        if self.interruptions:
+            last = self.interruptions[-1]
+            if last.ceremony_seq is None and getattr(last, slot) is None:
+                return len(self.interruptions) - 1
+        self.interruptions.append(
+            InterruptionView(seq=entry.seq, resumed_at=entry.time, last_step=self._last_completed)
+        )
+        return len(self.interruptions) - 1
+
+    def _stopped(self, view: InterruptionView, after: int) -> InterruptionView:
+        return replace(view, stopped_after=after, stopped_at=self.times.get(after))
+
+    def _on_journal_torn_tail(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        index = self._open_interruption(entry, slot="torn_seq")
+        view = replace(
+            self.interruptions[index],
+            torn_length=data.number("torn_bytes_length"),
+            torn_sha256=data.text("torn_bytes_sha256"),
+            torn_seq=entry.seq,
+        )
+        if view.stopped_after is None:
+            view = self._stopped(view, data.number("after_seq"))
+        self.interruptions[index] = view
+
+    def _on_journal_resumed(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        index = self._open_interruption(entry, slot="journal_seq")
+        view = self._stopped(self.interruptions[index], data.number("after_seq"))
+        self.interruptions[index] = replace(view, journal_seq=entry.seq)
+
+    def _on_ceremony_resumed(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        index = self._open_interruption(entry, slot="ceremony_seq")
+        view = self.interruptions[index]
+        if view.stopped_after is None:
+            view = self._stopped(view, data.number("after_seq"))
+        effects = data.obj("interrupted_after_effect")
+        after_effect = []
+        for step_id in sorted(effects.data):
+            events = effects.obj(step_id)
+            after_effect.append(
+                (step_id, tuple((event, events.number(event)) for event in sorted(events.data)))
+            )
+        set_aside = tuple(
+            (item.text("output"), item.text("moved_to")) for item in data.objs("set_aside")
+        )
+        view = replace(
+            view,
+            ceremony_seq=entry.seq,
+            steps_done=data.texts("steps_done"),
+            next_step=data.opt_text("next_step"),
+            login_repeated=data.opt_text("login_repeated"),
+            after_effect=tuple(after_effect),
+            set_aside=set_aside,
+            present=data.texts("present"),
+        )
+        self.interruptions[index] = view
+        shown = set(self.completed) | set(self.skipped)
+        if set(view.steps_done) != shown:
+            self._integrity(
+                entry,
+                "list of steps done (steps_done) when the ceremony was resumed",
+                "steps completed or skipped in the journal before it",
+            )
+        if view.login_repeated is not None and view.login_repeated not in shown:
+            self._integrity(
+                entry,
+                f"login step performed again ({view.login_repeated})",
+                "steps completed in the journal before the resumption",
+            )
+
+    def _completed_without_repeat(self, entry: JournalEntry, effect_seq: int) -> None:
+        step_id = self._step_id(entry)
+        view = self.interruptions[-1] if self.interruptions else None
+        listed = (
+            view is not None
+            and view.ceremony_seq is not None
+            and effect_seq in dict(dict(view.after_effect).get(step_id, ())).values()
+        )
+        if view is None or not listed:
+            self._integrity(
+                entry,
+                f"action of step {step_id} completed without repeating it (effect at entry "
+                f"{effect_seq})",
+                "effects ceremony.resumed lists as taken before the interruption",
+            )
+        if view is not None:
+            self.interruptions[-1] = replace(
+                view,
+                completed_without_repeat=(
+                    *view.completed_without_repeat,
+                    (step_id, entry.seq, effect_seq),
+                ),
+            )
+
+    def _key_found_after_interruption(self, entry: JournalEntry, label: str) -> None:
+        view = self.interruptions[-1] if self.interruptions else None
+        if view is None or view.ceremony_seq is None:
+            self._integrity(
+                entry,
+                f"key {label} found after an interruption",
+                "journal, which shows no resumed ceremony before it",
+            )
+            return
+        self.interruptions[-1] = replace(
+            view, keys_found=(*view.keys_found, (self._step_id(entry), label, entry.seq))
+        )
+
     def _on_report_printed(self, entry: JournalEntry) -> None:
         data = _Data(entry)
         self.reports_printed.append(
@@ -1897,6 +2088,11 @@ class _Builder:
         if entry.step is None:
             raise ReportError(f"The journal entry seq {entry.seq} (step.completed) names no step.")
         self.completed.setdefault(entry.step, entry)
+        self.completions.setdefault(entry.step, []).append(entry)
+        self._last_completed = entry.step
+        before = _Data(entry).opt_number("completed_before_interruption")
+        if before is not None:
+            self._completed_without_repeat(entry, before)
         step = self._script_step(entry.step)
         if isinstance(step, WitnessCheckStep):
             data = _Data(entry)
@@ -2147,6 +2343,8 @@ class _Builder:
         )
         witnesses = tuple(person(self.script, a) for a in actors if a.capacity == "witness")
         result, details, ok = self._result(step, entries, completed)
+        completions = self.completions.get(step.id, [])
+        effect = _Data(completed).opt_number("completed_before_interruption") if completed else None
         return StepRecord(
             number=number,
             step=step,
@@ -2160,6 +2358,8 @@ class _Builder:
             seqs=tuple(e.seq for e in entries),
             act=self.acts.get(step.act, step.act) if step.act else None,
             skipped=skipped is not None and completed is None,
+            again=tuple((e.time, e.seq) for e in completions[1:]),
+            effect_before_interruption=effect,
         )
 
     def _result(
@@ -2169,7 +2369,11 @@ class _Builder:
         ok = True
         events = [e.event for e in entries]
         sealed_shown: set[str] = set()
-        for entry in entries:
+        resumptions = [r.seq for r in self.interruptions]
+        for previous, entry in zip([None, *entries], entries, strict=False):
+            if previous is not None and any(previous.seq < r < entry.seq for r in resumptions):
+                resumed = next(r for r in resumptions if previous.seq < r < entry.seq)
+                details.append(f"After the interruption (resumed at entry {resumed}):")
             if entry.event == "share.sealed" and "token.initialised" not in events:
                 # Sheets sealed in a step that did not finish: one line per secret split.
                 what = _Data(entry).text("what")
@@ -2273,7 +2477,8 @@ class _Builder:
                     "The token accepted the PIN the custodians' shares combine to (nobody typed "
                     "or saw it)"
                 )
-            return f"HSM activated after {data.number('attempts')} attempt(s)"
+            attempts = data.number("attempts")
+            return f"HSM activated after {attempts} attempt{'' if attempts == 1 else 's'}"
         if event == "token.initialised":
             token = data.obj("token")
             text = f"Token initialised as {data.text('label')} (serial {token.text('serial')})"
