@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, keywrap, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
@@ -22,6 +24,7 @@ from sealroom.ceremony.ports import (
     Acknowledgement,
     Actor,
     Attendance,
+    BackupBlob,
     CheckedInput,
     DestructionRecord,
     Deviation,
@@ -355,6 +358,101 @@ class FakeSheetPrinter:
 
     def words(self, custodian_name: str, what: str) -> tuple[str, ...]:
         return self.sheets[(custodian_name, f"{what} share")][1]
+
+
+class FakeKeyBackup:
+    """The KeyBackup port in memory: media are dicts, the blob a small JSON document.
+
+    Its check value is deliberately not the share set's (another tag), so a test sees the engine
+    keep the two apart. Every KEK handed out or checked is kept, to prove it was wiped.
+    """
+
+    def __init__(self) -> None:
+        self.media: dict[str, dict[str, bytes]] = {}
+        self.keks: list[bytearray] = []
+        self.corrupt_on_read: dict[str, bytes] = {}
+        """material -> bytes returned by read_medium instead of what was written."""
+        self.signature_checks = 0
+
+    def new_kek(self, hsm_random: Callable[[int], bytes]) -> bytearray:
+        kek = bytearray(hashlib.sha256(os.urandom(32) + hsm_random(32)).digest())
+        self.keks.append(kek)
+        return kek
+
+    def check_value(self, kek: bytes | bytearray) -> str:
+        if isinstance(kek, bytearray):
+            self.keks.append(kek)
+        return hashlib.sha256(b"fake-kcv\x00" + bytes(kek)).hexdigest()[:6]
+
+    def encode(self, wrapped: WrappedKey, check_value: str, certificate_der: bytes | None) -> bytes:
+        return json.dumps(
+            {
+                "version": 1,
+                "key_id": wrapped.key_id,
+                "label": wrapped.label,
+                "cka_id": wrapped.cka_id_hex,
+                "key_type": wrapped.key_type,
+                "mechanism": wrapped.mechanism,
+                "wrapped": wrapped.wrapped.hex(),
+                "spki": wrapped.spki_der.hex(),
+                "kcv": check_value,
+                "cert": None
+                if certificate_der is None
+                else hashlib.sha256(certificate_der).hexdigest(),
+            },
+            sort_keys=True,
+        ).encode()
+
+    def decode(self, data: bytes, where: str) -> BackupBlob:
+        try:
+            doc = json.loads(data)
+            wrapped = WrappedKey(
+                key_id=doc["key_id"],
+                label=doc["label"],
+                cka_id_hex=doc["cka_id"],
+                key_type=doc["key_type"],
+                mechanism=doc["mechanism"],
+                wrapped=bytes.fromhex(doc["wrapped"]),
+                spki_der=bytes.fromhex(doc["spki"]),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise HsmError(f"{where}: not a backup blob.") from exc
+        return BackupBlob(wrapped, doc["kcv"], doc["cert"], doc["version"])
+
+    def write_medium(self, material: str, name: str, data: bytes) -> str:
+        medium = self.media.setdefault(material, {})
+        if name in medium:
+            raise OutputExistsError(f"{material}/{name} exists.")
+        medium[name] = data
+        return f"mem://{material}/{name}"
+
+    def read_medium(self, material: str, name: str) -> bytes:
+        if material in self.corrupt_on_read:
+            return self.corrupt_on_read[material]
+        return self.media[material][name]
+
+    def signature_valid(
+        self,
+        spki_der: bytes,
+        message: bytes,
+        signature: bytes,
+        hash_name: Literal["sha256", "sha384", "sha512"],
+    ) -> bool:
+        self.signature_checks += 1
+        try:
+            public = x509.load_der_x509_certificate(spki_der).public_key()
+        except ValueError:
+            public = serialization.load_der_public_key(spki_der)
+        try:
+            if isinstance(public, rsa.RSAPublicKey):
+                public.verify(signature, message, padding.PKCS1v15(), HASHES[hash_name])
+            elif isinstance(public, ec.EllipticCurvePublicKey):
+                public.verify(signature, message, ec.ECDSA(HASHES[hash_name]))
+            else:
+                return False
+        except InvalidSignature:
+            return False
+        return True
 
 
 class FakeReceiver:
@@ -709,6 +807,11 @@ class ScriptedOperator:
         """Custodian id -> what they type at each attempt (None: the words off their sheet)."""
         self.refusals: list[str | None] = []
         self.bags: list[str] = []
+        self.so_pin: str | None = None
+        """Typed at a security officer PIN prompt, when set (else ``pins`` answer every PIN)."""
+        self.secrets_asked: list[str] = []
+        self.problems: list[str] = []
+        """Every problem the room was asked to decide about (action_failed), in order."""
 
     def _ack(self, view: StepView) -> Acknowledgement:
         performer = view.performer_candidates[0]
@@ -733,6 +836,9 @@ class ScriptedOperator:
         return self._ack(view)
 
     def secret(self, view: StepView, prompt: str, attempt: int, attempts_left: int) -> str:
+        self.secrets_asked.append(prompt)
+        if self.so_pin is not None and "security officer" in prompt:
+            return self.so_pin
         return self.pins[min(attempt, len(self.pins)) - 1]
 
     def working(self, view: StepView, message: str) -> AbstractContextManager[None]:
@@ -816,6 +922,7 @@ class ScriptedOperator:
 
     def action_failed(self, view: StepView, problem: str) -> Deviation:
         self.failed = problem
+        self.problems.append(problem)
         return Deviation("", problem, "abort", view.performer_candidates[0])
 
 

@@ -12,34 +12,29 @@ import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from sealroom.ceremony.custody import SHARE_ATTEMPTS, ShareCustody, wipe
 from sealroom.ceremony.ports import (
     Acknowledgement,
     Actor,
+    CustodianShare,
     Fact,
     Json,
     Operator,
     Outcome,
     SecretSharing,
-    ShareCollector,
     ShareSheet,
-    SheetPrinter,
     StepView,
 )
-from sealroom.ceremony.script import ActionStep, PinSplit
-from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout, SealroomError
+from sealroom.ceremony.script import ActionStep, PinSplit, ShareHolder
+from sealroom.errors import CeremonyError, PinError, PinLockout
 
 if TYPE_CHECKING:
     from sealroom.ceremony.runner import Runner
 
-SHARE_ATTEMPTS = 3
-"""Tries each custodian has to type their share before the next custodian is asked."""
+__all__ = ["SHARE_ATTEMPTS", "SO_PIN", "USER_PIN", "Activation", "present_custodians", "wipe"]
+
 USER_PIN = "HSM user PIN"
 SO_PIN = "HSM security officer PIN"
-
-
-def wipe(secret: bytearray) -> None:
-    """Overwrite a secret held in a bytearray (as far as Python allows)."""
-    secret[:] = bytes(len(secret))
 
 
 class Activation:
@@ -47,6 +42,7 @@ class Activation:
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
+        self.custody = ShareCustody(runner)
         self.refused_pins = 0
         """Combined PINs the token refused (each counts against the script's PIN limit)."""
 
@@ -58,20 +54,11 @@ class Activation:
             raise CeremonyError("This workstation has no share splitting set up (m-of-n).")
         return sharing
 
-    def _sheets(self) -> SheetPrinter:
-        sheets = self.runner.ports.sheets
-        if sheets is None:
-            raise CeremonyError("This workstation has no share sheet printer set up.")
-        return sheets
-
     def _custodian(self, participant: str) -> Actor:
-        """The participant as a custodian, in their custodian role if they hold one."""
-        person = self.runner.script.participant(participant)
-        role = next((r for r in person.roles if "custodian" in r), person.roles[0])
-        return Actor(participant, role, "custodian")
+        return self.custody.custodian(participant)
 
     def _name(self, participant: str) -> str:
-        return self.runner.script.participant(participant).name
+        return self.custody.name(participant)
 
     # ------------------------------------------------------------------ login
 
@@ -94,27 +81,15 @@ class Activation:
         collector = sharing.collector(
             split.threshold, split.set_identifier, split.check_value, names
         )
-        accepted: list[str] = []
-        identifiers: list[int] = []
-        try:
-            for custodian in present:
-                if collector.complete:
-                    break
-                identifier = self._enter_share(
-                    step, view, operator, collector=collector, custodian=custodian, what=what
-                )
-                if identifier is not None:
-                    accepted.append(custodian)
-                    identifiers.append(identifier)
-            if not collector.complete:
-                raise CeremonyError(
-                    f"Step {view.index + 1} ({step.title}): {len(accepted)} share(s) of the "
-                    f"{what} were accepted; {split.threshold} are needed. Record a deviation and "
-                    "retry with other custodians, or stop the ceremony."
-                )
-            secret = collector.combine()
-        finally:
-            collector.wipe()
+        secret, accepted, identifiers = self.custody.collect(
+            step,
+            view,
+            operator,
+            collector=collector,
+            custodians=present,
+            what=what,
+            needed=split.threshold,
+        )
         try:
             pin = sharing.pin(secret)
         finally:
@@ -133,50 +108,6 @@ class Activation:
             actors=[self._custodian(c) for c in accepted],
         )
         return pin
-
-    def _enter_share(
-        self,
-        step: ActionStep,
-        view: StepView,
-        operator: Operator,
-        *,
-        collector: ShareCollector,
-        custodian: str,
-        what: str,
-    ) -> int | None:
-        """Up to SHARE_ATTEMPTS tries for one custodian: their set identifier, or None."""
-        refused: str | None = None
-        actor = [self._custodian(custodian)]
-        for attempt in range(1, SHARE_ATTEMPTS + 1):
-            typed = operator.share_words(
-                view, custodian, what, attempt, SHARE_ATTEMPTS - attempt + 1, refused
-            )
-            try:
-                share = collector.add(self._name(custodian), typed)
-            except SealroomError as exc:
-                refused = str(exc)
-                self.runner._journal(
-                    "share.rejected",
-                    {"what": what, "custodian": custodian, "attempt": attempt, "problem": refused},
-                    step=step.id,
-                    actors=actor,
-                )
-                continue
-            finally:
-                del typed
-            self.runner._journal(
-                "share.accepted",
-                {
-                    "what": what,
-                    "custodian": custodian,
-                    "member_index": share.member_index,
-                    "attempt": attempt,
-                },
-                step=step.id,
-                actors=actor,
-            )
-            return share.identifier
-        return None
 
     def login(
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
@@ -315,21 +246,19 @@ class Activation:
         """Split ``secret``, print each custodian's sheet in turn and journal its bag."""
         runner = self.runner
         sharing = self._sharing()
-        sheets = self._sheets()
+        self.custody.sheets()  # refuse before splitting if no sheet printer is set up
         order = [holder.custodian for holder in split.shares]
         share_set = sharing.split(
             secret, split.threshold, [self._name(c) for c in order], runner.ports.hsm.random_bytes
         )
-        handed: list[Json] = []
-        for holder, share in zip(split.shares, share_set.shares, strict=True):
-            custodian = holder.custodian
-            operator.custodian_ready(view, custodian, what)
-            sheet = ShareSheet(
+        subject = f"token {runner.script.hsm_required().token_label} (HSM serial {token_serial})"
+
+        def sheet_for(holder: ShareHolder, share: CustodianShare) -> ShareSheet:
+            return ShareSheet(
                 ceremony_id=runner.script.ceremony.id,
                 title=f"{what} share",
-                subject=f"token {runner.script.hsm_required().token_label} (HSM serial "
-                f"{token_serial})",
-                custodian=self._name(custodian),
+                subject=subject,
+                custodian=self._name(holder.custodian),
                 member_index=share.member_index,
                 member_count=share.member_count,
                 threshold=share_set.threshold,
@@ -337,24 +266,16 @@ class Activation:
                 check_value=share_set.check_value,
                 rehearsal=runner.rehearsal,
             )
-            job = sheets.print_share_sheet(sheet, share.words)
-            bag = self._bag_serial(view, operator, custodian)
-            runner._journal(
-                "share.sealed",
-                {
-                    "what": what,
-                    "share": holder.share,
-                    "custodian": custodian,
-                    "member_index": share.member_index,
-                    "member_count": share.member_count,
-                    "bag": bag,
-                    "printer": job.printer,
-                    "job": job.job,
-                },
-                step=step.id,
-                actors=[self._custodian(custodian)],
-            )
-            handed.append({"share": holder.share, "custodian": custodian, "bag": bag})
+
+        handed = self.custody.hand_out(
+            step,
+            view,
+            operator,
+            what=what,
+            holders=split.shares,
+            share_set=share_set,
+            sheet_for=sheet_for,
+        )
         return {
             "threshold": share_set.threshold,
             "set_identifier": share_set.identifier,
@@ -362,21 +283,6 @@ class Activation:
             "custodians": [h.custodian for h in split.shares],
             "sealed": handed,
         }
-
-    def _bag_serial(self, view: StepView, operator: Operator, custodian: str) -> str:
-        from sealroom.ceremony.runner import entry_problem
-
-        prompt = f"Bag serial for {self._name(custodian)}'s share sheet"
-        for attempt in range(1, SHARE_ATTEMPTS + 1):
-            first = operator.text(view, prompt, attempt).strip()
-            again = operator.text(view, f"{prompt} (again)", attempt).strip()
-            if first == again and entry_problem("bag-serial", first) is None:
-                return first
-        raise CeremonyAborted(
-            f"The bag serial for {self._name(custodian)}'s share sheet was not typed the same "
-            f"way twice in {SHARE_ATTEMPTS} attempts; the sheet is printed but its bag is not "
-            "recorded, so the ceremony stops."
-        )
 
 
 def present_custodians(split: PinSplit, present: Sequence[str]) -> list[str]:

@@ -347,10 +347,24 @@ def _new_section_references(at: Any, script: Script) -> Iterator[Finding]:
         for m_index, medium in enumerate(backup.media):
             path = ("backups", index, "media", m_index)
             yield from ref(path, "SR-REF-MATERIAL", "material", medium, material_ids)
+            if medium in materials and materials[medium].kind != "media":
+                yield at(
+                    path,
+                    "SR-REF-MATERIAL",
+                    f"material {medium!r} is a {materials[medium].kind}, not media: the wrapped "
+                    "key is written to materials of kind media",
+                )
         if backup.restore_test_token is not None:
             path = ("backups", index, "restore_test_token")
             token = backup.restore_test_token
             yield from ref(path, "SR-REF-MATERIAL", "material", token, material_ids)
+            if token in materials and materials[token].kind != "hsm":
+                yield at(
+                    path,
+                    "SR-REF-MATERIAL",
+                    f"material {token!r} is a {materials[token].kind}, not an hsm: the restore "
+                    "test unwraps the key into a token",
+                )
     for index, csr in enumerate(script.csrs):
         yield from ref(("csrs", index, "key"), "SR-REF-KEY", "key", csr.key, key_ids)
     for index, crl in enumerate(script.crls):

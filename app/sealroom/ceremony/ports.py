@@ -453,6 +453,60 @@ class SecretSharing(Protocol):
 
 
 @dataclass(frozen=True)
+class BackupBlob:
+    """A wrapped-key blob as read back and decoded (public: the key inside is ciphertext)."""
+
+    wrapped: WrappedKey
+    check_value: str
+    """The key check value of the key-encryption key the blob was wrapped under."""
+    certificate_sha256: str | None
+    """SHA-256 of the CA certificate the blob is bound to (None: bound to the key only)."""
+    version: int
+
+
+class KeyBackup(Protocol):
+    """Key-encryption keys, the wrapped-key blob format, the backup media and the restore check.
+
+    The engine never sees a key in clear: the KEK is a bytearray it wipes after use, and the CA
+    key is only ever in the HSM or wrapped in a blob.
+    """
+
+    def new_kek(self, hsm_random: Callable[[int], bytes]) -> bytearray:
+        """A 256-bit key-encryption key from host randomness mixed with the HSM's RNG."""
+        ...
+
+    def check_value(self, kek: bytes | bytearray) -> str:
+        """The key check value (KCV) that names ``kek`` on every paper and in the journal."""
+        ...
+
+    def encode(self, wrapped: WrappedKey, check_value: str, certificate_der: bytes | None) -> bytes:
+        """The blob (docs/backup.md): version, mechanism, KCV, key type, certificate hash, key."""
+        ...
+
+    def decode(self, data: bytes, where: str) -> BackupBlob:
+        """Parse a blob read from ``where``; a SealroomError names what is wrong and where."""
+        ...
+
+    def write_medium(self, material: str, name: str, data: bytes) -> str:
+        """Write ``data`` as ``name`` on the medium ``material`` (never over a file); its path."""
+        ...
+
+    def read_medium(self, material: str, name: str) -> bytes:
+        """Read ``name`` back from the medium ``material``."""
+        ...
+
+    def signature_valid(
+        self,
+        spki_der: bytes,
+        message: bytes,
+        signature: bytes,
+        hash_name: Literal["sha256", "sha384", "sha512"],
+    ) -> bool:
+        """Does ``signature`` over ``message`` verify with the public key ``spki_der``."""
+        ...
+
+
+@dataclass(frozen=True)
 class ShareSheet:
     """What a custodian's share sheet says besides the words (all of it public)."""
 

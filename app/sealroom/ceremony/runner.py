@@ -19,6 +19,7 @@ from sealroom.ceremony.actions import (
     token_json,
 )
 from sealroom.ceremony.activation import Activation
+from sealroom.ceremony.backup import BackupActions
 from sealroom.ceremony.fingerprint import fingerprint_from_hex, sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript
 from sealroom.ceremony.ports import (
@@ -35,6 +36,7 @@ from sealroom.ceremony.ports import (
     IssuedCertificate,
     Journal,
     Json,
+    KeyBackup,
     KeyRecord,
     Operator,
     Outcome,
@@ -113,6 +115,10 @@ class Adapters:
     """Prints custodians' share sheets; None where nothing is split."""
     software_sha256: str | None = None
     """SHA-256 of the installed Sealroom software, shown at integrity checks (EV-INTEGRITY)."""
+    backup: KeyBackup | None = None
+    """KEKs, the blob format and the backup media (backup-key); None where nothing is backed up."""
+    restore_hsm: Hsm | None = None
+    """The second token a backup's restore test unwraps into (BackupSpec.restore_test_token)."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +187,7 @@ class Runner:
         self.closed = False
         self.key_actions = KeyActions(self)
         self.activation = Activation(self)
+        self.backups = BackupActions(self)
 
     # ------------------------------------------------------------------ driving
 
@@ -447,6 +454,7 @@ class Runner:
                 input_id, kind, der, allow_ca_request=allow_ca
             )
         self.resumed_effects = state.effects
+        self.backups.replay(history)
         set_aside: list[Json] = []
         outputs = [
             *(c.output for c in self.script.certificates),
@@ -542,6 +550,12 @@ class Runner:
     def close(self) -> CeremonyResult:
         if self.logged_in:
             raise CeremonyError("The HSM is still logged in; the ceremony cannot close.")
+        untested = self.backups.untested()
+        if untested:
+            raise CeremonyError(
+                f"The backup {', '.join(untested)} made in this ceremony has no passed restore "
+                "test; a backup never restored is not a backup, so the ceremony cannot close."
+            )
         done = sum(1 for s in self.statuses if s is StepStatus.DONE)
         self._journal("ceremony.closed", {"result": "completed", "steps_completed": done})
         self.closed = True
@@ -707,6 +721,7 @@ class Runner:
             "print-report": self._print_report,
             "initialise-token": self.activation.initialise,
             **self.key_actions.handlers(),
+            **self.backups.handlers(),
         }
         while True:
             try:

@@ -101,6 +101,8 @@ AVAILABLE_ACTIONS: frozenset[str] = frozenset(
         "destroy-key",
         "zeroise-token",
         "initialise-token",
+        "backup-key",
+        "restore-test",
     }
 )
 
@@ -413,6 +415,9 @@ class BackupSpec(Frozen):
     """Material ids of the media the wrapped blob is written to."""
     restore_test_token: Identifier | None = None
     """Material id of the token the restore test unwraps into."""
+    restore_test_custodians: tuple[Identifier, ...] = ()
+    """The custodians (participant ids, exactly ``threshold`` of the share holders) who re-enter
+    their shares in the restore test: the script, not the room, chooses them."""
 
 
 class Compare(Frozen):

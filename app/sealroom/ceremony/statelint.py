@@ -360,6 +360,8 @@ class _State:
                 "WebTrust 4.2.3",
                 "EV-QUORUM",
             )
+        # Where the script defines a custodian role, every share holder must hold it.
+        custodian_roles = {r.id for r in self.script.roles if "custodian" in r.id}
         held: Counter[str] = Counter()
         for s_index, share in enumerate(backup.shares):
             where: FieldPath = ("backups", index, "shares", s_index, "custodian")
@@ -373,6 +375,15 @@ class _State:
                     "EV-QUORUM",
                 )
                 continue
+            if custodian_roles and not set(self._roles_of(share.custodian)) & custodian_roles:
+                yield self.at(
+                    where,
+                    "S-QUORUM",
+                    f"backups[{index}].shares[{s_index}].custodian: {share.custodian!r} holds no "
+                    "custodian role; a share of a key-encryption key goes to a custodian",
+                    "WebTrust 4.2.3",
+                    "EV-QUORUM",
+                )
             held[share.custodian] += 1
             if held[share.custodian] == max(backup.threshold, 2):
                 yield self.at(
@@ -383,6 +394,73 @@ class _State:
                     "share to a different custodian",
                     "WebTrust 4.2.3",
                     "EV-QUORUM",
+                )
+
+        yield from self._restore_test(index)
+
+    def _roles_of(self, participant: str) -> tuple[str, ...]:
+        return next((p.roles for p in self.script.participants if p.id == participant), ())
+
+    def _restore_test(self, index: int) -> Iterator[Finding]:
+        """The restore test can run: a token, and exactly k share holders chosen by the script."""
+        backup = self.script.backups[index]
+        tested = any(
+            isinstance(step, ActionStep)
+            and step.action == "restore-test"
+            and step.params.get("backup") == backup.id
+            for step in self.script.steps
+        )
+        here: FieldPath = ("backups", index)
+        if tested and backup.restore_test_token is None:
+            yield self.at(
+                (*here, "id"),
+                "S-QUORUM",
+                f"backups[{index}] ({backup.id}) is restore-tested but names no "
+                "restore_test_token: give the material id of the token the test unwraps into",
+                "WebTrust 4.2.3",
+                "EV-RESTORE",
+            )
+        chosen = backup.restore_test_custodians
+        if tested and not chosen:
+            yield self.at(
+                (*here, "id"),
+                "S-QUORUM",
+                f"backups[{index}] ({backup.id}) is restore-tested but names no "
+                f"restore_test_custodians: list the {backup.threshold} share holders who re-enter "
+                "their shares",
+                "WebTrust 4.2.3",
+                "EV-RESTORE",
+            )
+            return
+        if chosen and len(chosen) != backup.threshold:
+            yield self.at(
+                (*here, "restore_test_custodians"),
+                "S-QUORUM",
+                f"backups[{index}].restore_test_custodians lists {len(chosen)} custodian(s); "
+                f"the restore test uses exactly the threshold, {backup.threshold}",
+                "WebTrust 4.2.3",
+                "EV-RESTORE",
+            )
+        holders = [s.custodian for s in backup.shares]
+        for c_index, custodian in enumerate(chosen):
+            where: FieldPath = (*here, "restore_test_custodians", c_index)
+            if custodian not in holders:
+                yield self.at(
+                    where,
+                    "S-QUORUM",
+                    f"backups[{index}].restore_test_custodians[{c_index}]: {custodian!r} holds "
+                    f"no share of {backup.id} (holders: {', '.join(holders)})",
+                    "WebTrust 4.2.3",
+                    "EV-RESTORE",
+                )
+            elif chosen.index(custodian) != c_index:
+                yield self.at(
+                    where,
+                    "S-QUORUM",
+                    f"backups[{index}].restore_test_custodians[{c_index}]: {custodian!r} is "
+                    "named twice; each custodian enters one share",
+                    "WebTrust 4.2.3",
+                    "EV-RESTORE",
                 )
 
     # S-CONFIRM ---------------------------------------------------------------------------------
