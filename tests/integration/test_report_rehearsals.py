@@ -296,3 +296,40 @@ def test_a_key_the_interrupted_run_made_is_found_not_made_twice(
     ):
         assert item in full, item
     _every_root_item_present(entries, full)
+
+
+# ------------------------------------------------------------------- wording
+
+
+@pytest.mark.softhsm
+@needs_poppler
+def test_the_crl_issuance_sign_off_asks_for_no_independent_witness(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    out = tmp_path_factory.mktemp("crl-issuance") / "out"
+    _rehearse(out, "crl-issuance")
+    text = _pdf_text(out / "report.pdf")
+    signoff = text.split("Sign-off [EV-SIGNOFF")[1]
+    assert "independent witness's signature is required" not in signoff
+    assert "attempt(s)" not in text
+    assert "By design, this report is printed at step" in text
+
+
+@pytest.mark.softhsm
+@needs_poppler
+def test_the_root_report_names_roles_once_and_says_what_follows_the_printing(
+    paused: Path,
+) -> None:
+    text = _pdf_text(paused / "report.pdf")
+    assert "Independent witness (auditor) - independent" not in text
+    assert "The independent witness's signature is required (EV-WITNESS)." in text
+    assert "HSM activated after 1 attempt " in text and "attempt(s)" not in text
+    assert (
+        "By design, this report is printed at step 17 (Print the ceremony report), before the "
+        "closing steps. Still to come, in the journal and the evidence bundle but not in this "
+        "report: step 18 (Seal the workstation in a new tamper-evident bag); the closing entry."
+        in text
+    )
+    assert "In progress: this is the report it prints" in text
+    assert "To come: after this report is printed (step 17)" in text
+    assert "Not performed when this report was rendered" not in text

@@ -338,8 +338,13 @@ def test_a_report_rendered_mid_ceremony_says_it_is_in_progress(journals: Path) -
     flat = squeeze(pdf_text(pdf))
     assert squeeze("In progress when this report was rendered") in flat
     # print-report itself and every step after it (the workstation is sealed after printing).
-    after = len(_script().steps) - _index("print-report")
-    assert flat.count(squeeze("Not performed when this report was rendered")) == after
+    after = len(_script().steps) - _index("print-report") - 1
+    assert flat.count(squeeze("In progress: this is the report it prints")) == 1
+    assert flat.count(squeeze("To come: after this report is printed")) == after
+    assert squeeze("Not performed when this report was rendered") not in flat
+    # One sentence near the top says why, and which steps follow (from the script).
+    assert squeeze("By design, this report is printed at step") in flat
+    assert squeeze("before the closing steps. Still to come") in flat
     # The statements given at sign-off, just before the printing, are on the printed report.
     assert flat.count(squeeze("The script was followed: YES")) == 4
 

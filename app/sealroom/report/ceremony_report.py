@@ -213,6 +213,9 @@ def _summary(record: CeremonyRecord) -> Flowable:
             f"rendered (section {NUMBER['journal']})",
         ),
     ]
+    printing = _printing_now(record)
+    if printing:
+        rows.insert(3, ("Printed before the end", para(printing, "cell_bold")))
     if record.interruptions:
         stops = "; ".join(
             f"stopped after entry {i.stopped_after if i.stopped_after is not None else '?'}, "
@@ -231,6 +234,25 @@ def _summary(record: CeremonyRecord) -> Flowable:
             ),
         )
     return fields(rows)
+
+
+def _printing_now(record: CeremonyRecord) -> str | None:
+    """The sentence saying this report is printed before the closing steps, by design."""
+    if record.ended_by is not None:
+        return None
+    pending = [s for s in record.steps if not s.performed and not s.skipped]
+    if not pending:
+        return None
+    first = pending[0]
+    if not isinstance(first.step, ActionStep) or first.step.action != "print-report":
+        return None
+    later = [f"step {s.number} ({s.step.title})" for s in pending[1:]]
+    follow = "; ".join([*later, "the closing entry"])
+    return (
+        f"By design, this report is printed at step {first.number} ({first.step.title}), "
+        f"before the closing steps. Still to come, in the journal and the evidence bundle but "
+        f"not in this report: {follow}."
+    )
 
 
 def _times(count: int) -> str:
@@ -326,6 +348,8 @@ def _clock(record: CeremonyRecord) -> Flowable:
 
 def _ended(record: CeremonyRecord) -> str:
     if record.ended_at is None:
+        if _printing_now(record):
+            return "not yet: this report is printed before the closing steps (see page 1)"
         return "not yet: the ceremony was still open when this report was rendered"
     what = "closed" if record.ended_by == "ceremony.closed" else "aborted"
     return f"{clock_text(record.ended_at)} ({what})"
@@ -1103,8 +1127,8 @@ def _interruption_rows(
     if item.torn_seq is not None:
         torn: Flowable = para(
             f"the stopped session left a half-written line of {item.torn_length} bytes "
-            f"(SHA-256 <font name='Courier'>{esc(item.torn_sha256 or '-')}</font>); it was closed "
-            f"off and is not an entry (journal.torn-tail, seq {item.torn_seq})",
+            f"(SHA-256 <font name='Courier-Bold'>{esc(item.torn_sha256 or '-')}</font>); it was "
+            f"closed off and is not an entry (journal.torn-tail, seq {item.torn_seq})",
             "cell_bold",
             markup=True,
         )
@@ -2250,7 +2274,8 @@ def _role_text(script: Script, role_ids: Sequence[str]) -> str:
         if role is None:
             roles.append(role_id)
         else:
-            roles.append(role.name + ("" if role.internal else " - independent"))
+            independent = role.internal or "independent" in role.name.lower()
+            roles.append(role.name + ("" if independent else " - independent"))
     return "; ".join(roles)
 
 

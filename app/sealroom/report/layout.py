@@ -78,8 +78,10 @@ STYLES: Final[dict[str, ParagraphStyle]] = {
     "cell": _style("cell", fontSize=8, leading=10),
     "cell_bold": _style("cell_bold", fontName=SANS_BOLD, fontSize=8, leading=10),
     "head": _style("head", fontName=SANS_BOLD, fontSize=8, leading=10),
-    "mono": _style("mono", fontName=MONO, fontSize=7.5, leading=9.5),
-    "mono_small": _style("mono_small", fontName=MONO, fontSize=6.8, leading=8.2),
+    # Courier's strokes are hair-thin: hashes, CKA_IDs and serials would be the faintest text on
+    # the page. Courier-Bold has the same advance widths (the layout does not move) and reads.
+    "mono": _style("mono", fontName=MONO_BOLD, fontSize=7.5, leading=9.5),
+    "mono_small": _style("mono_small", fontName=MONO_BOLD, fontSize=6.8, leading=8.2),
     "qr_label": _style("qr_label", fontName=MONO_BOLD, fontSize=8, leading=10, alignment=TA_CENTER),
     "alert": _style("alert", fontName=SANS_BOLD, textColor=ALERT),
     # The script worksheet is read at arm's length and written on: larger type throughout.
@@ -375,7 +377,7 @@ def _decorate(canvas: Any, number: int, total: int | None, page: PageFrame) -> N
     canvas.setFont(SANS, 7)
     canvas.drawString(MARGIN_X, top - 9, page.identity_label)
     label_width = canvas.stringWidth(page.identity_label + " ", SANS, 7)
-    canvas.setFont(MONO, 7.2)
+    canvas.setFont(MONO_BOLD, 7.2)
     canvas.drawString(MARGIN_X + label_width, top - 9, page.identity_hex)
     rule_y = top - 14
     if number == 1:

@@ -28,7 +28,14 @@ from sealroom.ceremony.fingerprint import (
     sha256_fingerprint,
 )
 from sealroom.ceremony.ports import Actor, JournalHead, Json
-from sealroom.ceremony.script import EntryStep, PinSplit, Script, Step, WitnessCheckStep
+from sealroom.ceremony.script import (
+    ActionStep,
+    EntryStep,
+    PinSplit,
+    Script,
+    Step,
+    WitnessCheckStep,
+)
 from sealroom.errors import ReportError
 from sealroom.journal.entry import GENESIS_PREV, OPENING_EVENT, JournalEntry
 
@@ -2326,6 +2333,19 @@ class _Builder:
 
     # -- steps
 
+    def printing_step(self) -> tuple[int, Step] | None:
+        """The print-report step (number, step) when it is the step under way, else None.
+
+        Under way: every step before it is completed or skipped, and it is not.
+        """
+        for number, step in enumerate(self.script.steps, start=1):
+            if step.id in self.completed or step.id in self.skipped:
+                continue
+            if isinstance(step, ActionStep) and step.action == "print-report":
+                return (number, step)
+            return None
+        return None
+
     def steps(self) -> tuple[StepRecord, ...]:
         return tuple(
             self._step_record(number, step)
@@ -2405,6 +2425,15 @@ class _Builder:
         if completed is None:
             if any(e.event == "ceremony.aborted" for e in entries) or self.aborted is not None:
                 return "Not performed (the ceremony was aborted)", details, False
+            printing = self.printing_step()
+            if printing is not None and self.numbers.get(step.id, 0) >= printing[0]:
+                if step.id == printing[1].id:
+                    return "In progress: this is the report it prints", details, ok
+                return (
+                    f"To come: after this report is printed (step {printing[0]})",
+                    details,
+                    ok,
+                )
             return "Not performed when this report was rendered", details, ok
         data = _Data(completed)
         deviated = data.data.get("deviation") is True
