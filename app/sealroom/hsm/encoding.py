@@ -55,3 +55,8 @@ def der_octet_string_content(der: bytes) -> bytes:
     if offset + size != len(der):
         raise HsmError("The HSM returned an EC public point whose length does not match.")
     return der[offset:]
+
+
+def der_octet_string(content: bytes) -> bytes:
+    """DER encoding of an OCTET STRING holding ``content`` (e.g. a CKA_EC_POINT to create)."""
+    return bytes([DER_OCTET_STRING]) + der_length(len(content)) + content

@@ -28,11 +28,13 @@ from sealroom.hsm.algorithms import (
 from sealroom.hsm.boundary import failure_advice, failure_reason, pkcs11_boundary
 from sealroom.hsm.encoding import der_octet_string_content
 from sealroom.hsm.policy import (
+    KeyOrigin,
     ReadBack,
     private_read_back,
     private_template,
     public_read_back,
     public_template,
+    require_accepted_origin,
     verify_policy,
 )
 
@@ -47,6 +49,8 @@ _CURVES: Final[dict[str, ec.EllipticCurve]] = {
     "secp521r1": ec.SECP521R1(),
 }
 ED25519_PUBLIC_KEY_BYTES: Final = 32
+RECOVERED_KEY_MECHANISM: Final = "CKM_AES_KEY_WRAP_PAD"
+"""``KeyRecord.mechanism`` of a recovered key: how it came into the token (it was unwrapped)."""
 _SIGN_ONLY: Final = MechanismFlag.SIGN | MechanismFlag.VERIFY
 
 PublicKeyTypes = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
@@ -148,7 +152,7 @@ def generate_signing_key(
                 "reuses a label: choose a new label in the script, or clear the token by the "
                 "procedure the CPS prescribes."
             )
-        before = _object_handles(session)
+        before = object_handles(session)
         cka_id = session.generate_random(CKA_ID_BYTES * 8)
         if len(cka_id) != CKA_ID_BYTES:
             raise HsmError(
@@ -168,13 +172,13 @@ def generate_signing_key(
                 private_template=private_template(spec.backup),
             )
         except Exception as exc:
-            removed = _remove_new_objects(session, before)
+            removed = remove_new_objects(session, before)
             raise HsmError(
                 f"The HSM could not generate the key '{spec.label}' ({spec.algorithm}) "
                 f"({failure_reason(exc)}); {removed}. {failure_advice(exc)}"
             ) from exc
         try:
-            new = _object_handles(session) - before
+            new = object_handles(session) - before
             if new != {public.handle, private.handle}:
                 raise HsmError(
                     f"Generating the key '{spec.label}' added {len(new)} objects to the token "
@@ -191,7 +195,7 @@ def generate_signing_key(
                 session_alive=session_alive,
             )
         except Exception as exc:
-            removed = _remove_new_objects(session, before)
+            removed = remove_new_objects(session, before)
             if isinstance(exc, HsmError):
                 raise HsmError(f"{exc.message} The new key pair was not kept: {removed}.") from exc
             raise HsmError(
@@ -210,19 +214,31 @@ def checked_signing_key(
     label: str,
     cka_id: bytes,
     session_alive: Callable[[], bool],
+    origin: KeyOrigin = "generated",
+    token: bool = True,
 ) -> Pkcs11SigningKey:
     """Read back both halves of a pair, check them against the policy, and wrap the private key.
 
-    Raises HsmError naming every attribute that differs from the policy for ``profile`` and
-    ``backup``. The caller holds the PKCS#11 lock (or a boundary).
+    Raises HsmError naming every attribute that differs from the policy for ``profile``,
+    ``backup`` and ``origin`` (a ``recovered`` key only where ``accepted_origins`` allows it).
+    The caller holds the PKCS#11 lock (or a boundary).
     """
     if not isinstance(private, SignMixin):
         raise HsmError(f"The private key '{label}' in the HSM cannot sign.")
+    require_accepted_origin(origin, backup, label)
     read_back = ReadBack(
-        private=private.get_attributes(private_read_back(profile)),
-        public=public.get_attributes(public_read_back(profile)),
+        private=private.get_attributes(private_read_back(profile, origin)),
+        public=public.get_attributes(public_read_back(profile, origin)),
     )
-    verify_policy(read_back, profile, backup=backup, label=label, cka_id=cka_id)
+    verify_policy(
+        read_back,
+        profile,
+        backup=backup,
+        label=label,
+        cka_id=cka_id,
+        origin=origin,
+        token=token,
+    )
     public_key = _public_key(read_back, profile)
     spki_der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -238,7 +254,7 @@ def checked_signing_key(
         public_exponent=profile.public_exponent,
         spki_der=spki_der,
         attributes=read_back.flags(),
-        mechanism=profile.mechanism_name,
+        mechanism=profile.mechanism_name if origin == "generated" else RECOVERED_KEY_MECHANISM,
     )
     return Pkcs11SigningKey(record, private, public_key, session_alive)
 
@@ -268,12 +284,12 @@ def _public_key(read_back: ReadBack, profile: KeyAlgorithmProfile) -> PublicKeyT
         ) from exc
 
 
-def _object_handles(session: Session) -> set[int]:
+def object_handles(session: Session) -> set[int]:
     """Handles of every object the session can see (private ones too, once logged in)."""
     return {handle for obj in session.get_objects() if (handle := obj.handle) is not None}
 
 
-def _remove_new_objects(session: Session, before: set[int]) -> str:
+def remove_new_objects(session: Session, before: set[int]) -> str:
     """Destroy every object that was not there ``before``; say what was done, for the operator."""
     try:
         doomed = [obj for obj in session.get_objects() if obj.handle not in before]

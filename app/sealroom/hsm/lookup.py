@@ -11,6 +11,7 @@ from sealroom.ceremony.script import KeySpec
 from sealroom.errors import HsmError
 from sealroom.hsm.algorithms import KEY_ALGORITHMS, KeyAlgorithmProfile
 from sealroom.hsm.keys import Pkcs11SigningKey, checked_signing_key
+from sealroom.hsm.policy import KeyOrigin
 from sealroom.hsm.uri import KeySelector
 
 
@@ -66,11 +67,16 @@ def load_signing_key(
     With a ``spec``, the pair must be of its algorithm and comply with its ``backup`` setting and
     its label, and the record carries ``spec.id``. Without one (a bare URI), the algorithm is
     recognised from the key's attributes, ``backup`` is read from CKA_EXTRACTABLE (the rest of the
-    policy still applies) and the record's key id is the label.
+    policy still applies) and the record's key id is the label. A recovered pair (CKA_LOCAL false:
+    unwrapped from a backup) is accepted only where ``policy.accepted_origins`` allows it, so
+    never through a bare URI (a recovered key is not extractable, so nothing says it is backed up).
     """
     private, public, cka_id = find_pair(session, selector)
-    attrs = private.get_attributes([Attribute.LABEL, Attribute.EXTRACTABLE])
+    attrs = private.get_attributes([Attribute.LABEL, Attribute.EXTRACTABLE, Attribute.LOCAL])
     label = str(attrs.get(Attribute.LABEL, ""))
+    # CKA_LOCAL tells a key generated here from one unwrapped from a backup; which of the two a
+    # script key may be is decided in one place, policy.accepted_origins.
+    origin: KeyOrigin = "generated" if attrs.get(Attribute.LOCAL) else "recovered"
     if spec is not None:
         profile = KEY_ALGORITHMS[spec.algorithm]
         key_id, backup, wanted_label = spec.id, spec.backup, spec.label
@@ -86,6 +92,7 @@ def load_signing_key(
         label=wanted_label,
         cka_id=cka_id,
         session_alive=session_alive,
+        origin=origin,
     )
 
 

@@ -32,12 +32,17 @@ from sealroom.hsm.inventory import (
     supported_algorithms,
     unsupported_reason,
 )
-from sealroom.hsm.keys import Pkcs11SigningKey, generate_signing_key
+from sealroom.hsm.keys import Pkcs11SigningKey, generate_signing_key, object_handles
 from sealroom.hsm.library import acquire_library, library_users, release_library
 from sealroom.hsm.lock import PKCS11_LOCK
 from sealroom.hsm.lookup import find_pair, load_signing_key
 from sealroom.hsm.softhsm import require_token_label
 from sealroom.hsm.uri import KeySelector, TokenSelector, key_selector, token_selector
+from sealroom.hsm.wrap import (
+    mechanism_known_answer_check,
+    unwrap_private_key,
+    wrap_private_key,
+)
 
 if TYPE_CHECKING:
     from pkcs11._pkcs11 import lib as Pkcs11Library
@@ -429,18 +434,53 @@ class Pkcs11Hsm:
     # -- key backup: wrap and unwrap under a key-encryption key -------------------------------
 
     def wrap_key(self, spec: KeySpec, kek: bytes) -> WrappedKey:
-        """Wrap ``spec``'s private key under ``kek`` (CKM_AES_KEY_WRAP_PAD); not yet available."""
-        raise HsmError(f"Wrapping the key '{spec.label}' is not available in this build yet.")
+        """Wrap ``spec``'s private key under ``kek`` with CKM_AES_KEY_WRAP_PAD, proved (wrap.py).
+
+        Needs a login. The key must be marked ``backup: true`` and be the generated original
+        (extractable, sensitive). Before the first wrap in the process the mechanism's
+        known-answer check runs; after the wrap the blob is unwrapped into a session object that
+        must sign for the key's public key, and is destroyed. ``kek`` lives in the token only as
+        session objects that are destroyed straight after use; it appears in no message.
+        """
+        with PKCS11_LOCK:
+            self.require_supported(spec.algorithm, spec.label)
+            session = self._require_login(f"wrap the key '{spec.label}'")
+            with pkcs11_boundary(f"wrap the key '{spec.label}'"):
+                return wrap_private_key(session, spec, kek, lambda: self._user_session is session)
 
     def unwrap_key(
         self, spec: KeySpec, wrapped: WrappedKey, kek: bytes, *, persist: bool
     ) -> Pkcs11SigningKey:
-        """Unwrap ``wrapped`` into this token; not yet available."""
-        raise HsmError(f"Unwrapping the key '{spec.label}' is not available in this build yet.")
+        """Unwrap ``wrapped`` into this token as ``spec``'s key: sensitive, non-extractable, sign.
+
+        ``persist`` False: session objects, gone at logout (restore test); True: token objects
+        (recovery, migration). Refuses, writing nothing, a label or CKA_ID already on the token;
+        on any failure removes every object the attempt made (the object count is unchanged).
+        """
+        with PKCS11_LOCK:
+            self.require_supported(spec.algorithm, spec.label)
+            session = self._require_login(f"unwrap the key '{spec.label}'")
+            with pkcs11_boundary(f"unwrap the key '{spec.label}'"):
+                return unwrap_private_key(
+                    session,
+                    spec,
+                    wrapped,
+                    kek,
+                    persist=persist,
+                    session_alive=lambda: self._user_session is session,
+                )
 
     def object_count(self) -> int:
         """How many objects the current session sees (private ones only once logged in)."""
-        return len(self.inventory())
+        with pkcs11_boundary(f"count the objects on the token '{self._label}'"):
+            return len(object_handles(self._user_session or self._require_open()))
+
+    def mechanism_known_answer_check(self) -> None:
+        """Run the CKM_AES_KEY_WRAP_PAD known-answer check now (wrap.py); needs a login."""
+        with PKCS11_LOCK:
+            session = self._require_login("check the key wrap mechanism")
+            with pkcs11_boundary("check the key wrap mechanism"):
+                mechanism_known_answer_check(session)
 
     # -- state -----------------------------------------------------------------------------
 
