@@ -230,3 +230,17 @@ def test_a_key_made_but_not_journaled_before_the_interruption_is_found_not_made_
     assert found["data"]["after_interruption"] is True  # type: ignore[index]
     issued = next(e for e in world.journal.entries if e["event"] == "certificate.issued")
     assert issued["data"]["fingerprint"] == found["data"]["fingerprint"]  # type: ignore[index]
+
+
+def test_the_resume_names_the_last_entry_before_the_interruption() -> None:
+    world = fake_world()
+    with pytest.raises(Killed):
+        world.runner.run(KillingOperator(world.runner.script, "room-check"))
+    last = world.journal.head.seq
+    # What the real journal writes when it is reopened, before the engine reads it back.
+    world.journal.append("journal.resumed", {"after_seq": last})
+    world.journal.append("journal.log-key", {"algorithm": "ed25519"})
+    runner = _restart(world)
+    runner.resume(_history(world))
+    resumed = next(e for e in world.journal.entries if e["event"] == "ceremony.resumed")
+    assert resumed["data"]["after_seq"] == last  # type: ignore[index]

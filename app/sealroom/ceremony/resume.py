@@ -89,6 +89,12 @@ def replay(
         _apply(state, entry, step_ids)
     for step_id in state.done:
         state.effects.pop(step_id, None)
+    # The journal's own resume entries come first: the interruption was after the entry they name.
+    reopened = [e for e in history if e.event == "journal.resumed"]
+    if reopened:
+        after = reopened[-1].data.get("after_seq")
+        if isinstance(after, int) and not isinstance(after, bool):
+            state.last_seq = after
     return state
 
 
