@@ -37,6 +37,8 @@ FIELDS: Final = (
     "Wrapped-Length",
 )
 """The header lines, in this order, each once."""
+_FIELD_NAMES: Final = {name.lower(): name for name in FIELDS}
+"""Header names are read in any case (a typed blob); they are written as in FIELDS."""
 SEMBLOCK: Final = 8
 """RFC 5649 output is a whole number of 8-byte blocks, at least two."""
 
@@ -149,8 +151,9 @@ def blob_sha256(data: bytes) -> str:
 def decode_blob(data: bytes, *, where: str) -> Blob:
     """Read a blob file; ``where`` names it (a path or medium) in every error.
 
-    Tolerates CR LF line ends, trailing spaces, blank lines around the armour and hex in either
-    case (the checksum is over the canonical text, so only a change of content is refused).
+    Tolerates CR LF line ends, trailing spaces, blank lines around the armour, header names and
+    hex in either case (the checksum is over the canonical text, so only a change of content is
+    refused).
     Each problem has its own error: BlobFormatError, BlobVersionError, BlobMechanismError,
     BlobTruncatedError, BlobLengthError, BlobChecksumError.
     """
@@ -181,8 +184,9 @@ def decode_blob(data: bytes, *, where: str) -> Blob:
     position = 0
     while position < len(inner) and inner[position][1]:
         number, line = inner[position]
-        name, colon, value = line.partition(":")
-        if not colon or name not in FIELDS:
+        typed_name, colon, value = line.partition(":")
+        name = _FIELD_NAMES.get(typed_name.strip().lower(), "")
+        if not colon or not name:
             raise BlobFormatError(
                 f"Line {number} of the blob {where} is not one of its header lines "
                 f"({', '.join(FIELDS)})."
