@@ -403,7 +403,15 @@ class FakeKeyBackup:
             sort_keys=True,
         ).encode()
 
-    def decode(self, data: bytes, where: str) -> BackupBlob:
+    def decode(
+        self,
+        data: bytes,
+        where: str,
+        *,
+        key_id: str,
+        certificate_der: bytes | None,
+        spki_der: bytes,
+    ) -> BackupBlob:
         try:
             doc = json.loads(data)
             wrapped = WrappedKey(
@@ -417,6 +425,8 @@ class FakeKeyBackup:
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise HsmError(f"{where}: not a backup blob.") from exc
+        if wrapped.spki_der != spki_der or wrapped.key_id != key_id:
+            raise HsmError(f"The blob {where} is the backup of another key.")
         return BackupBlob(wrapped, doc["kcv"], doc["cert"], doc["version"])
 
     def write_medium(self, material: str, name: str, data: bytes) -> str:
@@ -433,16 +443,16 @@ class FakeKeyBackup:
 
     def signature_valid(
         self,
-        spki_der: bytes,
+        public_der: bytes,
         message: bytes,
         signature: bytes,
         hash_name: Literal["sha256", "sha384", "sha512"],
     ) -> bool:
         self.signature_checks += 1
         try:
-            public = x509.load_der_x509_certificate(spki_der).public_key()
+            public = x509.load_der_x509_certificate(public_der).public_key()
         except ValueError:
-            public = serialization.load_der_public_key(spki_der)
+            public = serialization.load_der_public_key(public_der)
         try:
             if isinstance(public, rsa.RSAPublicKey):
                 public.verify(signature, message, padding.PKCS1v15(), HASHES[hash_name])

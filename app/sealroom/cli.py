@@ -25,6 +25,7 @@ from sealroom.ceremony.ports import (
     DestructionRecord,
     DeviceInventory,
     Hsm,
+    KeyBackup,
     SheetPrinter,
     SigningKey,
     StepView,
@@ -33,7 +34,7 @@ from sealroom.ceremony.ports import (
     ZeroiseRecord,
 )
 from sealroom.ceremony.runner import RegistryInput, Runner, require_runnable
-from sealroom.ceremony.script import ActionStep, KeySpec
+from sealroom.ceremony.script import ActionStep, KeySpec, Script
 from sealroom.ceremony.source import Finding, Position
 from sealroom.errors import SealroomError
 
@@ -46,6 +47,8 @@ JOURNAL_NAME = "journal.jsonl"
 REPORT_NAME = "report.pdf"
 TOKEN_DIR_NAME = "softhsm"  # noqa: S105 - a folder name, not a secret
 SHEETS_DIR_NAME = "share-sheets"
+MEDIA_DIR_NAME = "media"
+"""Rehearsals: DIR/media/<material id>/ stands in for each backup medium."""
 BUNDLE_DIR_NAME = "bundle"
 
 
@@ -219,6 +222,11 @@ class CeremonySetup:
     """Rehearsals: wait for Enter before each step (a trainer talks the room through it)."""
     registry: Path | None = None
     """The previous ceremony's registry.json, compared with this one at the opening."""
+    media: tuple[tuple[str, Path], ...] = ()
+    """Production: (media material id, folder where that medium is mounted), from --media."""
+    restore_module: str | None = None
+    restore_token: str | None = None
+    """Production: the token a backup's restore test unwraps into (--restore-module/-token)."""
 
 
 class NoToken:
@@ -355,6 +363,15 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
                     setup.answers.token.so_pin,
                 )
             ).conf_path
+            if _restore_tested(script):
+                # SoftHSM reads one token directory per process: the restore-test token is a
+                # second throwaway token in the same directory (never the ceremony's own).
+                create_rehearsal_token(
+                    setup.out_dir / TOKEN_DIR_NAME,
+                    _rehearsal_restore_label(script),
+                    setup.answers.token.user_pin,
+                    setup.answers.token.so_pin,
+                )
         # Must be set before the PKCS#11 library is first loaded in this process.
         os.environ["SOFTHSM2_CONF"] = str(conf_path)
         module, token_ref = SOFTHSM_MODULE, script.hsm_required().token_label
@@ -401,6 +418,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
                     module, token_ref, max_pin_attempts=script.hsm_required().max_pin_attempts
                 )
             )
+        backup_kit, restore_hsm = _backup_adapters(setup, stack)
         issuer = CeremonyCertificateIssuer()
         prepared: dict[str, list[str]] = {}
         if setup.resume:
@@ -448,6 +466,8 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             sharing=Slip39Sharing(),
             sheets=sheets,
             software_sha256=software_sha256(),
+            backup=backup_kit,
+            restore_hsm=restore_hsm,
         )
         runner = Runner(
             setup.loaded,
@@ -464,6 +484,87 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             )
             _out(f"resumed the interrupted ceremony from {journal_path}")
         yield Wired(runner, prepared, sheet_words)
+
+
+def _restore_tested(script: Script) -> bool:
+    return any(isinstance(s, ActionStep) and s.action == "restore-test" for s in script.steps)
+
+
+def _backed_up(script: Script) -> bool:
+    return any(isinstance(s, ActionStep) and s.action == "backup-key" for s in script.steps)
+
+
+REHEARSAL_RESTORE_LABELS = ("restore-test", "restore-test-2")
+"""Labels of a rehearsal's restore-test token (the second if the script's token has the first)."""
+
+
+def _rehearsal_restore_label(script: Script) -> str:
+    """The label of the rehearsal's restore-test token: never the ceremony token's own."""
+    first, second = REHEARSAL_RESTORE_LABELS
+    return first if script.hsm_required().token_label != first else second
+
+
+def _backup_adapters(setup: CeremonySetup, stack: ExitStack) -> tuple[KeyBackup | None, Hsm | None]:
+    """The backup media folders and the restore-test token, for scripts that back up a key.
+
+    Rehearsal: DIR/media/<material id>/ for each medium and the second throwaway token made
+    with the ceremony's. Production: the folders given with --media ID=PATH (every medium the
+    script writes to must be given) and --restore-module/--restore-token.
+    """
+    script = setup.loaded.script
+    if not script.backups:
+        return None, None
+    from sealroom.backup.keybackup import FolderKeyBackup
+
+    wanted = sorted({m for b in script.backups for m in b.media})
+    if setup.rehearsal:
+        media = {m: setup.out_dir / MEDIA_DIR_NAME / m for m in wanted}
+        for folder in media.values():
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    else:
+        media = dict(setup.media)
+        unknown = sorted(set(media) - set(wanted))
+        if unknown:
+            raise SealroomError(
+                f"--media names {', '.join(unknown)}, which is not a backup medium of this "
+                f"script (its media: {', '.join(wanted)})."
+            )
+        missing = [m for m in wanted if m not in media] if _backed_up(script) else []
+        if missing:
+            raise SealroomError(
+                "This ceremony writes the backup to "
+                + ", ".join(wanted)
+                + "; give the folder where each is mounted with --media ID=PATH (missing: "
+                + ", ".join(missing)
+                + ")."
+            )
+    restore: Hsm | None = None
+    if _restore_tested(script):
+        from sealroom.hsm.token import Pkcs11Hsm
+
+        if setup.rehearsal:
+            from sealroom.hsm.softhsm import SOFTHSM_MODULE
+
+            module, token = SOFTHSM_MODULE, _rehearsal_restore_label(script)
+        else:
+            if not setup.restore_module or not setup.restore_token:
+                raise SealroomError(
+                    "This ceremony tests the backup on a second token: give it with "
+                    "--restore-module PATH --restore-token LABEL|URI."
+                )
+            module, token = setup.restore_module, setup.restore_token
+        restore = stack.enter_context(
+            Pkcs11Hsm.open(module, token, max_pin_attempts=script.hsm_required().max_pin_attempts)
+        )
+    return FolderKeyBackup(media), restore
+
+
+def _media_option(value: str) -> tuple[str, Path]:
+    """``ID=PATH`` of --media: a backup medium's material id and the folder it is mounted at."""
+    material, sep, folder = value.partition("=")
+    if not sep or not material or not folder:
+        raise argparse.ArgumentTypeError(f"{value!r} is not ID=PATH (e.g. media-c=/media/usb1)")
+    return material, Path(folder)
 
 
 def _registry_input(path: Path | None) -> RegistryInput | None:
@@ -508,6 +609,9 @@ def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySe
         resume=bool(getattr(args, "resume", False)),
         pause=bool(getattr(args, "pause", False)),
         registry=Path(args.registry) if getattr(args, "registry", None) else None,
+        media=tuple(getattr(args, "media", None) or ()),
+        restore_module=getattr(args, "restore_module", None),
+        restore_token=getattr(args, "restore_token", None),
     )
 
 
@@ -678,6 +782,22 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--module", metavar="PATH", help="PKCS#11 module (production)")
     run.add_argument("--token", metavar="LABEL|URI", help="token label or pkcs11: URI (production)")
     run.add_argument("--printer", metavar="NAME", help="CUPS printer (production)")
+    run.add_argument(
+        "--media",
+        action="append",
+        type=_media_option,
+        metavar="ID=PATH",
+        help="a backup medium of the script (material id) and the folder it is mounted at; once "
+        "per medium (production)",
+    )
+    run.add_argument(
+        "--restore-module", metavar="PATH", help="PKCS#11 module of the restore-test token"
+    )
+    run.add_argument(
+        "--restore-token",
+        metavar="LABEL|URI",
+        help="the token a backup's restore test unwraps into, then zeroises (production)",
+    )
     run.add_argument(
         "--registry",
         metavar="FILE",

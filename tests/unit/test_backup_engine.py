@@ -80,7 +80,7 @@ def test_backup_is_made_split_sealed_and_restore_tested() -> None:
     assert all(len(words) == 33 for _s, words in sheets)
     for sheet, _words in sheets:
         assert sheet.ceremony_id == "EXR-KBK-2027-07"
-        assert made["check_value"] in sheet.subject
+        assert sheet.key_check_value == made["check_value"]
         assert "exr-root-r2-2027" in sheet.subject
         assert sheet.threshold == 3 and sheet.member_count == 5
     # the blob was shown as QR frames (ciphertext)

@@ -176,7 +176,7 @@ class BackupActions:
         key_spec = runner.script.key(backup.key)
         key = runner.key_actions.located(backup.key, step, view, ack)
         certificate = self._certificate_of(backup.key)
-        ca_subject = certificate.subject if certificate is not None else f"key {key_spec.label}"
+        ca_subject = certificate.subject if certificate is not None else "no certificate yet"
         name = blob_name(backup)
         hsm = runner.ports.hsm
         kek = port.new_kek(hsm.random_bytes)
@@ -199,10 +199,7 @@ class BackupActions:
         finally:
             wipe(kek)
         what = kek_what(backup)
-        subject = (
-            f"backup {backup.id} of the CA key {key_spec.label} ({ca_subject}); key check "
-            f"value {check_value}"
-        )
+        subject = f"backup {backup.id} of {key_spec.label} ({ca_subject})"
 
         def sheet_for(holder: ShareHolder, share: CustodianShare) -> ShareSheet:
             return ShareSheet(
@@ -216,6 +213,7 @@ class BackupActions:
                 set_identifier=share_set.identifier,
                 check_value=share_set.check_value,
                 rehearsal=runner.rehearsal,
+                key_check_value=check_value,
             )
 
         handed = self.custody.hand_out(
@@ -285,7 +283,12 @@ class BackupActions:
         operator.show_qr(view, f"Backup {backup.id} of {key_spec.label} (wrapped)", frames, facts)
         runner._journal(
             "qr.shown",
-            {"backup_id": backup.id, "frames": len(frames), "payload_sha256": digest},
+            {
+                "artifact": backup.id,
+                "backup_id": backup.id,
+                "frames": len(frames),
+                "payload_sha256": digest,
+            },
             step=step.id,
             actors=runner._actors(step, ack),
         )
@@ -424,7 +427,16 @@ class BackupActions:
                         f"{check_value}, not {made.check_value} as journaled for {backup.id}."
                     )
                 media, blob_data = self._read_media(where, backup, made)
-                blob = port.decode(blob_data, f"medium {backup.media[0]}")
+                certificate = (
+                    runner.certificates.get(made.certificate_id) if made.certificate_id else None
+                )
+                blob = port.decode(
+                    blob_data,
+                    f"on medium {backup.media[0]}",
+                    key_id=backup.key,
+                    certificate_der=certificate.der if certificate is not None else None,
+                    spki_der=made.spki_der,
+                )
                 if blob.check_value != made.check_value:
                     raise CeremonyError(
                         f"{where}: the blob on the media names check value {blob.check_value}, "
@@ -450,9 +462,6 @@ class BackupActions:
                 + nonce.hex().encode("ascii")
             )
             signature = restored.sign(message, RESTORE_HASH)
-            certificate = (
-                runner.certificates.get(made.certificate_id) if made.certificate_id else None
-            )
             public = certificate.der if certificate is not None else made.spki_der
             if not port.signature_valid(public, message, signature, RESTORE_HASH):
                 raise CeremonyError(

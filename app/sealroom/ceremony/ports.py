@@ -483,8 +483,19 @@ class KeyBackup(Protocol):
         """The blob (docs/backup.md): version, mechanism, KCV, key type, certificate hash, key."""
         ...
 
-    def decode(self, data: bytes, where: str) -> BackupBlob:
-        """Parse a blob read from ``where``; a SealroomError names what is wrong and where."""
+    def decode(
+        self,
+        data: bytes,
+        where: str,
+        *,
+        key_id: str,
+        certificate_der: bytes | None,
+        spki_der: bytes,
+    ) -> BackupBlob:
+        """Parse a blob read from ``where``; check it is the backup of this key (and certificate).
+
+        A SealroomError names what is wrong and where.
+        """
         ...
 
     def write_medium(self, material: str, name: str, data: bytes) -> str:
@@ -497,12 +508,12 @@ class KeyBackup(Protocol):
 
     def signature_valid(
         self,
-        spki_der: bytes,
+        public_der: bytes,
         message: bytes,
         signature: bytes,
         hash_name: Literal["sha256", "sha384", "sha512"],
     ) -> bool:
-        """Does ``signature`` over ``message`` verify with the public key ``spki_der``."""
+        """Does ``signature`` verify with ``public_der``: a certificate's or an SPKI's key."""
         ...
 
 
@@ -523,6 +534,9 @@ class ShareSheet:
     set_identifier: int
     check_value: str
     rehearsal: bool
+    key_check_value: str | None = None
+    """The KCV of a key-encryption key (backup sheets): six hex digits, printed beside the set's
+    check value so the sheet names the KEK as the journal and the blob do."""
 
 
 class SheetPrinter(Protocol):

@@ -59,6 +59,7 @@ MAX_MEMBERS: Final = 16
 
 _WORD: Final = re.compile(r"^[a-z]{4,8}$")
 _CHECK_VALUE: Final = re.compile(r"^[0-9a-f]{6}$")
+_KCV: Final = re.compile(r"^[0-9A-Fa-f]{6}$")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _NUMBER: Final = re.compile(r"^\d{1,2}\.$")
 _BBOX_WORD: Final = re.compile(
@@ -327,6 +328,10 @@ def _require_sheet(sheet: ShareSheet) -> None:
         raise ReportError(
             "The share sheet's check value is not 6 lower-case hex digits; nothing was printed."
         )
+    if sheet.key_check_value is not None and not _KCV.match(sheet.key_check_value):
+        raise ReportError(
+            "The share sheet's key check value is not 6 hex digits; nothing was printed."
+        )
 
 
 def _require_words(words: Sequence[str]) -> tuple[str, ...]:
@@ -411,14 +416,26 @@ def _title(canvas: Any, sheet: ShareSheet) -> None:
     canvas.restoreState()
 
 
+def _kcv(sheet: ShareSheet) -> str:
+    """The key check value of a key-encryption key, beside the set's (backup sheets only)."""
+    if sheet.key_check_value is None:
+        return ""
+    return (
+        f"&nbsp;&nbsp;&nbsp; key check value <font name='{MONO_BOLD}' size='12'>"
+        f"{esc(sheet.key_check_value)}</font>"
+    )
+
+
 def _quorum(sheet: ShareSheet) -> str:
     k, n = sheet.threshold, sheet.member_count
+    # a key-encryption key's shares recover a backup; a PIN's shares activate a token
+    one, many = ("recovers", "recover") if sheet.key_check_value else ("activates", "activate")
     if k == 1:
-        return f"Any 1 of the {n} shares alone activates {sheet.subject}."
+        return f"Any 1 of the {n} shares alone {one} {sheet.subject}."
     if k == n:
-        return f"All {n} shares together activate {sheet.subject}; fewer reveal nothing of it."
+        return f"All {n} shares together {many} {sheet.subject}; fewer reveal nothing of it."
     return (
-        f"Any {k} of the {n} shares together activate {sheet.subject}; "
+        f"Any {k} of the {n} shares together {many} {sheet.subject}; "
         f"fewer than {k} reveal nothing of it."
     )
 
@@ -441,9 +458,9 @@ def _facts(canvas: Any, sheet: ShareSheet) -> None:
             para(
                 f"set identifier <font name='{MONO_BOLD}' size='12'>{sheet.set_identifier}</font>"
                 f"&nbsp;&nbsp;&nbsp; check value <font name='{MONO_BOLD}' size='12'>"
-                f"{esc(sheet.check_value)}</font><br/><font size='8.5' color='#555555'>Public, and "
-                "the same on every share of this set: other values mean a share of another set."
-                "</font>",
+                f"{esc(sheet.check_value)}</font>{_kcv(sheet)}<br/><font size='8.5' "
+                "color='#555555'>Public, and the same on every share of this set: other values "
+                "mean a share of another set.</font>",
                 "sheet_cell",
                 markup=True,
             ),
