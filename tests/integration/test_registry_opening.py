@@ -93,6 +93,14 @@ def test_each_mismatch_at_the_opening_is_a_deviation_the_room_decides(
         check=True,
     ).stdout
     assert "TEB-100301" in text and "registry" in text.lower()
+    raw = subprocess.run(
+        ["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = " ".join(raw.split())
+    assert "Registry of the previous ceremony" in flat
+    assert "2 mismatch(es), each decided as a deviation" in flat
+    # The printer the opening checked is shown as a material (EV-MATERIALS).
+    assert "checked at the opening" in flat and "present and accepting jobs" in flat
 
 
 def test_without_a_decision_a_mismatch_stops_the_ceremony_at_attendance(

@@ -44,6 +44,7 @@ from sealroom.report.record import (
     InterruptionView,
     KeyView,
     MechanismView,
+    RegistryView,
     ShareSlot,
     SplitView,
     StepRecord,
@@ -288,6 +289,8 @@ def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
             record.software_sha256, pgp_words(bytes.fromhex(record.software_sha256))
         )
         rows.append(("Software SHA-256 [EV-INTEGRITY]", _fingerprint_cell(software_fpr)))
+    for check in record.registry_checks:
+        rows.append(("Registry of the previous ceremony", _registry_cell(check)))
     return [
         *_section(
             number,
@@ -301,6 +304,28 @@ def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
             "small",
         ),
     ]
+
+
+def _registry_cell(check: RegistryView) -> Flowable:
+    """What the previous ceremony's registry said, and what differed (decided as deviations)."""
+    origin = "a rehearsal" if check.rehearsal else "the ceremony"
+    lines = [
+        f"Compared at entry {check.seq} with the registry of {origin} "
+        f"<b>{esc(check.ceremony_id)}</b> (file SHA-256 "
+        f"<font name='Courier-Bold'>{esc(check.registry_sha256)}</font>, tied to its journal's "
+        f"final entry <font name='Courier-Bold'>{esc(check.journal_sha256)}</font>)."
+    ]
+    if not check.token_compared:
+        lines.append("The token was not compared (a rehearsal's stand-in token or no HSM).")
+    if check.mismatches:
+        lines.append(
+            f"<font color='#b00020'>{len(check.mismatches)} mismatch(es), each decided as a "
+            "deviation (section 12):</font>"
+        )
+        lines += [f"<font color='#b00020'>- {esc(m)}</font>" for m in check.mismatches]
+    else:
+        lines.append("Everything compared matches.")
+    return para("<br/>".join(lines), "cell", markup=True)
 
 
 def _approval(record: CeremonyRecord) -> Flowable:
@@ -591,6 +616,14 @@ def _checked_value(
                 else f"<font color='#555555'>to be checked at step {step.number}</font>"
             )
             ok = not why
+        elif field == "serial" and (printers := record.printer_checks_of(material)):
+            for printer in printers:
+                lines.append(
+                    f"checked at the opening (entry {printer.seq}, "
+                    f"{_time(printer.checked_at)}): {esc(printer.printer)}, "
+                    f"{esc(printer.make_and_model)}, present and accepting jobs; its serial is "
+                    "not read by the workstation"
+                )
         else:
             lines.append("<font color='#555555'>no step checks it</font>")
     return para("<br/>".join(lines), "cell", markup=True), ok

@@ -691,6 +691,32 @@ class InterruptionView:
 
 
 @dataclass(frozen=True)
+class PrinterCheckView:
+    """A ``printer.checked`` entry: the printer found present and accepting jobs (EV-MATERIALS)."""
+
+    seq: int
+    checked_at: datetime
+    material: str | None
+    printer: str
+    make_and_model: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class RegistryView:
+    """A ``registry.compared`` entry: the previous ceremony's registry, compared at the opening."""
+
+    seq: int
+    ceremony_id: str
+    registry_sha256: str
+    journal_sha256: str
+    rehearsal: bool
+    token_compared: bool
+    mismatches: tuple[str, ...]
+    """Each mismatch's sentence."""
+
+
+@dataclass(frozen=True)
 class CeremonyRecord:
     """Everything the ceremony report shows, taken from the journal entries only."""
 
@@ -710,6 +736,8 @@ class CeremonyRecord:
     ended_at: datetime | None
     end_detail: str | None
     token: TokenView | None
+    printer_checks: tuple[PrinterCheckView, ...]
+    registry_checks: tuple[RegistryView, ...]
     attendance_at: datetime | None
     present: tuple[str, ...] | None
     """Participant ids recorded present; None before attendance is recorded."""
@@ -767,6 +795,10 @@ class CeremonyRecord:
 
     def step_number(self, step_id: str) -> int | None:
         return next((s.number for s in self.steps if s.step.id == step_id), None)
+
+    def printer_checks_of(self, material: str) -> tuple[PrinterCheckView, ...]:
+        """The opening's checks of the printer ``material`` (``printer.checked``)."""
+        return tuple(check for check in self.printer_checks if check.material == material)
 
     def typed_for(self, material: str, field: str) -> tuple[EntryView, ...]:
         """The entries that had to match ``field`` (serial, bag_in, bag_out) of ``material``."""
@@ -929,6 +961,8 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         ended_at=last.time if ended_by else None,
         end_detail=end_detail,
         token=builder.token,
+        printer_checks=tuple(builder.printer_checks),
+        registry_checks=tuple(builder.registry_checks),
         attendance_at=builder.attendance_at,
         present=builder.present,
         absent=builder.absent,
@@ -983,6 +1017,8 @@ class _Builder:
     def __init__(self, entries: Sequence[JournalEntry], script: Script) -> None:
         self.script = script
         self.token: TokenView | None = None
+        self.printer_checks: list[PrinterCheckView] = []
+        self.registry_checks: list[RegistryView] = []
         self.attendance_at: datetime | None = None
         self.present: tuple[str, ...] | None = None
         self.absent: tuple[str, ...] = ()
@@ -1080,6 +1116,36 @@ class _Builder:
                     seq=entry.seq,
                 )
             )
+
+    def _on_printer_checked(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        self.printer_checks.append(
+            PrinterCheckView(
+                seq=entry.seq,
+                checked_at=entry.time,
+                material=data.opt_text("material"),
+                printer=data.text("printer"),
+                make_and_model=data.text("make_and_model"),
+                destination=data.text("destination"),
+            )
+        )
+
+    def _on_registry_compared(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        found = entry.data.get("mismatches")
+        listed = found if isinstance(found, Sequence) and not isinstance(found, str) else ()
+        sentences = tuple(str(item.get("sentence")) for item in listed if isinstance(item, Mapping))
+        self.registry_checks.append(
+            RegistryView(
+                seq=entry.seq,
+                ceremony_id=data.text("registry_ceremony_id"),
+                registry_sha256=data.text("registry_sha256"),
+                journal_sha256=data.text("registry_journal_sha256"),
+                rehearsal=entry.data.get("registry_rehearsal") is True,
+                token_compared=entry.data.get("token_compared") is True,
+                mismatches=sentences,
+            )
+        )
 
     def _on_token_identified(self, entry: JournalEntry) -> None:
         data = _Data(entry)
