@@ -33,7 +33,7 @@ from sealroom.hsm.inventory import (
     unsupported_reason,
 )
 from sealroom.hsm.keys import Pkcs11SigningKey, generate_signing_key, object_handles
-from sealroom.hsm.library import acquire_library, library_users, release_library
+from sealroom.hsm.library import acquire_library, release_library
 from sealroom.hsm.lock import PKCS11_LOCK
 from sealroom.hsm.lookup import find_pair, load_signing_key
 from sealroom.hsm.softhsm import require_token_label
@@ -54,6 +54,10 @@ _USER: Final = "user"
 _SO: Final = "security officer"
 _ZEROISE_PIN_BYTES: Final = 24
 """Host randomness for the throw-away user PIN set after a zeroisation (never shown or kept)."""
+
+
+_SLOT_HANDLES: dict[tuple[str, int], int] = {}
+"""(module path, slot id) -> open ``Pkcs11Hsm`` handles on that slot (under PKCS11_LOCK)."""
 
 
 class Pkcs11Hsm:
@@ -86,6 +90,8 @@ class Pkcs11Hsm:
         self._refused: dict[str, int] = {_USER: 0, _SO: 0}
         self._locked_out: set[str] = set()
         self._supported: tuple[KeyAlgorithm, ...] | None = None
+        self._slot_key = (module_path, token.slot.slot_id)
+        _SLOT_HANDLES[self._slot_key] = _SLOT_HANDLES.get(self._slot_key, 0) + 1
 
     # -- opening and closing ---------------------------------------------------------------
 
@@ -165,6 +171,7 @@ class Pkcs11Hsm:
             finally:
                 self._closed = True
                 self._public_session = None
+                _SLOT_HANDLES[self._slot_key] -= 1
                 release_library(self._module_path)
 
     # -- the Hsm port ----------------------------------------------------------------------
@@ -530,10 +537,16 @@ class Pkcs11Hsm:
             )
 
     def _require_sole_handle(self, action: str) -> None:
-        if library_users(self._module_path) != 1:
+        """Refuse while another handle on this slot is open: re-initialising ends its sessions.
+
+        Handles on other slots of the module (the restore-test token beside the ceremony's) are
+        not touched: only this slot's sessions are closed (``_sessions_ended``).
+        """
+        if _SLOT_HANDLES.get(self._slot_key, 0) != 1:
             raise HsmError(
-                f"Cannot {action} the token '{self._label}' while another handle on "
-                f"{self._module_path} is open in Sealroom: it ends every session. Close it first."
+                f"Cannot {action} the token '{self._label}' while another handle on its slot "
+                f"of {self._module_path} is open in Sealroom: it ends every session on the slot. "
+                "Close it first."
             )
 
     def _load(self, selector: KeySelector, spec: KeySpec | None) -> Pkcs11SigningKey:
