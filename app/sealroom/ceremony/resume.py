@@ -32,6 +32,9 @@ EFFECT_EVENTS: Mapping[str, str] = {
     "initialise-token": "token.initialised",
     "print-report": "report.printed",
     "import-qr": "input.received",
+    "backup-key": "backup.made",
+    "restore-test": "restore.tested",
+    "recover-key": "key.recovered",
 }
 LOGIN_EVENTS = frozenset({"hsm.login"})
 LOGOUT_EVENTS = frozenset({"hsm.logout", "token.zeroised"})
