@@ -35,6 +35,8 @@ from sealroom.report.layout import (
 from sealroom.report.matrix import EvidenceRow, awaited, evidence_matrix
 from sealroom.report.record import (
     ActivationView,
+    BackupShareView,
+    BackupView,
     CeremonyRecord,
     CertificateView,
     CrlView,
@@ -45,6 +47,7 @@ from sealroom.report.record import (
     KeyView,
     MechanismView,
     RegistryView,
+    RestoreView,
     ShareSlot,
     SplitView,
     StepRecord,
@@ -140,6 +143,7 @@ SECTIONS: Final = (
     "artefacts",
     "crls",
     "destruction",
+    "backup",
     "deviations",
     "custody",
     "matrix",
@@ -167,6 +171,7 @@ def _story(record: CeremonyRecord) -> list[Flowable]:
     story += _artefacts(record, NUMBER["artefacts"])
     story += _crls(record, NUMBER["crls"])
     story += _destruction(record, NUMBER["destruction"])
+    story += _backup(record, NUMBER["backup"])
     story += _deviations(record, NUMBER["deviations"])
     story += _custody(record, NUMBER["custody"])
     story += _compliance(record, NUMBER["matrix"])
@@ -320,7 +325,7 @@ def _registry_cell(check: RegistryView) -> Flowable:
     if check.mismatches:
         lines.append(
             f"<font color='#b00020'>{len(check.mismatches)} mismatch(es), each decided as a "
-            "deviation (section 12):</font>"
+            f"deviation (section {NUMBER['deviations']}):</font>"
         )
         lines += [f"<font color='#b00020'>- {esc(m)}</font>" for m in check.mismatches]
     else:
@@ -1793,6 +1798,370 @@ def _zeroised(item: ZeroisationView) -> list[Flowable]:
     return out
 
 
+# ---------------------------------------------------------------------------------------------
+# Key backup, restore test (EV-BACKUP, EV-QUORUM, EV-RESTORE)
+
+KCV_LABEL: Final = "Key check value (KCV) of the key-encryption key"
+SET_CHECK_LABEL: Final = "Share set's own check value (SLIP-39)"
+
+
+def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
+    title, evidence = "Key backup", "EV-BACKUP, EV-QUORUM, EV-RESTORE"
+    if not record.backups and not record.restores and not record.restore_failures:
+        text = "No key backup was made and no backup was restored in this ceremony."
+        if record.script.backups:
+            listed = ", ".join(b.id for b in record.script.backups)
+            text = (
+                f"The script lists the backup(s) {listed}, but no backup was made in these "
+                "journal entries (no backup.made)."
+            )
+        return _section(number, title, evidence, para(text, "body"))
+    intro = para(
+        "The CA key was wrapped inside the HSM under a fresh 256-bit key-encryption key (KEK) "
+        "made from workstation and HSM randomness, the wrapped blob written to every medium and "
+        "read back, and the KEK split k-of-n with SLIP-39 among the custodians; each custodian "
+        "received a printed share sheet only they read and sealed it in a tamper-evident bag. "
+        "Two check values appear below and are not the same thing: the KEK's key check value "
+        "(KCV, AES-256-ECB of a zero block, first 3 bytes: docs/backup-blob.md), printed in the "
+        "blob and on every share sheet, and the share set's own SLIP-39 check value "
+        "(docs/shares.md), which ties the shares to one split. No word of any share, no KEK "
+        "byte and no key byte is in the journal or in this report.",
+        "body",
+    )
+    out = _section(number, title, evidence, intro)
+    for backup in record.backups:
+        out += _backup_made(record, backup)
+        for restore in record.restores_of(backup.backup_id):
+            out += _restore_tested(record, restore, backup)
+        tested = record.restores_of(backup.backup_id)
+        if not tested and not any(f.backup_id == backup.backup_id for f in record.restore_failures):
+            pending = (
+                "no restore test of this backup in these journal entries: the ceremony cannot "
+                "close until one passes"
+            )
+            out.append(para(f"Restore test: {pending}.", "alert"))
+    made = {b.backup_id for b in record.backups}
+    for restore in record.restores:
+        if restore.backup_id not in made:
+            out += _restore_tested(record, restore, None)
+    if record.restore_failures:
+        out += _restore_failures(record)
+    return out
+
+
+def _backup_made(record: CeremonyRecord, backup: BackupView) -> list[Flowable]:
+    step = _step_name(record, _step_id_of(record, backup.step_number))
+    heading = para(
+        f"Backup {backup.backup_id} of {backup.label}, made at {step}",
+        "h2",
+    )
+    fpr_note = (
+        "recomputed by this report from the journaled public key: matches"
+        if backup.fingerprint_matches
+        else "recomputed by this report from the journaled public key: DOES NOT MATCH"
+    )
+    if backup.key_matches is not None:
+        fpr_note += f"; the key {backup.key_id} of section {NUMBER['keys']}: " + (
+            "matches" if backup.key_matches else "DOES NOT MATCH"
+        )
+    certificate = backup.ca_subject
+    if backup.certificate_sha256 is not None:
+        certificate += (
+            f" (certificate {backup.certificate_id}, SHA-256 {backup.certificate_sha256})"
+        )
+    media_ok = all(m.matches for m in backup.media)
+    media = para(
+        "<br/>".join(
+            f"<b>{esc(m.material)}</b>: {esc(m.where)}<br/>SHA-256 read back "
+            f"<font name='Courier' size='6.5'>{esc(m.sha256)}</font>: "
+            + ("matches the blob" if m.matches else "<font color='#b00020'>DIFFERS</font>")
+            for m in backup.media
+        )
+        or "<font color='#b00020'>no medium</font>",
+        "cell",
+        markup=True,
+    )
+    if backup.qr_frames is not None:
+        shown = (
+            f"shown on screen as {backup.qr_frames} QR frame(s) at step {backup.step_number} "
+            "(it is ciphertext). The blob's bytes are not in the journal, only their SHA-256: "
+            "this report cannot print them; the blob is on the media above."
+        )
+    else:
+        shown = "not shown as QR codes; the blob is on the media above."
+    rows: list[tuple[str, Flowable | str]] = [
+        (
+            "Key",
+            para(
+                f"<b>{esc(backup.label)}</b> (key {esc(backup.key_id)}, {esc(backup.key_type)}, "
+                f"CKA_ID <font name='Courier'>{esc(backup.cka_id)}</font>)",
+                "cell",
+                markup=True,
+            ),
+        ),
+        ("Public key SHA-256", _fingerprint_cell(backup.fingerprint, fpr_note)),
+        ("CA certificate", para(certificate, "cell")),
+        (
+            KCV_LABEL,
+            para(
+                f"<font name='Courier-Bold'>{esc(backup.check_value)}</font> (in the blob and "
+                "printed on every share sheet; a recovery must combine shares to this value)",
+                "cell",
+                markup=True,
+            ),
+        ),
+        (
+            "Wrap mechanism",
+            para(
+                f"{backup.mechanism}: {backup.wrapped_length} bytes wrapped, in the blob "
+                f"{backup.blob_name} ({backup.blob_length} bytes)",
+                "cell",
+            ),
+        ),
+        ("Blob SHA-256", _fingerprint_cell(backup.blob_sha256, "of the blob file's bytes")),
+        ("Media written and read back", media),
+        ("Blob as QR codes", para(shown, "cell")),
+        (
+            "Split of the KEK",
+            para(
+                f"{backup.threshold} of {backup.share_count}: any {backup.threshold} custodians' "
+                f"shares give the KEK; fewer give nothing",
+                "cell_bold",
+            ),
+        ),
+        (
+            SET_CHECK_LABEL,
+            para(
+                f"set identifier <font name='Courier-Bold'>{backup.set_identifier}</font>, "
+                f"check value <font name='Courier-Bold'>{esc(backup.set_check_value)}</font> "
+                "(of the share set, not the KEK's KCV)",
+                "cell",
+                markup=True,
+            ),
+        ),
+        (
+            "Restore test planned",
+            para(
+                f"on token {backup.restore_test_token or '(none named)'} by "
+                f"{_names(record, backup.restore_test_custodians) or 'nobody named'}",
+                "cell",
+            ),
+        ),
+        ("Journaled", f"{clock_text(backup.made_at)} (backup.made, seq {backup.seq})"),
+    ]
+    table = _backup_shares_table(record, backup)
+    out: list[Flowable] = [
+        CondPageBreak(80 * mm),
+        KeepTogether([heading, fields(rows, 52 * mm)]),
+        para(f"Custodians of the KEK's shares ({len(backup.shares)})", "h3"),
+        table,
+    ]
+    if not media_ok:
+        out.append(para("A medium read back differently from the blob.", "alert"))
+    return out
+
+
+def _step_id_of(record: CeremonyRecord, number: int) -> str | None:
+    return next((s.step.id for s in record.steps if s.number == number), None)
+
+
+def _backup_shares_table(record: CeremonyRecord, backup: BackupView) -> Flowable:
+    rows: list[list[Flowable | str]] = []
+    alerts: list[int] = []
+    for share in backup.shares:
+        custodian = next((p for p in record.script.participants if p.id == share.custodian), None)
+        who = (
+            f"<b>{esc(custodian.name)}</b><br/>"
+            f"{esc('; '.join(record.role_name(r) for r in custodian.roles))}"
+            if custodian is not None
+            else f"{esc(share.custodian)} (not a participant of the script)"
+        )
+        sealed = share.sealed
+        if sealed is not None:
+            kcv = (
+                f", KCV {esc(sealed.check_value)} on the sheet"
+                if sealed.check_value is not None
+                else ""
+            )
+            when = para(
+                f"step {sealed.step_number}, {_time(sealed.sealed_at)} (seq {sealed.seq})<br/>"
+                f"<font size='6.5' color='#555555'>sheet printed on {esc(sealed.printer)}, job "
+                f"{esc(sealed.job)}{kcv}</font>",
+                "cell",
+                markup=True,
+            )
+        else:
+            when = para("NO share.sealed entry", "alert")
+            alerts.append(len(rows))
+        rows.append(
+            [
+                para(f"{share.member_index} of {backup.share_count}", "cell_bold"),
+                para(share.share, "mono"),
+                para(who, "cell", markup=True),
+                para(f"<font name='Courier-Bold'>{esc(share.bag)}</font>", "cell", markup=True),
+                when,
+            ]
+        )
+    return grid(
+        ["Share", "Share id", "Custodian", "Bag (typed twice)", "Sealed"],
+        rows,
+        [14 * mm, 24 * mm, 44 * mm, 28 * mm, CONTENT_WIDTH - 110 * mm],
+        alerts=alerts,
+    )
+
+
+def _restore_tested(
+    record: CeremonyRecord, restore: RestoreView, backup: BackupView | None
+) -> list[Flowable]:
+    step = _step_name(record, _step_id_of(record, restore.step_number))
+    heading = para(
+        f"Restore test of backup {restore.backup_id} at {step}: "
+        + ("PASSED" if restore.passed and restore.verified else "NOT PASSED"),
+        "h2",
+    )
+    n = f" of {backup.share_count}" if backup is not None else ""
+    entered = [
+        f"{record.participant_name(e.custodian)} (share {e.member_index}{n}, accepted at "
+        f"attempt {e.attempt}, {_time(e.at)}, seq {e.seq})"
+        for e in restore.entries
+        if e.accepted
+    ] or [record.participant_name(c) for c in restore.custodians]
+    refused = [e for e in restore.entries if not e.accepted]
+    if refused:
+        entered += [
+            f"refused: {record.participant_name(e.custodian)} at attempt {e.attempt} "
+            f"(seq {e.seq}): "
+            + share_problem(e.problem or "-", record.participant_name(e.custodian))
+            for e in refused
+        ]
+
+    def verdict(ok: bool | None, yes: str, no: str) -> Flowable:
+        if ok is None:
+            return para(yes.replace("matches", "not compared: no backup.made in this journal"))
+        return para(yes if ok else no, "cell_bold" if ok else "alert")
+
+    kcv_ok = restore.check_value_matched and restore.check_value_agrees is not False
+    blob_ok = restore.blob_sha256_matched and all(m.matches for m in restore.media)
+    if backup is not None:
+        blob_ok = blob_ok and restore.blob_sha256 == backup.blob_sha256.hex
+    serial = f"serial {restore.token_serial}"
+    if restore.token_stand_in:
+        serial += (
+            f": the rehearsal's throwaway token, standing in for {restore.token_material} "
+            f"({restore.token_declared_serial})"
+        )
+    elif restore.token_declared_serial is not None:
+        serial += f", the script's {restore.token_material} ({restore.token_declared_serial}): " + (
+            "matches" if restore.token_declared_serial == restore.token_serial else "DIFFERS"
+        )
+    token = dict(restore.token_fields)
+    attributes = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in restore.restored_attributes)
+    fpr_ok = restore.fingerprint_agrees
+    empty = restore.objects_after_zeroise == 0
+    rows: list[tuple[str, Flowable | str]] = [
+        ("Shares re-entered by", _bullets(entered)),
+        (
+            KCV_LABEL,
+            verdict(
+                kcv_ok if backup is not None else restore.check_value_matched,
+                f"{restore.check_value}: matches the backup's",
+                f"{restore.check_value}: DOES NOT MATCH the backup's",
+            ),
+        ),
+        (
+            "Blob SHA-256 on every medium",
+            verdict(
+                blob_ok,
+                "matches the backup's on "
+                + ", ".join(m.material for m in restore.media)
+                + f" (blob version {restore.blob_version})",
+                "DOES NOT MATCH the backup's",
+            ),
+        ),
+        (
+            "Unwrapped into",
+            para(
+                f"token {token.get('Token label', '-')} ({token.get('Model', '-')}), {serial}; "
+                f"as a {restore.unwrapped_as}",
+                "cell",
+            ),
+        ),
+        (
+            "Restored key's public key SHA-256",
+            _fingerprint_cell(
+                restore.restored_fingerprint,
+                "the backed-up key's: "
+                + ("matches" if fpr_ok else "not compared" if fpr_ok is None else "DIFFERS"),
+            ),
+        ),
+        ("Restored key's attributes", para(attributes or "-", "small")),
+        (
+            "Sign and verify",
+            verdict(
+                restore.verified,
+                f"signed with {restore.hash_name} (message SHA-256 "
+                f"{restore.signed_message_sha256[:16]}...), verified with the "
+                f"{restore.verified_with}"
+                + (f" {restore.certificate_id}" if restore.certificate_id else "")
+                + ": verified",
+                "the signature DID NOT VERIFY",
+            ),
+        ),
+        (
+            "Restore token after zeroisation",
+            verdict(
+                empty,
+                f"zeroised: {len(restore.zeroised_before)} object(s) before, 0 after: the "
+                f"token (serial {restore.token_after_serial}) holds no object",
+                f"STILL holds {restore.objects_after_zeroise} object(s) after zeroisation",
+            ),
+        ),
+        ("Journaled", f"{clock_text(restore.tested_at)} (restore.tested, seq {restore.seq})"),
+    ]
+    return [
+        CondPageBreak(70 * mm),
+        KeepTogether([heading, fields(rows, 52 * mm)]),
+        para(
+            "Objects on the restore-test token before zeroisation "
+            f"({len(restore.zeroised_before)})",
+            "h3",
+        ),
+        _objects_table(restore.zeroised_before, "The token listed no object."),
+    ]
+
+
+def _restore_failures(record: CeremonyRecord) -> list[Flowable]:
+    rows = []
+    for failure in record.restore_failures:
+        if failure.passed_later is not None:
+            after = f"blocked closing until a later test passed (seq {failure.passed_later})"
+            style = "cell"
+        else:
+            after = "BLOCKS CLOSING: no later restore test of this backup passed"
+            style = "alert"
+        rows.append(
+            [
+                para(failure.backup_id, "mono"),
+                para(f"step {failure.step_number}, {_time(failure.failed_at)}", "cell"),
+                para(failure.problem, "cell"),
+                para(after, style),
+                str(failure.seq),
+            ]
+        )
+    return [
+        para(
+            f"Restore tests that failed ({len(rows)}): deviations (section {NUMBER['deviations']})",
+            "h3",
+        ),
+        grid(
+            ["Backup", "When", "Why it failed", "Consequence", "Seq"],
+            rows,
+            [26 * mm, 26 * mm, CONTENT_WIDTH - 110 * mm, 46 * mm, 12 * mm],
+            alerts=[i for i, f in enumerate(record.restore_failures) if f.passed_later is None],
+        ),
+    ]
+
+
 def _grouped(hex_text: str) -> str:
     upper = hex_text.upper()
     return " ".join(upper[i : i + 4] for i in range(0, len(upper), 4))
@@ -1952,7 +2321,13 @@ def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
                 f"<font name='Courier'>{esc(material.serial)}</font>, id {esc(material.id)}"
             )
         elif item.item in shares:
-            what = f"<b>{esc(item.item)}</b><br/>a key share of backup {esc(shares[item.item][0])}"
+            backup_id, custodian_id = shares[item.item]
+            what = (
+                f"<b>{esc(item.item)}</b><br/>a share of the key-encryption key of backup "
+                f"{esc(backup_id)}"
+            )
+            if custodian_id != item.holder:
+                what += f", custodian {esc(record.participant_name(custodian_id))}"
         elif pin_share is not None:
             split, slot = pin_share
             what = (
@@ -1964,8 +2339,11 @@ def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
         else:
             what = f"<b>{esc(item.item)}</b><br/>(not a material or share of the script)"
         ok = True
+        backup_share = record.backup_share(item.item) if item.item in shares else None
         if pin_share is not None:
             bag, ok = _share_bag(item.bag, *pin_share)
+        elif item.item in shares:
+            bag, ok = _backup_share_bag(item.bag, backup_share)
         elif item.bag is None:
             bag = para("no bag", "cell")
         elif material is not None and material.bag_out == item.bag:
@@ -2022,6 +2400,29 @@ def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
                 )
             )
     return out
+
+
+def _backup_share_bag(
+    scripted: str | None, found: tuple[BackupView, BackupShareView] | None
+) -> tuple[Flowable, bool]:
+    """The bag a backup share's sheet was sealed in, as ``backup.made`` journaled it."""
+    if found is None:
+        text = "no backup.made of this share in these journal entries"
+        if scripted is not None:
+            text = f"<font name='Courier-Bold'>{esc(scripted)}</font><br/>{esc(text)}"
+        return para(text, "cell", markup=True), True
+    backup, share = found
+    lines = [
+        f"<font name='Courier-Bold'>{esc(share.bag)}</font>",
+        f"typed twice at step {backup.step_number} when the share sheet was sealed "
+        f"(backup.made, seq {backup.seq})",
+    ]
+    ok = scripted is None or scripted == share.bag
+    if not ok:
+        lines.append(
+            f"<font color='#b00020'>the script lists {esc(scripted or '')}: DOES NOT MATCH</font>"
+        )
+    return para("<br/>".join(lines), "cell", markup=True), ok
 
 
 def _share_bag(scripted: str | None, split: SplitView, slot: ShareSlot) -> tuple[Flowable, bool]:

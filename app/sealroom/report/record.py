@@ -425,6 +425,10 @@ class SealedShare:
     step_number: int
     sealed_at: datetime
     seq: int
+    backup_id: str | None = None
+    """The backup whose key-encryption key this share is of (None: a token PIN's share)."""
+    check_value: str | None = None
+    """The key check value of that key-encryption key, as printed on the sheet."""
 
 
 @dataclass(frozen=True)
@@ -529,6 +533,128 @@ class ActivationView:
     @property
     def accepted(self) -> tuple[ShareEntry, ...]:
         return tuple(e for e in self.entries if e.accepted)
+
+
+@dataclass(frozen=True)
+class BackupMedium:
+    """One medium the blob was written to (``backup.made``) or read back from (``restore.*``)."""
+
+    material: str
+    where: str
+    """The path written (``backup.made``) or the file name read (``restore.tested``)."""
+    sha256: str
+    matches: bool
+    """The SHA-256 read back is the blob's (``blob_sha256`` of ``backup.made``)."""
+
+
+@dataclass(frozen=True)
+class BackupShareView:
+    """One custodian's share of a backup's key-encryption key: member, custodian, bag."""
+
+    share: str
+    custodian: str
+    member_index: int
+    bag: str
+    sealed: SealedShare | None
+    """The ``share.sealed`` entry of this share in the backup's step (None: not journaled)."""
+
+
+@dataclass(frozen=True)
+class BackupView:
+    """A CA key wrapped under a split key-encryption key (``backup.made``, EV-BACKUP/EV-QUORUM)."""
+
+    backup_id: str
+    key_id: str
+    label: str
+    cka_id: str
+    key_type: str
+    fingerprint: Fingerprint
+    fingerprint_matches: bool
+    """The SHA-256 of the journaled SPKI (``spki_der_b64``) is the journaled fingerprint."""
+    key_matches: bool | None
+    """The fingerprint is that of the key ``key_id`` generated or found in this journal (None:
+    the journal has no such key entry)."""
+    ca_subject: str
+    certificate_id: str | None
+    certificate_sha256: str | None
+    check_value: str
+    """The key check value (KCV) of the key-encryption key: AES-256-ECB of a zero block, first
+    3 bytes (docs/backup-blob.md). It is in the blob and on every share sheet."""
+    mechanism: str
+    wrapped_length: int
+    blob_name: str
+    blob_length: int
+    blob_sha256: Fingerprint
+    media: tuple[BackupMedium, ...]
+    threshold: int
+    share_count: int
+    set_identifier: int
+    set_check_value: str
+    """The SLIP-39 share set's own check value (docs/shares.md), not the KEK's KCV."""
+    shares: tuple[BackupShareView, ...]
+    restore_test_token: str | None
+    restore_test_custodians: tuple[str, ...]
+    step_number: int
+    made_at: datetime
+    seq: int
+    qr_frames: int | None = None
+    """Frames of the blob shown as QR codes in the step (``qr.shown``), if journaled."""
+
+
+@dataclass(frozen=True)
+class RestoreView:
+    """A backup restored into a second token, proved and zeroised (``restore.tested``)."""
+
+    backup_id: str
+    key_id: str
+    passed: bool
+    custodians: tuple[str, ...]
+    """Whose shares were combined, as ``restore.tested`` names them."""
+    entries: tuple[ShareEntry, ...]
+    """The shares typed in the step (``share.accepted``/``share.rejected``), in order."""
+    check_value: str
+    check_value_matched: bool
+    """As journaled: the combined KEK's KCV was the one ``backup.made`` journaled."""
+    check_value_agrees: bool | None
+    """Recomputed by the report: the journaled KCV equals ``backup.made``'s (None: no backup)."""
+    blob_sha256: str
+    blob_sha256_matched: bool
+    media: tuple[BackupMedium, ...]
+    blob_version: int
+    token_material: str | None
+    token_declared_serial: str | None
+    token_stand_in: bool
+    token_fields: tuple[tuple[str, str], ...]
+    token_serial: str
+    unwrapped_as: str
+    restored_fingerprint: Fingerprint
+    fingerprint_agrees: bool | None
+    """The restored key's fingerprint is the backed-up key's (None: no backup.made)."""
+    restored_attributes: tuple[tuple[str, bool], ...]
+    signed_message_sha256: str
+    hash_name: str
+    verified_with: str
+    certificate_id: str | None
+    verified: bool
+    zeroised_before: tuple[TokenObject, ...]
+    objects_after_zeroise: int
+    token_after_serial: str
+    step_number: int
+    tested_at: datetime
+    seq: int
+
+
+@dataclass(frozen=True)
+class RestoreFailure:
+    """A restore test that did not pass (``restore.failed``): a deviation that blocks closing."""
+
+    backup_id: str
+    problem: str
+    step_number: int
+    failed_at: datetime
+    seq: int
+    passed_later: int | None = None
+    """The seq of a later ``restore.tested`` of the same backup that passed, if any."""
 
 
 @dataclass(frozen=True)
@@ -773,6 +899,12 @@ class CeremonyRecord:
     """Every signed checkpoint, in journal order; each signature verified while reading."""
     interruptions: tuple[InterruptionView, ...] = ()
     """Each time the ceremony stopped and was resumed in this journal, in order."""
+    backups: tuple[BackupView, ...] = ()
+    """Every key backup made in this journal (``backup.made``), in order (EV-BACKUP)."""
+    restores: tuple[RestoreView, ...] = ()
+    """Every restore test that passed (``restore.tested``), in order (EV-RESTORE)."""
+    restore_failures: tuple[RestoreFailure, ...] = ()
+    """Every restore test that failed (``restore.failed``), in order."""
 
     def pin_share(self, share_id: str) -> tuple[SplitView, ShareSlot] | None:
         """The split and member a script share id (``user-pin-share-1``...) belongs to."""
@@ -784,6 +916,17 @@ class CeremonyRecord:
 
     def split(self, what: str) -> SplitView | None:
         return next((s for s in self.splits if s.what == what), None)
+
+    def backup_share(self, share_id: str) -> tuple[BackupView, BackupShareView] | None:
+        """The backup and share a script share id (``share-b1``...) belongs to, if made here."""
+        for backup in self.backups:
+            for share in backup.shares:
+                if share.share == share_id:
+                    return backup, share
+        return None
+
+    def restores_of(self, backup_id: str) -> tuple[RestoreView, ...]:
+        return tuple(r for r in self.restores if r.backup_id == backup_id)
 
     def shown(self, artifact: str) -> tuple[QrShown, ...]:
         """Every time ``artifact`` (a certificate, CSR or CRL id) was shown as QR codes."""
@@ -971,7 +1114,7 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         certificates=tuple(builder.certificates),
         qr_shown=tuple(builder.qr_shown),
         reports_printed=tuple(builder.reports_printed),
-        deviations=tuple(builder.deviations),
+        deviations=(*builder.deviations, *builder.backup_deviations()),
         entries=tuple(entries),
         head=JournalHead(seq=entries[-1].seq, sha256=entries[-1].sha256),
         log_keys=tuple(builder.log_keys),
@@ -990,6 +1133,9 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         splits=builder.splits(),
         activations=builder.final_activations(),
         interruptions=tuple(builder.interruptions),
+        backups=tuple(builder.backups),
+        restores=tuple(builder.restores),
+        restore_failures=builder.final_restore_failures(),
     )
 
 
@@ -1051,6 +1197,14 @@ class _Builder:
         self.log_keys: list[LogKeyView] = []
         self.checkpoints: list[CheckpointView] = []
         self.interruptions: list[InterruptionView] = []
+        self.backups: list[BackupView] = []
+        self.closed: JournalEntry | None = None
+        self.restores: list[RestoreView] = []
+        self.restore_failures: list[RestoreFailure] = []
+        self.backup_whats = {_kek_what(b.id): b.id for b in script.backups}
+        """What a backup's shares protect, as the engine names it, to its backup id."""
+        self.backup_typed: dict[tuple[str, str], list[ShareEntry]] = {}
+        """Shares of a backup's KEK typed in a step (step id, backup id)."""
         self.completions: dict[str, list[JournalEntry]] = {}
         self.times: dict[int, datetime] = {}
         self._last_completed: str | None = None
@@ -1324,6 +1478,13 @@ class _Builder:
         }
         if artifact in produced and produced[artifact] != data.text("payload_sha256"):
             self._integrity(entry, f"QR payload of {artifact}", f"SHA-256 of {artifact}")
+        backup = self._backup(artifact) if "backup_id" in data.data else None
+        if backup is not None:
+            if backup.blob_sha256.hex != data.text("payload_sha256"):
+                self._integrity(entry, f"QR payload of backup {artifact}", "blob's SHA-256")
+            self.backups[self.backups.index(backup)] = replace(
+                backup, qr_frames=data.number("frames")
+            )
         self.qr_shown.append(
             QrShown(
                 artifact=artifact,
@@ -1629,9 +1790,14 @@ class _Builder:
             step_number=self.numbers.get(self._step_id(entry), 0),
             sealed_at=entry.time,
             seq=entry.seq,
+            backup_id=self._backup_of(entry),
+            check_value=data.opt_text("check_value"),
         )
         self.sealed.append(view)
         self._require_custodians(entry, [view.custodian])
+        if view.backup_id is not None:
+            self._check_backup_share(entry, view)
+            return
         split = self._script_split(view.what)
         holders = list(split.shares) if split is not None else []
         index = next((i for i, h in enumerate(holders, 1) if h.share == view.share), None)
@@ -1726,7 +1892,12 @@ class _Builder:
         data = _Data(entry)
         custodian = data.text("custodian")
         self._require_custodians(entry, [custodian])
-        self.pending.setdefault((self._step_id(entry), data.text("what")), []).append(
+        backup_id = self._backup_of(entry)
+        key = (self._step_id(entry), data.text("what"))
+        target = self.pending if backup_id is None else self.backup_typed
+        if backup_id is not None:
+            key = (key[0], backup_id)
+        target.setdefault(key, []).append(
             ShareEntry(
                 custodian=custodian,
                 attempt=data.number("attempt"),
@@ -1752,6 +1923,18 @@ class _Builder:
             at=entry.time,
             seq=entry.seq,
         )
+        backup_id = self._backup_of(entry)
+        if backup_id is not None:
+            self.backup_typed.setdefault((self._step_id(entry), backup_id), []).append(view)
+            spec = next((b for b in self.script.backups if b.id == backup_id), None)
+            holders = [h.custodian for h in spec.shares] if spec is not None else []
+            if custodian not in holders or holders.index(custodian) + 1 != view.member_index:
+                self._integrity(
+                    entry,
+                    f"member number of {custodian}'s share of the {what}",
+                    f"custodian's place in the shares of backup {backup_id} in the script",
+                )
+            return
         self.pending.setdefault((self._step_id(entry), what), []).append(view)
         split = self._script_split(what)
         if split is None:
@@ -1920,6 +2103,317 @@ class _Builder:
         for i, view in enumerate(self.activations):
             if view.step_id == step_id and view.login_seq is None and view.what == USER_PIN:
                 self.activations[i] = replace(view, login_refused=True)
+
+    # -- key backup and restore test (EV-BACKUP, EV-QUORUM, EV-RESTORE)
+
+    def _backup_of(self, entry: JournalEntry) -> str | None:
+        """The backup a share entry belongs to: its ``backup_id``, else what it protects."""
+        data = entry.data
+        backup_id = data.get("backup_id")
+        if isinstance(backup_id, str):
+            return backup_id
+        what = data.get("what")
+        if isinstance(what, str) and what in self.backup_whats:
+            return self.backup_whats[what]
+        return None
+
+    def _check_backup_share(self, entry: JournalEntry, view: SealedShare) -> None:
+        """A backup share sealed: the script's share id, custodian and member number."""
+        spec = next((b for b in self.script.backups if b.id == view.backup_id), None)
+        holders = list(spec.shares) if spec is not None else []
+        index = next((i for i, h in enumerate(holders, 1) if h.share == view.share), None)
+        if index is None:
+            self._integrity(
+                entry,
+                f"share {view.share} of the {view.what}",
+                f"shares the script lists for backup {view.backup_id}",
+            )
+            return
+        holder = holders[index - 1]
+        if (holder.custodian, index, len(holders)) != (
+            view.custodian,
+            view.member_index,
+            view.member_count,
+        ):
+            self._integrity(
+                entry,
+                f"custodian and member number of share {view.share}",
+                f"script's backup {view.backup_id} ({holder.custodian}, share {index} of "
+                f"{len(holders)})",
+            )
+
+    def _on_backup_made(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        backup_id = data.text("backup_id")
+        key_id = data.text("key_id")
+        step_id = self._step_id(entry)
+        number = self.numbers.get(step_id, 0)
+        spki_der = base64.b64decode(data.text("spki_der_b64"))
+        fpr = data.fingerprint("fingerprint")
+        blob_hex = data.text("blob_sha256")
+        if not re.fullmatch(r"[0-9a-f]{64}", blob_hex):
+            raise data._fail("blob_sha256", "64 lower-case hex digits")
+        check_value = data.text("check_value")
+        if not re.fullmatch(r"[0-9A-F]{6}", check_value):
+            raise data._fail("check_value", "6 upper-case hex digits")
+        media = tuple(
+            BackupMedium(
+                material=m.text("material"),
+                where=m.text("path"),
+                sha256=m.text("sha256"),
+                matches=m.text("sha256") == blob_hex,
+            )
+            for m in data.objs("media")
+        )
+        sealed_here = [
+            s for s in self.sealed if s.backup_id == backup_id and s.step_number == number
+        ]
+        shares: list[BackupShareView] = []
+        for item in data.objs("sealed"):
+            share_id = item.text("share")
+            sealed = next((s for s in reversed(sealed_here) if s.share == share_id), None)
+            custodian = item.text("custodian")
+            shares.append(
+                BackupShareView(
+                    share=share_id,
+                    custodian=custodian,
+                    member_index=sealed.member_index if sealed is not None else len(shares) + 1,
+                    bag=item.text("bag"),
+                    sealed=sealed,
+                )
+            )
+        key = next((k for k in self.keys if k.key_id == key_id), None)
+        view = BackupView(
+            backup_id=backup_id,
+            key_id=key_id,
+            label=data.text("label"),
+            cka_id=data.text("cka_id"),
+            key_type=data.text("key_type"),
+            fingerprint=fpr,
+            fingerprint_matches=sha256_fingerprint(spki_der).hex == fpr.hex,
+            key_matches=None if key is None else key.fingerprint.hex == fpr.hex,
+            ca_subject=data.text("ca_subject"),
+            certificate_id=data.opt_text("certificate_id"),
+            certificate_sha256=data.opt_text("certificate_sha256"),
+            check_value=check_value,
+            mechanism=data.text("mechanism"),
+            wrapped_length=data.number("wrapped_length"),
+            blob_name=data.text("blob_name"),
+            blob_length=data.number("blob_length"),
+            blob_sha256=fingerprint_from_hex(blob_hex),
+            media=media,
+            threshold=data.number("threshold"),
+            share_count=data.number("share_count"),
+            set_identifier=data.number("set_identifier"),
+            set_check_value=data.text("set_check_value"),
+            shares=tuple(shares),
+            restore_test_token=data.opt_text("restore_test_token"),
+            restore_test_custodians=data.texts("restore_test_custodians"),
+            step_number=number,
+            made_at=entry.time,
+            seq=entry.seq,
+        )
+        self.backups.append(view)
+        name = f"backup {backup_id}"
+        if not view.fingerprint_matches:
+            self._integrity(entry, f"fingerprint of the key of {name}", "SHA-256 of its SPKI")
+        if view.key_matches is False:
+            self._integrity(entry, f"key of {name}", f"fingerprint of key {key_id} in this journal")
+        for medium in media:
+            if not medium.matches:
+                self._integrity(
+                    entry, f"SHA-256 read back from medium {medium.material}", "blob's SHA-256"
+                )
+        journaled = [(s.share, s.custodian, s.bag) for s in sealed_here]
+        if [(s.share, s.custodian, s.bag) for s in shares] != journaled:
+            self._integrity(entry, f"list of the shares of {name} sealed", "share.sealed entries")
+        if any(s.check_value not in (None, check_value) for s in sealed_here):
+            self._integrity(entry, f"key check value of {name}", "value on the sheets sealed")
+        spec = next((b for b in self.script.backups if b.id == backup_id), None)
+        if spec is None or (
+            spec.key,
+            spec.threshold,
+            tuple(h.custodian for h in spec.shares),
+            tuple(spec.media),
+        ) != (
+            key_id,
+            view.threshold,
+            data.texts("custodians"),
+            tuple(m.material for m in media),
+        ):
+            self._integrity(
+                entry, f"key, threshold, custodians and media of {name}", "script's backup"
+            )
+        if view.share_count != len(shares):
+            self._integrity(entry, f"share count of {name}", "shares sealed")
+
+    def _backup(self, backup_id: str) -> BackupView | None:
+        return next((b for b in reversed(self.backups) if b.backup_id == backup_id), None)
+
+    def _on_restore_tested(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        backup_id = data.text("backup_id")
+        step_id = self._step_id(entry)
+        backup = self._backup(backup_id)
+        token = data.obj("restore_token")
+        token_info = token.obj("token")
+        restored = data.fingerprint("restored_fingerprint")
+        blob_hex = data.text("blob_sha256")
+        attributes = data.obj("restored_attributes").data
+        typed = tuple(self.backup_typed.pop((step_id, backup_id), []))
+        view = RestoreView(
+            backup_id=backup_id,
+            key_id=data.text("key_id"),
+            passed=data.flag("passed"),
+            custodians=data.texts("custodians"),
+            entries=typed,
+            check_value=data.text("check_value"),
+            check_value_matched=data.flag("check_value_matched"),
+            check_value_agrees=(
+                None if backup is None else backup.check_value == data.text("check_value")
+            ),
+            blob_sha256=blob_hex,
+            blob_sha256_matched=data.flag("blob_sha256_matched"),
+            media=tuple(
+                BackupMedium(
+                    material=m.text("material"),
+                    where=m.text("file"),
+                    sha256=m.text("sha256"),
+                    matches=m.text("sha256") == blob_hex,
+                )
+                for m in data.objs("media")
+            ),
+            blob_version=data.number("blob_version"),
+            token_material=token.opt_text("material"),
+            token_declared_serial=token.opt_text("declared_serial"),
+            token_stand_in=token.flag("stand_in"),
+            token_fields=_token_fields(token_info),
+            token_serial=token_info.text("serial"),
+            unwrapped_as=data.text("unwrapped_as"),
+            restored_fingerprint=restored,
+            fingerprint_agrees=None if backup is None else backup.fingerprint.hex == restored.hex,
+            restored_attributes=tuple(
+                (str(k), v) for k, v in sorted(attributes.items()) if isinstance(v, bool)
+            ),
+            signed_message_sha256=data.text("signed_message_sha256"),
+            hash_name=data.text("hash"),
+            verified_with=data.text("verified_with"),
+            certificate_id=data.opt_text("certificate_id"),
+            verified=data.flag("verified"),
+            zeroised_before=_objects(data, "zeroised_before"),
+            objects_after_zeroise=data.number("objects_after_zeroise"),
+            token_after_serial=data.obj("token_after").text("serial"),
+            step_number=self.numbers.get(step_id, 0),
+            tested_at=entry.time,
+            seq=entry.seq,
+        )
+        self.restores.append(view)
+        name = f"restore test of backup {backup_id}"
+        if backup is None:
+            self._integrity(entry, name, "backup.made of that backup earlier in this journal")
+        else:
+            if view.check_value_agrees is False or not view.check_value_matched:
+                self._integrity(entry, f"key check value of the {name}", "backup.made's")
+            if blob_hex != backup.blob_sha256.hex or not view.blob_sha256_matched:
+                self._integrity(entry, f"blob SHA-256 of the {name}", "backup.made's")
+            if view.fingerprint_agrees is False:
+                self._integrity(entry, f"restored key of the {name}", "key backed up")
+        for medium in view.media:
+            if not medium.matches:
+                self._integrity(
+                    entry, f"SHA-256 read back from medium {medium.material}", "blob's SHA-256"
+                )
+        if tuple(e.custodian for e in view.entries if e.accepted) != view.custodians:
+            self._integrity(
+                entry, f"custodians of the {name}", "shares accepted in the step (share.accepted)"
+            )
+        if backup is not None and len(set(view.custodians)) < backup.threshold:
+            self._integrity(entry, f"quorum of the {name}", f"threshold {backup.threshold}")
+        if not (view.passed and view.verified):
+            self._integrity(entry, f"result of the {name}", "a passed test (passed, verified)")
+        if view.objects_after_zeroise != 0:
+            self.deviations.append(
+                Deviation(
+                    where=self._step_label(step_id),
+                    expected="the restore-test token holds no object after zeroisation",
+                    observed=f"{view.objects_after_zeroise} object(s) after zeroisation",
+                    decision="integrity check by this report failed: the token is not empty",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+
+    def _on_restore_failed(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        step_id = self._step_id(entry)
+        backup_id = data.text("backup_id")
+        self.backup_typed.pop((step_id, backup_id), None)
+        self.restore_failures.append(
+            RestoreFailure(
+                backup_id=backup_id,
+                problem=data.text("problem"),
+                step_number=self.numbers.get(step_id, 0),
+                failed_at=entry.time,
+                seq=entry.seq,
+            )
+        )
+
+    def _on_ceremony_closed(self, entry: JournalEntry) -> None:
+        self.closed = entry
+
+    def final_restore_failures(self) -> tuple[RestoreFailure, ...]:
+        """Each failure with the later passed test of its backup; each one is a deviation."""
+        out = []
+        for failure in self.restore_failures:
+            later = next(
+                (
+                    r.seq
+                    for r in self.restores
+                    if r.backup_id == failure.backup_id and r.seq > failure.seq and r.passed
+                ),
+                None,
+            )
+            out.append(replace(failure, passed_later=later))
+        return tuple(out)
+
+    def backup_deviations(self) -> list[Deviation]:
+        """Failed restore tests, and backups a closed ceremony never proved (they block closing)."""
+        out = []
+        for failure in self.final_restore_failures():
+            if failure.passed_later is not None:
+                decision = (
+                    "blocked closing until the restore test passed again (restore.tested, seq "
+                    f"{failure.passed_later})"
+                )
+            else:
+                decision = "blocks closing: no restore test of this backup passed afterwards"
+            out.append(
+                Deviation(
+                    where=_where(self.script, failure.step_number),
+                    expected=f"the backup {failure.backup_id} restores (restore test passed)",
+                    observed=f"restore test FAILED: {failure.problem}",
+                    decision=decision,
+                    decided_by="-",
+                    seq=failure.seq,
+                )
+            )
+        tested = {r.backup_id for r in self.restores if r.passed}
+        closed = self.closed
+        for backup in self.backups:
+            if closed is not None and backup.backup_id not in tested:
+                out.append(
+                    Deviation(
+                        where=_where(self.script, backup.step_number),
+                        expected=f"a passed restore test of backup {backup.backup_id} before "
+                        "the ceremony closes",
+                        observed="the ceremony closed without one",
+                        decision="integrity check by this report failed: the engine refuses "
+                        "to close in this case",
+                        decided_by="-",
+                        seq=closed.seq,
+                    )
+                )
+        return out
 
     def final_activations(self) -> tuple[ActivationView, ...]:
         """The activations, with the shares typed in a step that never reached a quorum."""
@@ -2460,6 +2954,8 @@ class _Builder:
             if previous is not None and any(previous.seq < r < entry.seq for r in resumptions):
                 resumed = next(r for r in resumptions if previous.seq < r < entry.seq)
                 details.append(f"After the interruption (resumed at entry {resumed}):")
+            if entry.event == "share.sealed" and "backup.made" in events:
+                continue  # listed with backup.made
             if entry.event == "share.sealed" and "token.initialised" not in events:
                 # Sheets sealed in a step that did not finish: one line per secret split.
                 what = _Data(entry).text("what")
@@ -2475,6 +2971,9 @@ class _Builder:
         if any(not a.activated for a in self.final_activations() if a.step_id == step.id):
             ok = False
         if "hsm.login-failed" in events and "hsm.login" not in events:
+            ok = False
+        restores = [e for e in events if e in ("restore.tested", "restore.failed")]
+        if restores and restores[-1] == "restore.failed":
             ok = False
         if "confirmation.refused" in events and "confirmation.typed" not in events:
             ok = False
@@ -2619,6 +3118,26 @@ class _Builder:
             )
         if event == "share.sealed":
             return None  # listed with token.initialised
+        if event == "backup.made":
+            return (
+                f"Backup {data.text('backup_id')} of {data.text('label')} made: wrapped with "
+                f"{data.text('mechanism')} under a key-encryption key with KCV "
+                f"{data.text('check_value')}, blob SHA-256 {data.text('blob_sha256')[:16]}..., "
+                f"written to {len(data.objs('media'))} media and read back; key-encryption key "
+                f"split {data.number('threshold')} of {data.number('share_count')}. Shares "
+                f"sealed: {self._sealed_text(entry.step, data.text('backup_id'), backup=True)}"
+            )
+        if event == "restore.tested":
+            return (
+                f"Restore test of backup {data.text('backup_id')} PASSED: shares of "
+                f"{self._and_names(data.texts('custodians'))} combined to the KCV "
+                f"{data.text('check_value')}, blob SHA-256 matched on every medium, key "
+                f"unwrapped into token {data.obj('restore_token').obj('token').text('serial')}, "
+                f"signed and verified; token zeroised, "
+                f"{data.number('objects_after_zeroise')} object(s) after"
+            )
+        if event == "restore.failed":
+            return f"Restore test of backup {data.text('backup_id')} FAILED: {data.text('problem')}"
         if event == "key.generated":
             return f"Key pair {data.text('label')} generated ({data.text('algorithm')})"
         if event == "certificate.issued":
@@ -2717,10 +3236,17 @@ class _Builder:
             return "".join(names) or "nobody"
         return ", ".join(names[:-1]) + " and " + names[-1]
 
-    def _sealed_text(self, step_id: str | None, what: str) -> str:
-        """``Bob Okafor (1 of 3, bag TEB-231301), ...``: the shares of ``what`` sealed in a step."""
+    def _sealed_text(self, step_id: str | None, what: str, *, backup: bool = False) -> str:
+        """``Bob Okafor (1 of 3, bag TEB-231301), ...``: the shares of ``what`` sealed in a step.
+
+        With ``backup``, ``what`` is a backup id and the shares are those of its KEK.
+        """
         number = self.numbers.get(step_id or "", 0)
-        sealed = [s for s in self.sealed if s.what == what and s.step_number == number]
+        sealed = [
+            s
+            for s in self.sealed
+            if (s.backup_id == what if backup else s.what == what) and s.step_number == number
+        ]
         return (
             ", ".join(
                 f"{participant_name(self.script, s.custodian)} ({s.member_index} of "
@@ -2821,6 +3347,17 @@ def _signature_valid(
     except (InvalidSignature, UnsupportedAlgorithm, ValueError, TypeError):
         return False
     return True
+
+
+def _kek_what(backup_id: str) -> str:
+    """What a backup's shares protect, as the engine's prompts and journal name it."""
+    return f"Backup {backup_id} key-encryption key"
+
+
+def _where(script: Script, number: int) -> str:
+    if 0 < number <= len(script.steps):
+        return f"Step {number}: {script.steps[number - 1].title}"
+    return "-"
 
 
 def share_problem(problem: str, name: str) -> str:
