@@ -20,6 +20,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from sealroom.ceremony.activation import SO_PIN, USER_PIN
+from sealroom.ceremony.backup import kek_what
 from sealroom.ceremony.ports import (
     CertificateIssuer,
     Hsm,
@@ -34,9 +36,11 @@ from sealroom.ceremony.script import (
     InputSpec,
     KeySpec,
     Script,
+    ShareHolder,
     Subject,
 )
 from sealroom.errors import CeremonyError
+from sealroom.report.share_sheet import sheet_file_name
 from sealroom.transfer.frames import FrameEncoder
 from sealroom.transfer.qr import qr_image
 
@@ -215,15 +219,27 @@ def describe(prepared: dict[str, list[str]]) -> Sequence[str]:
 
 
 class RecordingSheets:
-    """A rehearsal's share sheet printer that remembers where each sheet went.
+    """A rehearsal's share sheet printer that finds each custodian's printed sheet again.
 
     An unattended rehearsal plays each custodian reading their own printed sheet: ``words`` reads
     the words back off the PDF (never from the engine), so the sheet itself is what is tested.
+    A sheet printed by this process is remembered; one printed by an earlier process of the same
+    rehearsal (``sealroom rehearse --resume``) is found in the sheets folder by the name
+    ``FileSheetPrinter`` gave it (``sheet_file_name``: the share's title, the custodian's member
+    index and the member count, which the script's holder list gives).
     """
 
-    def __init__(self, inner: SheetPrinter, read: Callable[[Path], tuple[str, ...]]) -> None:
+    def __init__(
+        self,
+        inner: SheetPrinter,
+        read: Callable[[Path], tuple[str, ...]],
+        script: Script | None = None,
+        folder: Path | None = None,
+    ) -> None:
         self.inner = inner
         self.read = read
+        self.script = script
+        self.folder = folder if folder is not None else getattr(inner, "folder", None)
         self.paths: dict[tuple[str, str], Path] = {}
 
     def print_share_sheet(self, sheet: ShareSheet, words: Sequence[str]) -> PrintJob:
@@ -233,9 +249,54 @@ class RecordingSheets:
 
     def words(self, custodian_name: str, what: str) -> tuple[str, ...]:
         """The words on ``custodian_name``'s printed sheet of ``what`` (e.g. HSM user PIN)."""
-        path = self.paths.get((custodian_name, f"{what} share"))
-        if path is None:
+        path = self.paths.get((custodian_name, f"{what} share")) or self.sheet_path(
+            custodian_name, what
+        )
+        if path is None or not path.is_file():
+            where = f" ({path} does not exist)" if path is not None else ""
             raise CeremonyError(
-                f"No share sheet of the {what} was printed for {custodian_name} in this rehearsal."
+                f"No share sheet of the {what} was printed for {custodian_name} in this "
+                f"rehearsal{where}."
             )
         return self.read(path)
+
+    def sheet_path(self, custodian_name: str, what: str) -> Path | None:
+        """Where ``FileSheetPrinter`` put ``custodian_name``'s sheet of ``what``, by its naming.
+
+        None when this printer has no folder or script, or the script splits no ``what`` among
+        holders that include ``custodian_name``.
+        """
+        if self.folder is None or self.script is None:
+            return None
+        holders = _holders_of(self.script, what)
+        names = [self.script.participant(h.custodian).name for h in holders]
+        if custodian_name not in names:
+            return None
+        return self.folder / sheet_file_name(
+            ShareSheet(
+                ceremony_id=self.script.ceremony.id,
+                title=f"{what} share",
+                subject="",
+                custodian=custodian_name,
+                member_index=names.index(custodian_name) + 1,
+                member_count=len(names),
+                threshold=1,
+                set_identifier=0,
+                check_value="",
+                rehearsal=True,
+            )
+        )
+
+
+def _holders_of(script: Script, what: str) -> tuple[ShareHolder, ...]:
+    """The script's share holders of ``what``, in member order (the order the engine splits in)."""
+    for backup in script.backups:
+        if kek_what(backup) == what:
+            return backup.shares
+    activation = script.hsm.activation if script.hsm is not None else None
+    if activation is not None:
+        if what == USER_PIN:
+            return activation.user_pin.shares
+        if what == SO_PIN and activation.so_pin is not None:
+            return activation.so_pin.shares
+    return ()
