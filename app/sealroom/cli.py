@@ -443,6 +443,15 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             sheets, sheet_words = recording, recording.words
         else:
             sheets = SheetPrinterAdapter(CupsPrinter(setup.printer))
+        stand_ins = {}
+        if setup.rehearsal and backup_kit is not None and script.hsm is not None:
+            from sealroom.rehearsal_backup import rehearsal_stand_in_backups
+
+            assert setup.answers is not None  # noqa: S101 - guaranteed by the callers
+            stand_ins = rehearsal_stand_in_backups(
+                script, hsm, backup_kit, Slip39Sharing(), sheets, setup.answers.token.user_pin,
+                setup.out_dir, resume=setup.resume,
+            )  # fmt: skip
         journal = stack.enter_context(
             JournalWriter.resume(journal_path, clock)
             if setup.resume
@@ -475,6 +484,8 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             rehearsal=setup.rehearsal,
             registry=_registry_input(setup.registry),
         )
+        if stand_ins:
+            runner.backups.recovery.declare_stand_ins(stand_ins)
         if setup.resume:
             from sealroom.journal.reader import read_entries
 
@@ -487,7 +498,16 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
 
 
 def _restore_tested(script: Script) -> bool:
-    return any(isinstance(s, ActionStep) and s.action == "restore-test" for s in script.steps)
+    """A second token is needed: a restore test, or a migration's target (recover-key)."""
+    migrated = {b.id for b in script.backups if b.restore_test_token is not None}
+    return any(
+        isinstance(s, ActionStep)
+        and (
+            s.action == "restore-test"
+            or (s.action == "recover-key" and s.params.get("backup") in migrated)
+        )
+        for s in script.steps
+    )
 
 
 def _backed_up(script: Script) -> bool:

@@ -45,6 +45,7 @@ from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout
 
 if TYPE_CHECKING:
     from sealroom.ceremony.actions import Handler
+    from sealroom.ceremony.recovery import RecoveryActions
     from sealroom.ceremony.runner import Runner
 
 BLOB_SUFFIX = ".sealroom-backup"
@@ -90,9 +91,22 @@ class BackupActions:
         self.custody = ShareCustody(runner)
         self.made: dict[str, MadeBackup] = {}
         self.tested: set[str] = set()
+        self._recovery: RecoveryActions | None = None
 
     def handlers(self) -> dict[str, Handler]:
-        return {"backup-key": self.backup_key, "restore-test": self.restore_test}
+        return {
+            "backup-key": self.backup_key,
+            "restore-test": self.restore_test,
+            "recover-key": self.recovery.recover_key,
+        }
+
+    @property
+    def recovery(self) -> RecoveryActions:
+        from sealroom.ceremony.recovery import RecoveryActions
+
+        if self._recovery is None:
+            self._recovery = RecoveryActions(self)
+        return self._recovery
 
     def untested(self) -> list[str]:
         """Backups made in this ceremony without a passed restore test (they block closing)."""
@@ -106,6 +120,7 @@ class BackupActions:
                 self.made[str(data["backup_id"])] = _made_from_journal(data)
             elif entry.event == "restore.tested" and data.get("passed") is True:
                 self.tested.add(str(data["backup_id"]))
+        self.recovery.replay(history)
 
     # ------------------------------------------------------------------ ports
 

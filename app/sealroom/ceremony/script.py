@@ -103,6 +103,7 @@ AVAILABLE_ACTIONS: frozenset[str] = frozenset(
         "initialise-token",
         "backup-key",
         "restore-test",
+        "recover-key",
     }
 )
 
@@ -404,6 +405,28 @@ class InputSpec(Frozen):
     expected_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 
 
+class RecoverySpec(Frozen):
+    """What the backup ceremony recorded of a backup, stated for its recovery in a later one.
+
+    Copied from that ceremony's ``backup.made`` journal entry and report (docs/backup.md): the
+    recovery refuses shares, a blob or a key that do not match these values.
+    """
+
+    made_in: NonEmpty
+    """The id of the ceremony that made the backup (e.g. EXR-KBK-2027-07)."""
+    check_value: Annotated[str, StringConstraints(pattern=r"^[0-9A-Fa-f]{6}$")]
+    """The key check value (KCV) of the key-encryption key, as printed on every share sheet."""
+    blob_sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    """SHA-256 of the blob file, as the backup ceremony's report prints it."""
+    fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    """SHA-256 of the key's DER SubjectPublicKeyInfo, as the key inventory gives it."""
+    public_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/=\s]+$")]
+    """The key's DER SubjectPublicKeyInfo in base64 (``spki_der_b64`` of ``backup.made``)."""
+    set_identifier: int | None = Field(default=None, ge=0, lt=32768)
+    """The SLIP-39 set identifier printed on the share sheets (then a share of another set is
+    refused by it even when it is the first one typed)."""
+
+
 class BackupSpec(Frozen):
     """A CA key wrapped under a key-encryption key split k-of-n with SLIP-39 (EV-BACKUP)."""
 
@@ -418,6 +441,9 @@ class BackupSpec(Frozen):
     restore_test_custodians: tuple[Identifier, ...] = ()
     """The custodians (participant ids, exactly ``threshold`` of the share holders) who re-enter
     their shares in the restore test: the script, not the room, chooses them."""
+    recovery: RecoverySpec | None = None
+    """For recover-key of a backup made in an earlier ceremony: what that ceremony recorded. A
+    backup made in the same script (a migration) needs none: the engine has ``backup.made``."""
 
 
 class Compare(Frozen):

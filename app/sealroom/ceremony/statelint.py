@@ -397,6 +397,7 @@ class _State:
                 )
 
         yield from self._restore_test(index)
+        yield from self._recovery(index)
 
     def _roles_of(self, participant: str) -> tuple[str, ...]:
         return next((p.roles for p in self.script.participants if p.id == participant), ())
@@ -462,6 +463,75 @@ class _State:
                     "WebTrust 4.2.3",
                     "EV-RESTORE",
                 )
+
+    def _recovery(self, index: int) -> Iterator[Finding]:
+        """recover-key can check what it recovers: stated values, or a target for a migration."""
+        backup = self.script.backups[index]
+        here: FieldPath = ("backups", index)
+        made_at: int | None = None
+        for s_index, step in enumerate(self.script.steps):
+            if not isinstance(step, ActionStep) or step.params.get("backup") != backup.id:
+                continue
+            if step.action == "backup-key" and made_at is None:
+                made_at = s_index
+            if step.action != "recover-key":
+                continue
+            if made_at is not None:
+                hsm = self.script.hsm.material if self.script.hsm is not None else None
+                if backup.restore_test_token is None or backup.restore_test_token == hsm:
+                    yield self.at(
+                        (*here, "id"),
+                        "S-QUORUM",
+                        f"backups[{index}] ({backup.id}) is made and recovered in this ceremony "
+                        "(a migration) but names no restore_test_token other than the "
+                        "ceremony's HSM: give the material id of the target token",
+                        "WebTrust 4.11.4",
+                        "EV-MIGRATE",
+                    )
+                continue
+            if backup.recovery is None:
+                yield self.at(
+                    (*here, "id"),
+                    "S-QUORUM",
+                    f"backups[{index}] ({backup.id}) is recovered (step {step.id}) but states "
+                    "no recovery values: add recovery: made_in, check_value, blob_sha256, "
+                    "fingerprint and public_key from the backup ceremony's backup.made entry",
+                    "WebTrust 4.2.5",
+                    "EV-RESTORE",
+                )
+                continue
+            yield from self._recovery_key(
+                index, backup.recovery.public_key, backup.recovery.fingerprint
+            )
+
+    def _recovery_key(self, index: int, public_key: str, fingerprint: str) -> Iterator[Finding]:
+        import base64
+        import binascii
+        import hashlib
+
+        where: FieldPath = ("backups", index, "recovery", "public_key")
+        try:
+            der = base64.b64decode("".join(public_key.split()), validate=True)
+        except (binascii.Error, ValueError):
+            yield self.at(
+                where,
+                "S-QUORUM",
+                f"backups[{index}].recovery.public_key is not base64 (the spki_der_b64 of "
+                "backup.made)",
+                "WebTrust 4.2.5",
+                "EV-KEY-FPR",
+            )
+            return
+        if hashlib.sha256(der).hexdigest() != fingerprint:
+            yield self.at(
+                where,
+                "S-QUORUM",
+                f"backups[{index}].recovery.public_key has SHA-256 "
+                f"{hashlib.sha256(der).hexdigest()}, not the fingerprint {fingerprint} stated "
+                "beside it: one of the two was copied wrong",
+                "WebTrust 4.2.5",
+                "EV-KEY-FPR",
+            )
 
     # S-CONFIRM ---------------------------------------------------------------------------------
 
