@@ -7,7 +7,9 @@ rehearsal's media folders, splits the KEK with SLIP-39 and prints REHEARSAL shar
 script's custodians (the answers file reads the words off them, as elsewhere), then destroys the
 key on the throwaway token, so the recovery starts from a token without it, as a replacement HSM
 does. The KEK is wiped. The stand-in's public values (KCV, blob SHA-256, public key) replace the
-values the script states; the engine journals them with ``stand_in: true``.
+values the script states; the engine journals them with ``stand_in: true``. When a medium already
+holds a blob with the SHA-256 the script states (an earlier rehearsal's backup copied there), no
+stand-in is made: the rehearsal recovers that backup against the script's own values.
 """
 
 from __future__ import annotations
@@ -59,10 +61,39 @@ def prepare_stand_in_backups(  # noqa: PLR0917 - the ports it works through
     hsm.login(user_pin)
     try:
         for backup in wanted:
+            if _stated_backup_present(port, backup):
+                # The media already hold the backup the script states (e.g. copied from an
+                # earlier rehearsal's media): it is recovered against the script's own values.
+                _remove_stand_in_key(script, hsm, backup)
+                continue
             made[backup.id] = _stand_in(script, hsm, port, sharing, sheets, backup)
     finally:
         hsm.logout()
     return made
+
+
+def _stated_backup_present(port: KeyBackup, backup: BackupSpec) -> bool:
+    """Does a medium already hold a blob with the SHA-256 the script states for ``backup``?"""
+    if backup.recovery is None:
+        return False
+    for material in backup.media:
+        try:
+            data = port.read_medium(material, blob_name(backup))
+        except SealroomError:
+            continue
+        if hashlib.sha256(data).hexdigest() == backup.recovery.blob_sha256:
+            return True
+    return False
+
+
+def _remove_stand_in_key(script: Script, hsm: Hsm, backup: BackupSpec) -> None:
+    """The recovery target starts without the key: remove a stand-in the rehearsal put there."""
+    spec = script.key(backup.key)
+    try:
+        hsm.find_key(spec)
+    except SealroomError:
+        return
+    hsm.destroy_key(spec)
 
 
 def _stand_in(  # noqa: PLR0917 - one call site
