@@ -7,6 +7,7 @@ so each screen is tested on its own, as the room answers it with the keyboard.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from contextlib import suppress
@@ -18,6 +19,7 @@ from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Button, Input
 
+from sealroom.backup.shares import split_secret
 from sealroom.ceremony.loader import load_script
 from sealroom.ceremony.ports import StepView
 from sealroom.ui import app as app_module
@@ -41,11 +43,8 @@ from tests.ui.helpers import (
 SIZE = (80, 24)
 SCRIPT = Path(__file__).resolve().parents[2] / "ceremony_scripts" / "hsm-initialisation.yaml"
 SHOTS = Path("/tmp")
-WORDS = (
-    "acrobat aircraft alcohol aluminum anatomy antenna aquatic artwork auction aviation "
-    "bracelet calcium cricket cylinder duckling emerald firefly hamster gasoline eyebrow"
-)
-"""20 SLIP-39 words, none of which the screens' own text contains."""
+WORDS = " ".join(split_secret(bytes(range(16)), 2, ["bob", "carol"]).shares[0].words)
+"""A real 20-word SLIP-39 share (the screen hands over only a share whose checksum is right)."""
 NOT_ASKED = object()
 
 
@@ -151,21 +150,23 @@ async def test_share_words_are_returned_as_typed_and_shown_only_as_dots_and_a_co
         assert field.password and screen.focused is field
         text = seen(app)
         assert "Bob Okafor (Crypto officer, " in text
-        assert "0 words typed; a share has 20 or 33" in text
+        assert "0 of 20 or 33 words typed" in text
         assert "Attempt 1 of 3." in text
         assert "refused" not in text
 
         words = WORDS.split()
         await type_text(pilot, " ".join(words[:3]))
         await type_quickly(pilot, " " + " ".join(words[3:12]))
-        assert "12 words typed; a share has 20 or 33" in seen(app)
+        assert "12 of 20 or 33 words typed" in seen(app)
         await type_quickly(pilot, " " + " ".join(words[12:]))
         text = seen(app)
-        assert "20 words typed; a share has 20 or 33" in text
+        assert "20 of 20 words typed" in text
+        assert "Checksum correct: this is a whole share." in text
         assert "\u2022" * 20 in text
         app.save_screenshot("shares-words.svg", str(SHOTS))
-        for word in words:
-            assert word not in text, f"the word {word!r} is on the screen"
+        # Single words are common English; any two of the share in a row would be a leak.
+        for pair in itertools.pairwise(words):
+            assert " ".join(pair) not in text, "share words are on the screen"
 
         await pilot.press("enter")
         assert await answered(pilot, app) == WORDS
@@ -198,11 +199,11 @@ async def test_share_words_refuse_empty_pasted_and_miscounted_input_and_show_the
         await pilot.pause()
         assert field.value == "", "pasted words were accepted"
 
-        await type_quickly(pilot, "acrobat aircraft alcohol")
+        await type_quickly(pilot, " ".join(WORDS.split()[:3]))
         await pilot.press("enter")
         assert app.screen is screen
-        text = seen(app)
-        assert "3 words typed; a share has 20 or 33: a word is missing" in text
+        text = " ".join(seen(app).split())
+        assert "Not accepted: 3 of 20 or 33 words typed: type every word" in text
         assert "(no attempt is used)" in text
         assert app.answer is NOT_ASKED
 
@@ -266,8 +267,9 @@ async def test_a_share_sheet_bag_serial_is_typed_twice_with_the_bag_serial_check
 
 async def test_hsm_initialisation_runs_in_the_tui_with_share_sheets_and_share_words() -> None:
     """The engine's own questions reach these screens: every custodian is called and prints a
-    sheet, bags are typed twice, a mistyped share is refused by position and typed again, and
-    no share word reaches the screen or the journal."""
+    sheet, bags are typed twice, a mistyped word is caught on the screen by position, another
+    custodian's share is refused by the engine and typed again, and no share word reaches the
+    screen or the journal."""
     world = fake_world(load_script(SCRIPT))
     app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
     called: list[str] = []
@@ -285,9 +287,18 @@ async def test_hsm_initialisation_runs_in_the_tui_with_share_sheets_and_share_wo
         typed = list(world.sheets.words(screen.custodian.name, screen.what))
         if screen.refused:
             refusals.append(screen.refused)
-            assert "Attempt 1 was refused. Share from Bob Okafor: word 7" in seen(app)
+            assert "Attempt 1 was refused. Share from Bob Okafor: this is share 2" in seen(app)
         elif not refusals:
-            typed[6] = "zzzz"  # the first custodian mistypes word 7 once
+            # The first custodian mistypes word 7: the screen names it and hands nothing over.
+            mistyped = list(typed)
+            mistyped[6] = "zzzz"
+            await type_quickly(pilot, " ".join(mistyped))
+            await pilot.press("enter")
+            assert "Not accepted: word 7 is not in the SLIP-39 list" in seen(app)
+            assert app.screen is screen
+            await pilot.press("ctrl+u")
+            # Then types Carol's whole share: the checksum is right, the engine refuses it.
+            typed = list(world.sheets.words("Carol Nguyen", screen.what))
         await type_quickly(pilot, " ".join(typed))
         shown.append(seen(app))
         await pilot.press("enter")
@@ -308,7 +319,8 @@ async def test_hsm_initialisation_runs_in_the_tui_with_share_sheets_and_share_wo
         f"{n}: HSM security officer PIN" for n in names
     ]
     assert refusals == [
-        "Share from Bob Okafor: word 7 is not a SLIP-39 word; check it against the sheet."
+        "Share from Bob Okafor: this is share 2 of 3, printed for Carol Nguyen; Bob Okafor "
+        "holds share 1 of 3."
     ]
     # Any three words of a share in a row would give it away (single words are common English).
     runs = {

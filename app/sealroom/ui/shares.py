@@ -1,29 +1,41 @@
-"""Screens for m-of-n activation: a custodian called to the printer, a custodian typing unseen.
+"""Screens for m-of-n shares: a custodian called to the printer, a custodian typing unseen.
 
 The words of a share are secret. They are printed only on the custodian's sheet, never drawn on
-the screen (the field shows dots), never logged, and the field is emptied as the screen returns.
+the screen (the field shows dots; the checks beside it name positions, never words), never
+logged, and the field is emptied as the screen returns.
 """
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Input, Label, Static
 
+from sealroom.backup.entry import (
+    MARK_GLYPHS,
+    EntryStatus,
+    complete_prefixes,
+    entry_status,
+    progress_text,
+    verdict_text,
+)
 from sealroom.ceremony.ports import Fact, StepView
 from sealroom.ceremony.script import Script
+from sealroom.errors import SealroomError, TransferError
 from sealroom.ui.base import CeremonyScreen
 from sealroom.ui.forms import TypedInput
 from sealroom.ui.widgets import ActionButton, CeremonyState, FactsView, armed
 
-SHARE_WORD_COUNTS = (20, 33)
-"""Words in a SLIP-39 share of a 128-bit secret (20) or a 256-bit one (33)."""
 MAX_SHARE_CHARACTERS = 600
 """Room for 33 whole words with generous spacing; nothing a custodian types is longer."""
 
@@ -71,12 +83,6 @@ def share_place(script: Script, participant_id: str, what: str) -> str | None:
         f"{holders.index(participant_id) + 1} of {total}; "
         f"any {split.threshold} of the {total} shares together unlock the {what}"
     )
-
-
-def words_count_text(count: int) -> str:
-    """The live count under the share field (a count of words, never a word)."""
-    typed = "1 word typed" if count == 1 else f"{count} words typed"
-    return f"{typed}; a share has {' or '.join(map(str, SHARE_WORD_COUNTS))}"
 
 
 def sentence(text: str) -> str:
@@ -150,6 +156,84 @@ class CustodianReadyScreen(CeremonyScreen[None]):
 # ------------------------------------------------------------------------ typing a share unseen
 
 
+CAMERA_PREFIX = "camera:"
+PDF_DPI = 200
+"""Resolution a sheet's PDF is rendered at for zbar (as the QR receiver renders scanned PDFs)."""
+
+SheetReader = Callable[[str], str]
+"""Reads the one QR code of a share sheet from a source the room types (a path); its text."""
+
+
+def read_sheet_qr(source: str) -> str:
+    """The text of the one QR code in the image or PDF at ``source`` (a share sheet's words).
+
+    The text is the share's words: it is handed to the screen's field and never shown or put in
+    an error. ``camera:N`` is refused by name until the workstation can capture from a camera.
+    """
+    from sealroom.transfer.scan import decode_image  # PIL and zbar load only when scanning
+
+    source = source.strip()
+    if not source:
+        raise TransferError("Type the path of an image or a PDF of the share sheet.")
+    if source.startswith(CAMERA_PREFIX):
+        raise TransferError(
+            f"{source}: this workstation cannot capture from a camera yet. Type the path of an "
+            "image or PDF of the sheet, or type the words."
+        )
+    path = Path(source).expanduser()
+    if path.is_dir():
+        raise TransferError(f"{path} is a folder: type the path of one sheet's image or PDF.")
+    if not path.exists():
+        raise TransferError(f"{path} does not exist.")
+    if path.suffix.lower() == ".pdf":
+        texts = _pdf_qr_texts(path, decode_image)
+    else:
+        texts = decode_image(path)
+    if not texts:
+        raise TransferError(
+            f"No QR code was found in {path}: check the image is sharp and the code whole."
+        )
+    if len(texts) > 1:
+        raise TransferError(
+            f"{len(texts)} QR codes were found in {path}; a share sheet has one. Scan one "
+            "sheet at a time."
+        )
+    return texts[0]
+
+
+def _pdf_qr_texts(path: Path, decode: Callable[[Path], list[str]]) -> list[str]:
+    """The QR texts of every page of a PDF, rendered by poppler into a private, removed folder."""
+    with tempfile.TemporaryDirectory(prefix="sealroom-sheet-") as tmp:
+        try:
+            subprocess.run(
+                ["pdftoppm", "-r", str(PDF_DPI), "-gray", "-png", str(path), f"{tmp}/page"],
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+        except FileNotFoundError as exc:
+            raise TransferError("pdftoppm (poppler-utils) is needed to read a PDF.") from exc
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise TransferError(f"{path} cannot be read as a PDF.") from exc
+        return [text for page in sorted(Path(tmp).glob("page*.png")) for text in decode(page)]
+
+
+def marks_content(status: EntryStatus) -> Content:
+    """Two lines: the first position of each group of five, then a mark per position.
+
+    ✓ a SLIP-39 word, ✗ not one, · not typed yet; coloured as well as shaped.
+    """
+    styles = {"ok": "$text-success", "bad": "bold $text-error", "empty": "$text-muted"}
+    count = len(status.per_position)
+    numbers = "".join(f"{start:<6}" for start in range(1, count + 1, 5)).rstrip()
+    parts: list[str | tuple[str, str]] = [f"{numbers}\n"]
+    for index, mark in enumerate(status.per_position):
+        if index and index % 5 == 0:
+            parts.append(" ")
+        parts.append((MARK_GLYPHS[mark], styles[mark]))
+    return Content.assemble(*parts)
+
+
 class ShareInput(TypedInput):
     """The share field: a dot per character, never the words; pasting is refused."""
 
@@ -157,7 +241,17 @@ class ShareInput(TypedInput):
 
 
 class ShareWordsScreen(CeremonyScreen[str]):
-    """A custodian types the words of their share sheet; the screen shows dots and a count."""
+    """A custodian types (or scans) their share; the screen shows dots, marks and the checksum.
+
+    Each finished word typed by its first four letters (or more) is completed in the field. The
+    screen shows how many words are in, a mark per position, the first position that is not a
+    word and, once all are in, whether the checksum is correct; Enter hands over only a whole
+    share with a correct checksum, and the engine's own check still decides.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close_scan", "Back to typing", show=False),
+    ]
 
     def __init__(
         self,
@@ -169,6 +263,8 @@ class ShareWordsScreen(CeremonyScreen[str]):
         attempt: int,
         attempts_left: int,
         refused: str | None,
+        words: int | None = None,
+        reader: SheetReader | None = read_sheet_qr,
     ) -> None:
         super().__init__(state)
         self.view = view
@@ -177,6 +273,14 @@ class ShareWordsScreen(CeremonyScreen[str]):
         self.attempt = attempt
         self.attempts_left = attempts_left
         self.refused = refused
+        self.words = words
+        """The share's length if the caller knows it (20 or 33); None: either."""
+        self.reader = reader
+        """Reads a sheet's QR code from a typed source; None: no scanning on this workstation."""
+        self.scanning = False
+        """The scan row is open."""
+        self.reading = False
+        """A sheet's QR code is being read (off the UI thread)."""
 
     @property
     def attempts(self) -> int:
@@ -200,20 +304,40 @@ class ShareWordsScreen(CeremonyScreen[str]):
         with Horizontal(id="share-row"):
             yield Label("Share words:", classes="fact-label")
             yield ShareInput(
-                password=True, id="share", compact=True, max_length=MAX_SHARE_CHARACTERS
+                password=True,
+                id="share",
+                compact=True,
+                max_length=MAX_SHARE_CHARACTERS,
+                select_on_focus=False,  # a key after coming back must not replace the share
             )
-        yield Static(Content(words_count_text(0)), id="word-count", classes="clock-line")
+        with Vertical(id="scan-row"):
+            with Horizontal(id="scan-line"):
+                yield Label("Image or PDF of the sheet:", classes="fact-label")
+                yield TypedInput(id="scan-path", compact=True, max_length=500)
+            yield Static(
+                "Type the path and press Enter; the QR code's words go into the share field "
+                "unseen and are checked as if typed. Esc goes back to typing.",
+                classes="muted hint",
+            )
+        status = entry_status("", self.words)
+        yield Static(Content(progress_text(status)), id="word-count", classes="clock-line")
+        yield Static(marks_content(status), id="share-marks")
+        yield Static(Content(verdict_text(status)), id="share-check", classes="muted")
         yield Static(
-            "Type the words in the order printed, a space between words; a whole word or its "
-            "first four letters, in any case. The field shows a dot for each letter and space.",
+            "Type the words in the order printed, a space after each; four letters and a space "
+            "complete a word. The field shows a dot for each letter, never a word.",
             classes="muted hint",
         )
         yield Static(
-            f"Attempt {self.attempt} of {self.attempts}. Press Enter when every word is typed. "
-            "Pasting is switched off; Ctrl+U clears what is left of the cursor.",
+            f"Attempt {self.attempt} of {self.attempts}. Enter hands over a whole share "
+            "(checksum correct). Pasting is switched off; Ctrl+U clears left of the cursor.",
             id="attempt",
             classes="muted hint",
         )
+
+    def compose_actions(self) -> ComposeResult:
+        if self.reader is not None:
+            yield ActionButton("Scan the sheet's QR code instead", "scan", "default")
 
     def refusal(self) -> str:
         left = self.attempts_left
@@ -228,6 +352,7 @@ class ShareWordsScreen(CeremonyScreen[str]):
         )
 
     def on_mount(self) -> None:
+        self.query_one("#scan-row").display = False
         self.query_one("#share", Input).focus()
 
     def on_unmount(self) -> None:
@@ -238,28 +363,110 @@ class ShareWordsScreen(CeremonyScreen[str]):
         for field in self.query("#share").results(Input):
             field.value = ""
 
+    def status(self) -> EntryStatus:
+        """The share field's status: counts, marks and checksum (no word)."""
+        return entry_status(self.query_one("#share", Input).value, self.words)
+
     @on(Input.Changed, "#share")
     def typing(self, event: Input.Changed) -> None:
-        self.query_one("#word-count", Static).update(
-            Content(words_count_text(len(event.value.split())))
-        )
+        field = event.input
+        value, cursor = field.value, field.cursor_position
+        before = complete_prefixes(value[:cursor])
+        if before != value[:cursor]:
+            # A word typed by its first letters, then a space: the field holds the whole word.
+            field.value = before + value[cursor:]
+            field.cursor_position = len(before)
+            return  # the change just made is checked as it arrives
+        self.show_status(entry_status(value, self.words))
         self.show_problem(None)
+
+    def show_status(self, status: EntryStatus) -> None:
+        self.query_one("#word-count", Static).update(Content(progress_text(status)))
+        self.query_one("#share-marks", Static).update(marks_content(status))
+        check = self.query_one("#share-check", Static)
+        check.update(Content(verdict_text(status)))
+        check.set_class(status.checksum is True, "share-good")
+        check.set_class(status.first_problem is not None, "share-bad")
 
     @on(Input.Submitted, "#share")
     def submit(self) -> None:
         if not armed(self):
             return
         field = self.query_one("#share", Input)
-        typed = field.value
-        count = len(typed.split())
-        if count == 0:
+        typed = complete_prefixes(field.value + " ").strip()
+        status = entry_status(typed, self.words)
+        if not typed:
             self.show_problem("nothing was typed; type the words of your share sheet, then Enter")
             return
-        if count not in SHARE_WORD_COUNTS:
-            self.show_problem(
-                f"{words_count_text(count)}: a word is missing or typed twice. Ctrl+U clears "
-                "the field; type the words again (no attempt is used)"
-            )
+        if not status.complete:
+            self.show_problem(f"{self.not_whole(status)} (no attempt is used)")
             return
         field.value = ""
         self.dismiss(typed)
+
+    def not_whole(self, status: EntryStatus) -> str:
+        """Why the field does not hold a whole share yet, by position and count only."""
+        if status.first_problem is not None:
+            return f"{status.first_problem}; correct it and press Enter"
+        return (
+            f"{progress_text(status)}: type every word of the sheet; the checksum is checked "
+            "when all are in"
+        )
+
+    # Scanning --------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#scan")
+    def open_scan(self) -> None:
+        self.scanning = True
+        self.query_one("#scan-row").display = True
+        self.query_one("#scan-path", Input).focus()
+        self.show_problem(None)
+
+    def action_close_scan(self) -> None:
+        if self.scanning:
+            self.scanning = False
+            self.query_one("#scan-row").display = False
+            self.query_one("#share", Input).focus()
+
+    @on(Input.Submitted, "#scan-path")
+    def scan(self, event: Input.Submitted) -> None:
+        if self.reader is None:
+            return
+        self.reading = True
+        self.query_one("#share-check", Static).update("Reading the sheet's QR code\u2026")
+        self.read_sheet(self.reader, event.value)
+
+    @work(thread=True, exclusive=True, group="sheet-scan")
+    def read_sheet(self, reader: SheetReader, source: str) -> None:
+        """Read the sheet off the UI thread (a PDF page is rendered first)."""
+        try:
+            text, problem = reader(source), None
+        except SealroomError as exc:
+            text, problem = "", str(exc)
+        self.app.call_from_thread(self.scanned, text, problem)
+
+    def scanned(self, text: str, problem: str | None) -> None:
+        """Put the scanned words into the field (as dots) and check them, or say what failed."""
+        self.reading = False
+        field = self.query_one("#share", Input)
+        if problem is not None:
+            self.show_status(self.status())
+            self.show_problem(problem)
+            return
+        words = " ".join(text.split())
+        del text
+        status = entry_status(words, self.words)
+        if not status.complete:
+            self.show_status(self.status())
+            reason = status.first_problem or f"{progress_text(status)}, not a whole share"
+            self.show_problem(
+                f"the QR code read is not a share sheet's words ({reason}); scan the sheet "
+                "again or type the words"
+            )
+            return
+        field.value = words
+        field.cursor_position = len(words)
+        self.action_close_scan()
+        self.show_status(status)
+        self.show_problem(None)
+        self.notify("The sheet's QR code was read; press Enter to hand the share over.")
