@@ -343,7 +343,13 @@ def _write_script(path: Path, header: str, data: dict[str, Any]) -> LoadedScript
     return load_script(path)
 
 
-OTHER_SAMPLES = ("key-compromise-response", "root-csr", "key-destruction", "hsm-initialisation")
+OTHER_SAMPLES = (
+    "key-compromise-response",
+    "root-csr",
+    "key-destruction",
+    "hsm-initialisation",
+    "key-backup",
+)
 """Shipped scripts the sample walks as they are (the compromise response with one change)."""
 USER_PIN, SO_PIN = "HSM user PIN", "HSM security officer PIN"
 SHARE_SETS = {USER_PIN: (21943, "5e0c7a"), SO_PIN: (9382, "c41d07")}
@@ -420,6 +426,7 @@ KEY_ATTRIBUTES = {
 }
 CKA_IDS = {
     "exr-root-r1-2026": "5c1e0f9a3b7d2e41",
+    "exr-root-r2-2027": "f65ddc7c4a79aa14",
     "exr-legacy-root-2011": "a0d3117c52e9b804",
 }
 LEGACY_KEK = {
@@ -429,6 +436,17 @@ LEGACY_KEK = {
     "key_type": "AES",
 }
 """The legacy token's backup key-encryption key: an object destroy-key leaves in place."""
+BACKUP_KCV = "DCE657"
+"""The key check value of the sample backups' key-encryption key (6 upper-case hex digits)."""
+BACKUP_SET = (5909, "5b914d")
+"""The (SLIP-39 set identifier, set check value) of the sample backups' shares."""
+BACKUP_BLOB = b"-----BEGIN SEALROOM KEY BACKUP-----\n(the sample's stand-in for a blob)\n"
+"""The bytes standing in for the blob on each medium (the journal holds only its SHA-256)."""
+RESTORE_PROBLEM = (
+    "Step {number} (Prove the backup restores on the backup HSM): the blob on medium {medium} "
+    "has SHA-256 {bad}, not {good} as journaled by backup.made."
+)
+"""The root sample's first restore test fails at the second medium (then is retried)."""
 SUB_CA_LINT_WARNINGS = [
     "NOTICE pkix.certificate_policies_extension_absent at certificate.tbsCertificate.extensions "
     "[pkilint RFC 5280]",
@@ -581,6 +599,193 @@ def build_sample_journal(
                     "fingerprint": _fpr(spki),
                     "attributes": KEY_ATTRIBUTES,
                     "token_serial": hsm_material.serial,
+                },
+            )
+
+        def backup_journal(step_id: str, backup_id: str) -> None:
+            """backup-key: each sheet sealed, ``backup.made``, the blob shown as QR codes."""
+            backup = next(b for b in script.backups if b.id == backup_id)
+            key = script.key(backup.key)
+            use_key(key.id, step_id)
+            what = f"Backup {backup.id} key-encryption key"
+            sealed = []
+            for index, member in enumerate(backup.shares, start=1):
+                bag = f"TEB-2213{index + 10:02d}"
+                journal.append(
+                    "share.sealed",
+                    {
+                        "what": what,
+                        "share": member.share,
+                        "custodian": member.custodian,
+                        "member_index": index,
+                        "member_count": len(backup.shares),
+                        "bag": bag,
+                        "printer": "file",
+                        "job": f"share-{backup.id}-{index}-of-{len(backup.shares)}.pdf",
+                        "backup_id": backup.id,
+                        "check_value": BACKUP_KCV,
+                    },
+                    step=step_id,
+                    actors=[custodian_actor(member.custodian)],
+                )
+                sealed.append({"share": member.share, "custodian": member.custodian, "bag": bag})
+            blob_sha = hashlib.sha256(BACKUP_BLOB).hexdigest()
+            certified = "root-certificate" in produced
+            add(
+                "backup.made",
+                step_id,
+                {
+                    "backup_id": backup.id,
+                    "key_id": key.id,
+                    "label": key.label,
+                    "cka_id": CKA_IDS[key.label],
+                    "key_type": "RSA",
+                    "fingerprint": _fpr(spki),
+                    "spki_der_b64": base64.b64encode(spki).decode("ascii"),
+                    "ca_subject": "CN=Example Root CA R1,O=Example Trust Services,C=XX"
+                    if certified
+                    else "no certificate yet",
+                    "certificate_id": "root-certificate" if certified else None,
+                    "certificate_sha256": hashlib.sha256(der).hexdigest() if certified else None,
+                    "check_value": BACKUP_KCV,
+                    "mechanism": "CKM_AES_KEY_WRAP_PAD",
+                    "wrapped_length": 2392,
+                    "blob_name": f"{backup.id}.sealroom-backup",
+                    "blob_length": len(BACKUP_BLOB),
+                    "blob_sha256": blob_sha,
+                    "media": [
+                        {
+                            "material": m,
+                            "path": f"out/media/{m}/{backup.id}.sealroom-backup",
+                            "sha256": blob_sha,
+                        }
+                        for m in backup.media
+                    ],
+                    "threshold": backup.threshold,
+                    "share_count": len(backup.shares),
+                    "set_identifier": BACKUP_SET[0],
+                    "set_check_value": BACKUP_SET[1],
+                    "custodians": [h.custodian for h in backup.shares],
+                    "custodian_names": [
+                        script.participant(h.custodian).name for h in backup.shares
+                    ],
+                    "sealed": sealed,
+                    "restore_test_token": backup.restore_test_token,
+                    "restore_test_custodians": list(backup.restore_test_custodians),
+                },
+            )
+            add(
+                "qr.shown",
+                step_id,
+                {
+                    "artifact": backup.id,
+                    "backup_id": backup.id,
+                    "frames": 2,
+                    "payload_sha256": blob_sha,
+                },
+            )
+
+        def restore_journal(step_id: str, backup_id: str, *, fail_first: bool) -> None:
+            """restore-test: the custodians' shares, then ``restore.tested`` (the root sample
+            first fails at a medium, ``restore.failed``, and the room retries)."""
+            backup = next(b for b in script.backups if b.id == backup_id)
+            what = f"Backup {backup.id} key-encryption key"
+            holders = [h.custodian for h in backup.shares]
+            blob_sha = hashlib.sha256(BACKUP_BLOB).hexdigest()
+
+            def shares() -> None:
+                for custodian in backup.restore_test_custodians:
+                    journal.append(
+                        "share.accepted",
+                        {
+                            "what": what,
+                            "custodian": custodian,
+                            "member_index": holders.index(custodian) + 1,
+                            "attempt": 1,
+                        },
+                        step=step_id,
+                        actors=[custodian_actor(custodian)],
+                    )
+
+            if fail_first:
+                shares()
+                problem = RESTORE_PROBLEM.format(
+                    number=number(step_id),
+                    medium=backup.media[-1],
+                    bad="00" * 32,
+                    good=blob_sha,
+                )
+                add("restore.failed", step_id, {"backup_id": backup.id, "problem": problem})
+                deviation(
+                    step_id,
+                    {
+                        "expected": "the action restore-test completes",
+                        "observed": problem,
+                        "decision": "retry",
+                        "note": "Medium B reseated in the reader; the test is run again.",
+                    },
+                )
+            shares()
+            token_material = (
+                script.material(backup.restore_test_token)
+                if backup.restore_test_token is not None
+                else None
+            )
+            restore_token = _token(script, label="restore-test", serial="7fb8acae0d270743")
+            certified = "root-certificate" in produced
+            key = script.key(backup.key)
+            add(
+                "restore.tested",
+                step_id,
+                {
+                    "backup_id": backup.id,
+                    "key_id": backup.key,
+                    "passed": True,
+                    "custodians": list(backup.restore_test_custodians),
+                    "check_value": BACKUP_KCV,
+                    "check_value_matched": True,
+                    "blob_sha256": blob_sha,
+                    "blob_sha256_matched": True,
+                    "media": [
+                        {
+                            "material": m,
+                            "file": f"{backup.id}.sealroom-backup",
+                            "sha256": blob_sha,
+                        }
+                        for m in backup.media
+                    ],
+                    "blob_version": 1,
+                    "restore_token": {
+                        "material": backup.restore_test_token,
+                        "declared_serial": token_material.serial if token_material else None,
+                        "stand_in": True,
+                        "token": restore_token,
+                    },
+                    "unwrapped_as": "session object",
+                    "restored_fingerprint": _fpr(spki),
+                    "restored_attributes": {
+                        **KEY_ATTRIBUTES,
+                        "TOKEN": False,
+                        "ALWAYS_SENSITIVE": False,
+                        "NEVER_EXTRACTABLE": False,
+                    },
+                    "signed_message_sha256": hashlib.sha256(
+                        f"Sealroom restore test {script.ceremony.id} {backup.id}".encode()
+                    ).hexdigest(),
+                    "hash": "sha384",
+                    "verified_with": "certificate" if certified else "public key",
+                    "certificate_id": "root-certificate" if certified else None,
+                    "verified": True,
+                    "zeroised_before": [
+                        {
+                            "class": "PRIVATE_KEY",
+                            "label": key.label,
+                            "cka_id": CKA_IDS[key.label],
+                            "key_type": "RSA",
+                        }
+                    ],
+                    "objects_after_zeroise": 0,
+                    "token_after": restore_token,
                 },
             )
 
@@ -1125,6 +1330,10 @@ def build_sample_journal(
                             "token_after": _token(script, label="zeroised"),
                         },
                     )
+                elif action == "backup-key":
+                    backup_journal(step_id, step.params["backup"])
+                elif action == "restore-test":
+                    restore_journal(step_id, step.params["backup"], fail_first=deviations)
                 elif action == "hsm-logout":
                     add("hsm.logout", step_id, {})
                     logged_in = False

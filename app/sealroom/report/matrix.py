@@ -136,6 +136,10 @@ def _fingerprint_hex(data: Mapping[str, Json]) -> str | None:
     return None
 
 
+def _list(value: Json | None) -> list[Json]:
+    return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
@@ -713,8 +717,44 @@ class _Facts:
 
     # ------------------------------------------------------- F. backup, activation, destruction
 
+    def _backup_shares(self, backup_id: object) -> list[JournalEntry]:
+        return [e for e in self.of("share.sealed") if e.data.get("backup_id") == backup_id]
+
     def _ev_backup(self, found: _Found) -> tuple[bool, str]:
-        return self._tag_only(found, "EV-BACKUP", "backup")
+        """``backup.made``: every medium read back with the blob's SHA-256, every share sealed."""
+        made = self.of("backup.made")
+        if not made:
+            scripted = self.tagged_steps("EV-BACKUP")
+            if scripted:
+                return False, f"no backup.made (step {', '.join(scripted)})"
+            return False, "no backup.made entry"
+        notes = []
+        for entry in made:
+            data = entry.data
+            backup_id = data.get("backup_id")
+            sealed = self._backup_shares(backup_id)
+            shown = [e for e in self.of("qr.shown") if e.data.get("backup_id") == backup_id]
+            found.add(entry, *sealed, *shown)
+            blob = _text(data, "blob_sha256")
+            found.digest(f"backup {backup_id} blob", blob)
+            found.digest(f"SPKI of {data.get('label')}", _fingerprint_hex(data))
+            media = data.get("media")
+            media = media if isinstance(media, Sequence) and not isinstance(media, str) else []
+            if not media or not all(
+                isinstance(m, Mapping) and m.get("sha256") == blob for m in media
+            ):
+                return False, f"backup {backup_id}: a medium did not read back the blob's SHA-256"
+            listed = data.get("sealed")
+            count = data.get("share_count")
+            if not isinstance(listed, Sequence) or len(listed) != count or len(sealed) != count:
+                return False, f"backup {backup_id}: not every share is shown sealed in its bag"
+            where = "1 medium" if len(media) == 1 else f"{len(media)} media"
+            notes.append(
+                f"{backup_id} of {data.get('label')}: KCV {data.get('check_value')}, blob on "
+                f"{where} read back, split {data.get('threshold')} of {count}, all {count} "
+                "shares sealed"
+            )
+        return True, "; ".join(notes)
 
     def _ev_quorum(self, found: _Found) -> tuple[bool, str]:
         activated = self.of("quorum.activated")
@@ -723,7 +763,24 @@ class _Facts:
             for e in self.of("token.initialised")
             if isinstance(e.data.get("activation"), Mapping) and e.data.get("activation")
         ]
+        made = self.of("backup.made")
+        restored = [e for e in self.of("restore.tested") if e.data.get("passed") is True]
         found.add(*activated, *split, *self.of("share.sealed"), *self.tagged("EV-QUORUM"))
+        found.add(*made, *restored)
+        if made or restored:
+            parts = [
+                f"backup {e.data.get('backup_id')}: key-encryption key split "
+                f"{e.data.get('threshold')} of {e.data.get('share_count')}"
+                for e in made
+            ]
+            parts += [
+                f"restore test of {e.data.get('backup_id')}: "
+                f"{_plural(len(_list(e.data.get('custodians'))), 'custodian')} combined shares"
+                for e in restored
+            ]
+            if activated:
+                parts.append(f"{activated[-1].data.get('what')} activated by custodians' shares")
+            return True, "; ".join(parts)
         if activated:
             what = activated[-1].data
             custodians = what.get("custodians")
@@ -740,7 +797,35 @@ class _Facts:
         return False, "no quorum.activated or split at initialisation"
 
     def _ev_restore(self, found: _Found) -> tuple[bool, str]:
-        return self._tag_only(found, "EV-RESTORE", "restore test")
+        """A passed ``restore.tested`` (verified, token empty) for every backup made here."""
+        tested = self.of("restore.tested")
+        failed = self.of("restore.failed")
+        found.add(*tested, *failed)
+        passed = {
+            e.data.get("backup_id")
+            for e in tested
+            if e.data.get("passed") is True
+            and e.data.get("verified") is True
+            and e.data.get("check_value_matched") is True
+            and e.data.get("blob_sha256_matched") is True
+            and e.data.get("objects_after_zeroise") == 0
+        }
+        for entry in tested:
+            found.digest(
+                f"restored key of {entry.data.get('backup_id')}",
+                _fingerprint_hex({"fingerprint": entry.data.get("restored_fingerprint")}),
+            )
+        made = [e.data.get("backup_id") for e in self.of("backup.made")]
+        untested = [str(b) for b in made if b not in passed]
+        if untested:
+            return False, f"no passed restore test of backup {', '.join(untested)}"
+        if not passed:
+            return False, "no restore.tested entry that passed"
+        failures = f"; {_plural(len(failed), 'failed attempt')} before" if failed else ""
+        return True, (
+            f"restored, signed and verified, token emptied: {', '.join(sorted(map(str, passed)))}"
+            + failures
+        )
 
     def _ev_destroy(self, found: _Found) -> tuple[bool, str]:
         destroyed = self.of("key.destroyed")
