@@ -610,7 +610,11 @@ def build_sample_journal(
             what = f"Backup {backup.id} key-encryption key"
             sealed = []
             for index, member in enumerate(backup.shares, start=1):
-                bag = f"TEB-2213{index + 10:02d}"
+                # the bag the script's custody section names for the share, as typed twice
+                bag = next(
+                    (c.bag for c in script.custody if c.item == member.share and c.bag),
+                    f"TEB-2213{index + 10:02d}",
+                )
                 journal.append(
                     "share.sealed",
                     {
