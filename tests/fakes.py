@@ -760,6 +760,18 @@ class FakeWorld:
     sheets: FakeSheetPrinter
 
 
+_ROOM_SHEETS: list[FakeSheetPrinter] = []
+"""The sheet printer of the last world made: the paper a ScriptedOperator's custodians read."""
+
+
+def fake_restore_token(pin: str) -> FakeHsm:
+    """The restore-test token of a backup: its user and security officer PINs are both ``pin``,
+    so an operator answering every PIN prompt with ``pin`` logs in and zeroises it."""
+    token = FakeHsm(pin)
+    token.so_pin = pin
+    return token
+
+
 def fake_world(
     loaded: LoadedScript | None = None, *, pin: str = "4711-2027", rehearsal: bool = True
 ) -> FakeWorld:
@@ -780,7 +792,10 @@ def fake_world(
         receiver=receiver,
         sharing=Slip39Sharing(),
         sheets=sheets,
+        backup=FakeKeyBackup(),
+        restore_hsm=fake_restore_token(pin),
     )
+    _ROOM_SHEETS[:] = [sheets]
     return FakeWorld(
         Runner(loaded, adapters, rehearsal=rehearsal),
         hsm,
@@ -811,8 +826,9 @@ class ScriptedOperator:
         self.outcomes: list[Outcome] = []
         self.finished: Outcome | None = None
         self.failed: str | None = None
-        self.sheets: FakeSheetPrinter | None = None
-        """Where share sheets were 'printed' (custodians read their words from it)."""
+        self.sheets: FakeSheetPrinter | None = _ROOM_SHEETS[-1] if _ROOM_SHEETS else None
+        """Where share sheets were 'printed' (custodians read their words from it): by default
+        the printer of the last ``fake_world`` made, the room this operator stands in."""
         self.share_plan: dict[str, list[str | None]] = {}
         """Custodian id -> what they type at each attempt (None: the words off their sheet)."""
         self.refusals: list[str | None] = []

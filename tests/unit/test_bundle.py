@@ -47,6 +47,7 @@ from tests.fakes import (
     ROOT_SCRIPT,
     FakeHsm,
     FakeIssuer,
+    FakeKeyBackup,
     FakePrinter,
     FakeQr,
     FakeReceiver,
@@ -54,6 +55,7 @@ from tests.fakes import (
     FakeSheetPrinter,
     FixedClock,
     ScriptedOperator,
+    fake_restore_token,
 )
 
 CERT = "artefacts/root.crt.pem"
@@ -81,8 +83,12 @@ def ceremony(tmp_path_factory: pytest.TempPathFactory) -> Path:
             receiver=FakeReceiver(),
             sharing=Slip39Sharing(),
             sheets=FakeSheetPrinter(),
+            backup=FakeKeyBackup(),
+            restore_hsm=fake_restore_token(FakeHsm().pin),
         )
-        result = Runner(loaded, adapters, rehearsal=True).run(ScriptedOperator(loaded.script))
+        operator = ScriptedOperator(loaded.script)
+        operator.sheets = adapters.sheets  # type: ignore[assignment]
+        result = Runner(loaded, adapters, rehearsal=True).run(operator)
     assert result.completed
     (_, pdf), *_ = printer.jobs
     (out / "report.pdf").write_bytes(pdf)  # what the printer was given, as FilePrinter keeps it
@@ -439,6 +445,8 @@ def test_an_aborted_ceremony_bundle_has_no_registry_and_one_added_is_named(
             receiver=FakeReceiver(),
             sharing=Slip39Sharing(),
             sheets=FakeSheetPrinter(),
+            backup=FakeKeyBackup(),
+            restore_hsm=fake_restore_token(FakeHsm().pin),
         )
         operator = ScriptedOperator(loaded.script, mismatch_at="software-integrity")
         with pytest.raises(CeremonyAborted):

@@ -95,10 +95,14 @@ def test_nobody_witnesses_their_own_act(tmp_path: Path) -> None:
 def test_wrong_pin_is_counted_then_accepted() -> None:
     world = fake_world()
     operator = ScriptedOperator(world.runner.script, pins=["0000", "4711-2027"])
+    operator.so_pin = "4711-2027"  # the restore-test token's SO PIN (fake_restore_token)
     assert world.runner.run(operator).completed
-    failed = [e for e in world.journal.entries if e["event"] == "hsm.login-failed"]
-    assert len(failed) == 1
-    assert failed[0]["data"] == {"attempt": 1, "attempts_left": 2}
+    failed = [e["data"] for e in world.journal.entries if e["event"] == "hsm.login-failed"]
+    # the ceremony's token, then the restore-test token: each wrong PIN counted once
+    assert failed == [
+        {"attempt": 1, "attempts_left": 2},
+        {"attempt": 1, "attempts_left": 2, "token": "restore"},
+    ]
     login = next(e for e in world.journal.entries if e["event"] == "hsm.login")
     assert login["data"] == {"attempts": 2}
 
