@@ -214,7 +214,14 @@ class BackupActions:
         finally:
             wipe(kek)
         what = kek_what(backup)
-        subject = f"backup {backup.id} of {key_spec.label} ({ca_subject})"
+        ca_name = ca_subject
+        if certificate is not None:  # a whole DN does not fit the share sheet: its common name
+            cert_spec = next(
+                c for c in runner.script.certificates if c.id == certificate.certificate_id
+            )
+            if cert_spec.subject is not None:
+                ca_name = cert_spec.subject.common_name
+        subject = f"backup {backup.id} of {key_spec.label} ({ca_name})"
 
         def sheet_for(holder: ShareHolder, share: CustodianShare) -> ShareSheet:
             return ShareSheet(
