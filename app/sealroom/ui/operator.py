@@ -223,6 +223,8 @@ class TextualOperator:
     ) -> str:
         """The words as typed; neither kept here nor shown (the screen's field is emptied)."""
         person = custodian_of(self.script, custodian)
+        # A key-encryption key is a 256-bit secret (33 words); a split PIN a 128-bit one (20).
+        words = 33 if what.endswith("key-encryption key") else 20
         return self._ask(
             lambda: ShareWordsScreen(
                 self.app,
@@ -232,6 +234,7 @@ class TextualOperator:
                 attempt=attempt,
                 attempts_left=attempts_left,
                 refused=refused,
+                words=words,
             ),
             view,
         )
