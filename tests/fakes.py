@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import hashes, keywrap, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
+from sealroom.backup.keybackup import MediaError
 from sealroom.backup.sharing import Slip39Sharing
 from sealroom.ceremony.loader import LoadedScript, load_script
 from sealroom.ceremony.ports import (
@@ -439,7 +440,11 @@ class FakeKeyBackup:
     def read_medium(self, material: str, name: str) -> bytes:
         if material in self.corrupt_on_read:
             return self.corrupt_on_read[material]
-        return self.media[material][name]
+        try:
+            return self.media[material][name]
+        except KeyError:
+            # as FolderKeyBackup: a blob not on the medium is a MediaError, never a KeyError
+            raise MediaError(f"Cannot read {name} on medium {material!r}: not there.") from None
 
     def signature_valid(
         self,
