@@ -18,7 +18,7 @@ from sealroom.ceremony.evidence import (
     script_items,
 )
 from sealroom.ceremony.loader import load_script
-from sealroom.ceremony.script import CeremonyType, EvidenceId
+from sealroom.ceremony.script import ActionStep, CeremonyType, EvidenceId
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = sorted(p for p in (ROOT / "ceremony_scripts").glob("*.yaml") if ".answers." not in p.name)
@@ -146,5 +146,17 @@ def test_m_of_n_activation_adds_the_quorum() -> None:
     assert init.hsm is not None and init.hsm.activation is not None
     assert "EV-QUORUM" not in required_items("hsm-initialisation")
     assert "EV-QUORUM" in script_items(init)
+    # a script with neither activation nor a backup owes no quorum
+    csr = load_script(ROOT / "ceremony_scripts" / "root-csr.yaml").script
+    assert csr.hsm is not None and csr.hsm.activation is None
+    assert not any(isinstance(s, ActionStep) and s.action == "backup-key" for s in csr.steps)
+    assert "EV-QUORUM" not in script_items(csr)
+
+
+def test_a_backup_adds_the_quorum_without_activation() -> None:
+    """The root key is backed up 3 of 5: its KEK's shares are the quorum, not the token's PINs."""
     root = load_script(ROOT / "ceremony_scripts" / "root-key-generation.yaml").script
-    assert "EV-QUORUM" not in script_items(root)
+    assert root.hsm is not None and root.hsm.activation is None
+    assert "EV-QUORUM" not in required_items("root-key-generation")
+    assert any(isinstance(s, ActionStep) and s.action == "backup-key" for s in root.steps)
+    assert "EV-QUORUM" in script_items(root)
