@@ -81,7 +81,7 @@ def test_a_role_without_duties(tmp_path: Path) -> None:
         ORIGINAL, "    duties: Observes every step and confirms the values shown on screen.\n"
     )
     finding = _assert_finding(_write(tmp_path, text), "C-ROLES", "  - id: internal-witness")
-    assert "roles[2].duties" in finding.message
+    assert "roles[3].duties" in finding.message  # administrator, crypto-officer, custodian first
     assert finding.clause == "WebTrust 4.1.5(a)"
 
 
