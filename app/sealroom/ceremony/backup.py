@@ -37,6 +37,7 @@ from sealroom.ceremony.ports import (
     Outcome,
     RecordedEntry,
     SecretSharing,
+    ShareSet,
     ShareSheet,
     StepView,
 )
@@ -46,6 +47,7 @@ from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout
 if TYPE_CHECKING:
     from sealroom.ceremony.actions import Handler
     from sealroom.ceremony.recovery import RecoveryActions
+    from sealroom.ceremony.resplit import ResplitActions
     from sealroom.ceremony.runner import Runner
 
 BLOB_SUFFIX = ".sealroom-backup"
@@ -92,13 +94,23 @@ class BackupActions:
         self.made: dict[str, MadeBackup] = {}
         self.tested: set[str] = set()
         self._recovery: RecoveryActions | None = None
+        self._resplit: ResplitActions | None = None
 
     def handlers(self) -> dict[str, Handler]:
         return {
             "backup-key": self.backup_key,
             "restore-test": self.restore_test,
             "recover-key": self.recovery.recover_key,
+            "resplit-backup": self.resplit.resplit_backup,
         }
+
+    @property
+    def resplit(self) -> ResplitActions:
+        from sealroom.ceremony.resplit import ResplitActions
+
+        if self._resplit is None:
+            self._resplit = ResplitActions(self)
+        return self._resplit
 
     @property
     def recovery(self) -> RecoveryActions:
@@ -121,6 +133,7 @@ class BackupActions:
             elif entry.event == "restore.tested" and data.get("passed") is True:
                 self.tested.add(str(data["backup_id"]))
         self.recovery.replay(history)
+        self.resplit.replay(history)
 
     # ------------------------------------------------------------------ ports
 
@@ -213,40 +226,14 @@ class BackupActions:
             share_set = sharing.split(kek, backup.threshold, names, hsm.random_bytes)
         finally:
             wipe(kek)
-        what = kek_what(backup)
-        ca_name = ca_subject
-        if certificate is not None:  # a whole DN does not fit the share sheet: its common name
-            cert_spec = next(
-                c for c in runner.script.certificates if c.id == certificate.certificate_id
-            )
-            if cert_spec.subject is not None:
-                ca_name = cert_spec.subject.common_name
-        subject = f"backup {backup.id} of {key_spec.label} ({ca_name})"
-
-        def sheet_for(holder: ShareHolder, share: CustodianShare) -> ShareSheet:
-            return ShareSheet(
-                ceremony_id=runner.script.ceremony.id,
-                title=f"{what} share",
-                subject=subject,
-                custodian=self.custody.name(holder.custodian),
-                member_index=share.member_index,
-                member_count=share.member_count,
-                threshold=share_set.threshold,
-                set_identifier=share_set.identifier,
-                check_value=share_set.check_value,
-                rehearsal=runner.rehearsal,
-                key_check_value=check_value,
-            )
-
-        handed = self.custody.hand_out(
+        handed = self.hand_out_kek(
             step,
             view,
             operator,
-            what=what,
-            holders=backup.shares,
+            backup=backup,
             share_set=share_set,
-            sheet_for=sheet_for,
-            journal_extra={"backup_id": backup.id, "check_value": check_value},
+            check_value=check_value,
+            subject=self.sheet_subject(backup, key_spec.label, certificate),
         )
         made = MadeBackup(
             backup_id=backup.id,
@@ -333,6 +320,60 @@ class BackupActions:
                     ),
                 ),
             ),
+        )
+
+    def sheet_subject(
+        self, backup: BackupSpec, label: str, certificate: IssuedCertificate | None
+    ) -> str:
+        """What a share sheet of ``backup`` says it protects (the CA by its common name)."""
+        ca_name = certificate.subject if certificate is not None else "no certificate yet"
+        if certificate is not None:  # a whole DN does not fit the share sheet: its common name
+            cert_spec = next(
+                c for c in self.runner.script.certificates if c.id == certificate.certificate_id
+            )
+            if cert_spec.subject is not None:
+                ca_name = cert_spec.subject.common_name
+        return f"backup {backup.id} of {label} ({ca_name})"
+
+    def hand_out_kek(
+        self,
+        step: ActionStep,
+        view: StepView,
+        operator: Operator,
+        *,
+        backup: BackupSpec,
+        share_set: ShareSet,
+        check_value: str,
+        subject: str,
+    ) -> list[Json]:
+        """Hand out and seal each share of ``backup``'s KEK (backup-key, resplit-backup)."""
+        runner = self.runner
+        what = kek_what(backup)
+
+        def sheet_for(holder: ShareHolder, share: CustodianShare) -> ShareSheet:
+            return ShareSheet(
+                ceremony_id=runner.script.ceremony.id,
+                title=f"{what} share",
+                subject=subject,
+                custodian=self.custody.name(holder.custodian),
+                member_index=share.member_index,
+                member_count=share.member_count,
+                threshold=share_set.threshold,
+                set_identifier=share_set.identifier,
+                check_value=share_set.check_value,
+                rehearsal=runner.rehearsal,
+                key_check_value=check_value,
+            )
+
+        return self.custody.hand_out(
+            step,
+            view,
+            operator,
+            what=what,
+            holders=backup.shares,
+            share_set=share_set,
+            sheet_for=sheet_for,
+            journal_extra={"backup_id": backup.id, "check_value": check_value},
         )
 
     def _write_media(  # noqa: PLR0917 - one call site

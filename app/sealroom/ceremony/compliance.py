@@ -49,6 +49,7 @@ ACTION_EVIDENCE: dict[str, frozenset[str]] = {
     "backup-key": frozenset({"EV-BACKUP", "EV-QUORUM"}),
     "restore-test": frozenset({"EV-RESTORE"}),
     "recover-key": frozenset({"EV-QUORUM", "EV-KEY-ID", "EV-KEY-FPR"}),
+    "resplit-backup": frozenset({"EV-BACKUP", "EV-QUORUM", "EV-KEY-ID", "EV-KEY-FPR"}),
     "destroy-key": frozenset({"EV-DESTROY"}),
     "zeroise-token": frozenset({"EV-DESTROY"}),
     "verify-software": frozenset({"EV-INTEGRITY"}),
@@ -180,6 +181,7 @@ SIGN_CRL = _action("the CRL signing", "sign-crl")
 BACKUP = _action("the CA key backup", "backup-key")
 RESTORE_TEST = _action("the restore test of the backup", "restore-test")
 RECOVER = _action("the CA key recovery", "recover-key")
+RESPLIT = _action("the re-split of the backup's key-encryption key", "resplit-backup")
 IMPORT_TARGET = _action("loading the CA key into the target device", "recover-key")
 VERIFY_MIGRATION = Need(
     "the CA key verification on the target device",
@@ -234,6 +236,7 @@ STEP_NEEDS: dict[str, tuple[Need, ...]] = {
     "ocsp-responder-certificate": (IMPORT, SIGN_CERTIFICATE, HAND_OUT),
     "key-backup": (BACKUP, RESTORE_TEST),
     "key-recovery": (RECOVER,),
+    "custodian-change": (RESPLIT,),
     "key-migration": (IMPORT_TARGET, VERIFY_MIGRATION),
     "key-destruction": (DESTROY, INVENTORY),
     "key-transport-departure": (SEAL_FOR_TRANSPORT, TRANSPORT),
@@ -255,6 +258,7 @@ WITNESSED_ALWAYS: frozenset[str] = frozenset({"generate-key", "destroy-key"})
 WITNESSED_ACTIONS: dict[str, frozenset[str]] = {
     "key-destruction": frozenset({"zeroise-token"}),
     "key-migration": frozenset({"backup-key", "recover-key", "zeroise-token"}),
+    "custodian-change": frozenset({"resplit-backup"}),
 }
 
 

@@ -343,6 +343,7 @@ ROOT_CEREMONY_TYPES: frozenset[str] = frozenset(
         "key-backup",
         "key-recovery",
         "key-migration",
+        "custodian-change",
         "key-destruction",
     }
 )
@@ -375,6 +376,9 @@ TYPE_ITEMS: dict[str, tuple[str, ...]] = {
     "key-compromise-response": _SIGNING,
     "key-backup": ("EV-DEVICE", "EV-KEY-ID", "EV-KEY-FPR", "EV-BACKUP", "EV-QUORUM", "EV-RESTORE"),
     "key-recovery": ("EV-DEVICE", "EV-KEY-ID", "EV-KEY-FPR", "EV-QUORUM"),
+    # A re-split (WT 4.4, activation data): the old holders' quorum, the new set (holders, bags)
+    # protecting the same backup copy (EV-BACKUP, from backup.resplit) and the key it opens.
+    "custodian-change": ("EV-DEVICE", "EV-KEY-ID", "EV-KEY-FPR", "EV-BACKUP", "EV-QUORUM"),
     "key-migration": ("EV-DEVICE", "EV-KEY-ID", "EV-KEY-FPR", "EV-QUORUM", "EV-MIGRATE"),
     "key-destruction": ("EV-DEVICE", "EV-KEY-ID", "EV-DESTROY"),
     # The device leaves sealed and unpowered (its serial and bag are EV-MATERIALS, EV-TEB); its

@@ -25,6 +25,7 @@ CeremonyType = Literal[
     "key-backup",
     "key-recovery",
     "key-migration",
+    "custodian-change",
     "key-destruction",
     "key-transport-departure",
     "key-transport-arrival",
@@ -54,6 +55,7 @@ ActionName = Literal[
     "backup-key",
     "restore-test",
     "recover-key",
+    "resplit-backup",
     "destroy-key",
     "zeroise-token",
 ]
@@ -78,6 +80,7 @@ ACTION_PARAMS: dict[str, dict[str, str]] = {
     "backup-key": {"backup": "backups"},
     "restore-test": {"backup": "backups"},
     "recover-key": {"backup": "backups"},
+    "resplit-backup": {"backup": "backups"},
     "destroy-key": {"key": "keys"},
     "zeroise-token": {},
 }
@@ -104,6 +107,7 @@ AVAILABLE_ACTIONS: frozenset[str] = frozenset(
         "backup-key",
         "restore-test",
         "recover-key",
+        "resplit-backup",
     }
 )
 
@@ -427,6 +431,30 @@ class RecoverySpec(Frozen):
     refused by it even when it is the first one typed)."""
 
 
+class ResplitSpec(Frozen):
+    """The share set a resplit-backup replaces: its holders as the backup ceremony recorded them.
+
+    ``combine`` old holders type their shares; the key-encryption key they give must have the
+    backup's stated check value (``recovery.check_value``); it is then split anew among the
+    backup's ``shares`` with its ``threshold``, and this whole set is declared void in the journal
+    (``shares.voided``). Lint S-RESPLIT checks it.
+    """
+
+    reason: NonEmpty
+    """Why the set is replaced (e.g. a custodian left), journaled with the voided set."""
+    old_threshold: int = Field(ge=1)
+    """The old set's threshold, as printed on its sheets."""
+    old_shares: tuple[ShareHolder, ...] = Field(min_length=1, max_length=16)
+    """The old set's holders in member order (share i of n is old_shares[i - 1])."""
+    old_set_identifier: int | None = Field(default=None, ge=0, lt=32768)
+    """The old set's SLIP-39 identifier, as printed on its sheets."""
+    old_check_value: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{6}$")] | None = None
+    """The old share set's check value, as printed on its sheets (not the KEK's KCV)."""
+    combine: tuple[Identifier, ...] = Field(min_length=1)
+    """The old holders (participant ids, exactly ``old_threshold`` of them) who type their
+    shares: the script, not the room, chooses them."""
+
+
 class BackupSpec(Frozen):
     """A CA key wrapped under a key-encryption key split k-of-n with SLIP-39 (EV-BACKUP)."""
 
@@ -444,6 +472,9 @@ class BackupSpec(Frozen):
     recovery: RecoverySpec | None = None
     """For recover-key of a backup made in an earlier ceremony: what that ceremony recorded. A
     backup made in the same script (a migration) needs none: the engine has ``backup.made``."""
+    resplit: ResplitSpec | None = None
+    """For resplit-backup: the share set being replaced (``shares`` and ``threshold`` then name
+    the new set). Needs ``recovery`` (the KCV, blob SHA-256 and public key checked)."""
 
 
 class Compare(Frozen):

@@ -15,6 +15,7 @@ from sealroom.ceremony.script import (
     SIGNING_ACTIONS,
     ActionStep,
     AttendanceStep,
+    BackupSpec,
     EntryStep,
     PinSplit,
     Script,
@@ -80,6 +81,7 @@ EVIDENCE_NEEDS: dict[str, tuple[str, ...]] = {
     "ocsp-responder-certificate": ("EV-ARTIFACTS", "EV-COLLECTED", "EV-DEVICE"),
     "key-backup": ("EV-BACKUP", "EV-QUORUM", "EV-RESTORE", "EV-DEVICE"),
     "key-recovery": ("EV-QUORUM", "EV-KEY-ID", "EV-KEY-FPR", "EV-DEVICE"),
+    "custodian-change": ("EV-QUORUM", "EV-KEY-ID", "EV-KEY-FPR", "EV-DEVICE"),
     "key-migration": ("EV-MIGRATE", "EV-QUORUM", "EV-KEY-FPR", "EV-DEVICE"),
     "key-destruction": ("EV-DESTROY", "EV-DEVICE"),
     "key-transport-departure": ("EV-TRANSPORT", "EV-TEB"),
@@ -102,7 +104,7 @@ REPORTED_ELSEWHERE: dict[str, str] = {
 
 # Actions that may use a CA key, besides the SIGNING_ACTIONS (EV-KEY-PURPOSE, WebTrust 4.4.3).
 KEY_CUSTODY_ACTIONS = frozenset(
-    {"generate-key", "backup-key", "restore-test", "recover-key", "destroy-key"}
+    {"generate-key", "backup-key", "restore-test", "recover-key", "resplit-backup", "destroy-key"}
 )
 
 RULES: dict[str, str] = {
@@ -113,6 +115,7 @@ RULES: dict[str, str] = {
     "S-KEY-USE": "each CA key is used only for its declared purposes",
     "S-EVIDENCE": "every evidence item the report needs is produced by some step",
     "S-ACTS": "acts exist, steps of an act are together, opening and closing hold the shared steps",
+    "S-RESPLIT": "a re-split names the old set, k of its holders and the values it checks",
 }
 
 
@@ -147,6 +150,7 @@ class _State:
         yield from self.key_use()
         yield from self.evidence()
         yield from self.acts()
+        yield from self.resplits()
 
     # S-BAG -------------------------------------------------------------------------------------
 
@@ -531,6 +535,114 @@ class _State:
                 "beside it: one of the two was copied wrong",
                 "WebTrust 4.2.5",
                 "EV-KEY-FPR",
+            )
+
+    # S-RESPLIT --------------------------------------------------------------------------------
+
+    def resplits(self) -> Iterator[Finding]:
+        """resplit-backup can check what it takes back and hands the set to other holders."""
+        for index, backup in enumerate(self.script.backups):
+            actions = [
+                (s_index, step)
+                for s_index, step in enumerate(self.script.steps)
+                if isinstance(step, ActionStep) and step.params.get("backup") == backup.id
+            ]
+            resplit_steps = [step for _, step in actions if step.action == "resplit-backup"]
+            yield from self._resplit(index, backup, resplit_steps, actions)
+
+    def _resplit(
+        self,
+        index: int,
+        backup: BackupSpec,
+        resplit_steps: list[ActionStep],
+        actions: list[tuple[int, ActionStep]],
+    ) -> Iterator[Finding]:
+        here: FieldPath = ("backups", index)
+
+        def finding(path: FieldPath, message: str) -> Finding:
+            return self.at(path, "S-RESPLIT", message, "WebTrust 4.4.1", "EV-QUORUM")
+
+        resplit = backup.resplit
+        if not resplit_steps:
+            if resplit is not None:
+                yield finding(
+                    (*here, "resplit"),
+                    f"backups[{index}] ({backup.id}) names a share set to replace but no "
+                    "resplit-backup step replaces it",
+                )
+            return
+        step = resplit_steps[0]
+        if resplit is None:
+            yield finding(
+                (*here, "id"),
+                f"backups[{index}] ({backup.id}) is re-split (step {step.id}) but names no old "
+                "set: add resplit: reason, old_threshold, old_shares, combine",
+            )
+            return
+        if len(resplit_steps) > 1:
+            yield finding(
+                (*here, "id"),
+                f"backups[{index}] ({backup.id}) is re-split by {len(resplit_steps)} steps; "
+                "the old set can be replaced once",
+            )
+        if any(s.action == "backup-key" for _, s in actions):
+            yield finding(
+                (*here, "id"),
+                f"backups[{index}] ({backup.id}) is both made (backup-key) and re-split; a "
+                "re-split replaces the share set of a backup made in an earlier ceremony",
+            )
+        if backup.recovery is None:
+            yield finding(
+                (*here, "id"),
+                f"backups[{index}] ({backup.id}) is re-split but states no recovery values: "
+                "add recovery: made_in, check_value, blob_sha256, fingerprint and public_key "
+                "from the backup ceremony's backup.made entry",
+            )
+        else:
+            yield from self._recovery_key(
+                index, backup.recovery.public_key, backup.recovery.fingerprint
+            )
+        at: FieldPath = (*here, "resplit")
+        old = [h.custodian for h in resplit.old_shares]
+        if resplit.old_threshold > len(old):
+            yield finding(
+                (*at, "old_threshold"),
+                f"backups[{index}].resplit.old_threshold is {resplit.old_threshold} but the old "
+                f"set lists {len(old)} holder(s)",
+            )
+        if len(resplit.combine) != resplit.old_threshold:
+            yield finding(
+                (*at, "combine"),
+                f"backups[{index}].resplit.combine lists {len(resplit.combine)} custodian(s); "
+                f"the old set is combined from exactly its threshold, {resplit.old_threshold}",
+            )
+        for c_index, custodian in enumerate(resplit.combine):
+            if custodian not in old:
+                yield finding(
+                    (*at, "combine", c_index),
+                    f"backups[{index}].resplit.combine[{c_index}]: {custodian!r} holds no share "
+                    f"of the old set (holders: {', '.join(old)})",
+                )
+            elif resplit.combine.index(custodian) != c_index:
+                yield finding(
+                    (*at, "combine", c_index),
+                    f"backups[{index}].resplit.combine[{c_index}]: {custodian!r} is named twice; "
+                    "each custodian enters one share",
+                )
+        for o_index, holder in enumerate(resplit.old_shares):
+            if holder.custodian not in self.participants:
+                yield finding(
+                    (*at, "old_shares", o_index, "custodian"),
+                    f"backups[{index}].resplit.old_shares[{o_index}].custodian: "
+                    f"{holder.custodian!r} is not a participant (list leavers too, by name)",
+                )
+        if sorted(old) == sorted(h.custodian for h in backup.shares) and (
+            resplit.old_threshold == backup.threshold
+        ):
+            yield finding(
+                (*at, "old_shares"),
+                f"backups[{index}].resplit: the new set has the same holders and threshold as "
+                "the old one; a re-split changes who holds the shares or how many are needed",
             )
 
     # S-CONFIRM ---------------------------------------------------------------------------------
