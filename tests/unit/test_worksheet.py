@@ -113,31 +113,36 @@ def test_every_page_names_the_ceremony_the_script_and_its_hash(
 
 
 @needs_poppler
-def test_the_first_page_holds_identity_approval_sign_in_and_materials(
+def test_the_first_page_holds_identity_approval_and_sign_in_the_second_the_materials(
     loaded: LoadedScript, tmp_path: Path
 ) -> None:
+    """Ten people sign in (five of them custodians of the root key's backup): the sign-in fills
+    page 1 and the materials table starts whole at the top of page 2, never split over pages."""
     pdf = written(_pdf(loaded), tmp_path)
     first = squeeze(pdf_text(pdf, 1))
+    second = squeeze(pdf_text(pdf, 2))
     script = loaded.script
     approval = script.ceremony.approval
     assert approval is not None
+    assert len(script.participants) == 10
     for text in (
         "Ceremony script worksheet",
         approval.approved_by,
         approval.reference,
         script.ceremony.location.room,
         "Participant sign-in",
-        "Materials and tamper-evident bags",
     ):
         assert squeeze(text) in first, text
     assert header_row(pdf, 1, "Name", "Role", "Signature", "Time in", "Time out")
-    assert header_row(pdf, 1, "Material", "Serial", "Bag in", "Bag out", "Checked")
     for participant in script.participants:
         assert squeeze(participant.name) in first, participant.name
+    assert squeeze("Materials and tamper-evident bags") not in first
+    assert squeeze("Materials and tamper-evident bags") in second
+    assert header_row(pdf, 2, "Material", "Serial", "Bag in", "Bag out", "Checked")
     for material in script.materials:
         for value in (material.serial, material.bag_in, material.bag_out):
             if value:
-                assert value.lower() in first, value
+                assert value.lower() in second, value
 
 
 @needs_poppler
