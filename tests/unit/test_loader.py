@@ -48,7 +48,8 @@ def test_missing_role_is_named(tmp_path: Path) -> None:
     _doc, _script, findings = lint_findings(path)
     assert [f.rule for f in findings].count("SR-REF-ROLE") == 1
     bad = next(f for f in findings if f.rule == "SR-REF-ROLE")
-    assert "participants[3].roles[0]" in bad.message
+    # Dan, the internal witness, follows Alice, Bob, Carol and the five backup custodians
+    assert "participants[8].roles[0]" in bad.message
     assert "'internal-witnes'" in bad.message
     assert bad.position.line == _line_of(path, "[internal-witnes]")
     # The witness steps now have nobody holding the internal-witness role.
