@@ -10,6 +10,11 @@ does. The KEK is wiped. The stand-in's public values (KCV, blob SHA-256, public 
 values the script states; the engine journals them with ``stand_in: true``. When a medium already
 holds a blob with the SHA-256 the script states (an earlier rehearsal's backup copied there), no
 stand-in is made: the rehearsal recovers that backup against the script's own values.
+
+A re-split (resplit-backup) takes the KEK back from the old set's holders: for it the stand-in
+splits the stand-in KEK with the old threshold among ``resplit.old_shares`` and prints their
+sheets under the old set's title (``old_kek_what``), so the answers file reads each old holder's
+words off a sheet, and the new sheets the ceremony prints do not collide with them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from sealroom.ceremony.backup import blob_name, kek_what
 from sealroom.ceremony.custody import wipe
 from sealroom.ceremony.ports import Hsm, KeyBackup, SecretSharing, ShareSheet, SheetPrinter
 from sealroom.ceremony.recovery import RecoveryExpectation
+from sealroom.ceremony.resplit import old_kek_what
 from sealroom.ceremony.script import ActionStep, BackupSpec, Script
 from sealroom.errors import SealroomError
 
@@ -32,7 +38,7 @@ STAND_IN_FILE = "rehearsal-inputs/stand-in-backups.json"
 
 
 def backups_to_stand_in(script: Script) -> list[BackupSpec]:
-    """Backups the script recovers (recover-key) without making them (no backup-key step)."""
+    """Backups the script recovers or re-splits without making them (no backup-key step)."""
 
     def steps(action: str) -> set[str]:
         return {
@@ -41,8 +47,9 @@ def backups_to_stand_in(script: Script) -> list[BackupSpec]:
             if isinstance(s, ActionStep) and s.action == action and "backup" in s.params
         }
 
-    made, recovered = steps("backup-key"), steps("recover-key")
-    return [b for b in script.backups if b.id in recovered and b.id not in made]
+    made = steps("backup-key")
+    used = steps("recover-key") | steps("resplit-backup")
+    return [b for b in script.backups if b.id in used and b.id not in made]
 
 
 def prepare_stand_in_backups(  # noqa: PLR0917 - the ports it works through
@@ -110,7 +117,12 @@ def _stand_in(  # noqa: PLR0917 - one call site
     except SealroomError:
         key = hsm.generate_key(spec)
     spki = key.record.spki_der
-    names = [script.participant(h.custodian).name for h in backup.shares]
+    # A re-split takes the KEK back from the OLD set's holders: the stand-in is that set.
+    resplit = backup.resplit
+    holders = resplit.old_shares if resplit is not None else backup.shares
+    threshold = resplit.old_threshold if resplit is not None else backup.threshold
+    what = old_kek_what(backup) if resplit is not None else kek_what(backup)
+    names = [script.participant(h.custodian).name for h in holders]
     kek = port.new_kek(hsm.random_bytes)
     try:
         check_value = port.check_value(kek)
@@ -118,14 +130,14 @@ def _stand_in(  # noqa: PLR0917 - one call site
         blob = port.encode(wrapped, check_value, None)
         for material in backup.media:
             port.write_medium(material, blob_name(backup), blob)
-        share_set = sharing.split(kek, backup.threshold, names, hsm.random_bytes)
+        share_set = sharing.split(kek, threshold, names, hsm.random_bytes)
     finally:
         wipe(kek)
     made_in = backup.recovery.made_in if backup.recovery is not None else backup.id
     for name, share in zip(names, share_set.shares, strict=True):
         sheet = ShareSheet(
             ceremony_id=f"REHEARSAL stand-in for {made_in}",
-            title=f"{kek_what(backup)} share",
+            title=f"{what} share",
             subject=f"REHEARSAL stand-in backup {backup.id} of {spec.label}",
             custodian=name,
             member_index=share.member_index,

@@ -58,20 +58,7 @@ class ResplitActions:
         self.backups = backups
         self.runner = backups.runner
         self.done: set[str] = set()
-        self.stand_ins: dict[str, RecoveryExpectation] = {}
-        """Backup id -> a rehearsal's stand-in values (KCV, blob, public key and old set)."""
-
-    def declare_stand_ins(self, expectations: dict[str, RecoveryExpectation]) -> None:
-        """A rehearsal's stand-in old sets replace the values the script states.
-
-        Refused in production, where only the script's values are checked.
-        """
-        if not self.runner.rehearsal:
-            raise CeremonyError(
-                "Stand-in backup values are a rehearsal's; a production re-split checks the "
-                "values the script states."
-            )
-        self.stand_ins.update(expectations)
+        """Backups re-split (journaled backup.resplit)."""
 
     def replay(self, history: Sequence[RecordedEntry]) -> None:
         """After a resume: the backups the journal shows re-split (not re-split twice)."""
@@ -248,7 +235,8 @@ class ResplitActions:
 
     def _expected(self, where: str, backup: BackupSpec) -> tuple[RecoveryExpectation, bool]:
         """The values to check (the script's, or a rehearsal's stand-in) and which they are."""
-        stand_in = self.stand_ins.get(backup.id)
+        # A rehearsal's stand-in (declared with the recovery's, refused outside a rehearsal).
+        stand_in = self.backups.recovery.stand_ins.get(backup.id)
         if stand_in is not None:
             return stand_in, True
         declared = expectation_of_script(backup)
