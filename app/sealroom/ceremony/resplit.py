@@ -289,10 +289,12 @@ class ResplitActions:
                     f"does not verify with the public key of {key_spec.label}. Nothing was split."
                 )
         except SealroomError:
-            with suppress(SealroomError):
-                hsm.destroy_key(check_spec)
+            if hsm.object_count() != before:
+                with suppress(SealroomError):
+                    hsm.destroy_key(check_spec)
             raise
-        hsm.destroy_key(check_spec)  # the session copy goes now, not at logout
+        if hsm.object_count() != before:  # the session copy is visible: it goes now, not at logout
+            hsm.destroy_key(check_spec)
         after = hsm.object_count()
         if after != before:
             raise CeremonyAborted(
