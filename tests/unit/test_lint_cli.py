@@ -50,17 +50,24 @@ def test_json_output_has_every_field(capsys: pytest.CaptureFixture[str]) -> None
     paths = [CORPUS / "c-materials-no-hsm.yaml", CORPUS / "s-bag-never-resealed.yaml"]
     assert main(["lint", "--format", "json", *map(str, paths)]) == 1
     findings = json.loads(capsys.readouterr().out)
-    assert [f["rule"] for f in findings] == ["SR-REF-MATERIAL", "C-MATERIALS", "S-BAG"]
+    # neither HSM is an hsm: the ceremony's token and the backup's restore-test token are named
+    assert [f["rule"] for f in findings] == [
+        "SR-REF-MATERIAL",
+        "SR-REF-MATERIAL",
+        "C-MATERIALS",
+        "S-BAG",
+    ]
     for finding in findings:
         assert set(finding) == FIELDS
         assert isinstance(finding["line"], int)
         assert isinstance(finding["column"], int)
-    schema, compliance, state = findings
-    assert schema["kind"] == "schema"
+    schema, restore_token, compliance, state = findings
+    assert schema["kind"] == restore_token["kind"] == "schema"
     assert schema["clause"] is None
+    assert "restore_test_token" in restore_token["message"]
     assert compliance == {
         "file": str(paths[0]),
-        "line": 74,
+        "line": 113,
         "column": 1,
         "rule": "C-MATERIALS",
         "kind": "compliance",

@@ -93,10 +93,12 @@ def test_the_first_act_is_the_opening(tmp_path: Path) -> None:
     text = _replace(
         BASE,
         "  - id: opening\n    title: Opening\n  - id: key-generation\n",
-        "  - id: key-generation\n    title: Key generation and certificate\n"
+        "  - id: key-generation\n    title: Key generation, certificate and backup\n"
         "  - id: opening\n    title: Opening\n  - id: key-gen-spare\n",
     )
-    text = _replace(text, "  - id: key-gen-spare\n    title: Key generation and certificate\n", "")
+    text = _replace(
+        text, "  - id: key-gen-spare\n    title: Key generation, certificate and backup\n", ""
+    )
     path, findings = _lint(tmp_path, text)
     acts = [f for f in findings if f.rule == "S-ACTS"]
     assert any(
@@ -135,9 +137,9 @@ def test_sign_off_outside_the_closing(tmp_path: Path) -> None:
 def test_a_quorum_of_one_is_not_multi_person_control(tmp_path: Path) -> None:
     text = _replace(
         BASE,
-        "\nmaterials:\n",
+        "\nquorums:\n",
         "\nquorums:\n  - id: activation\n    role: crypto-officer\n    threshold: 1\n"
-        "    purpose: Activate the HSM\n\nmaterials:\n",
+        "    purpose: Activate the HSM\n",
     )
     path, findings = _lint(tmp_path, text)
     assert [(f.rule, f.position.line) for f in findings] == [
