@@ -9,7 +9,7 @@ import pytest
 from sealroom.ceremony.answers import AnswersOperator, default_answers_path, load_answers
 from sealroom.ceremony.loader import load_script
 from sealroom.errors import AnswersError
-from tests.fakes import ROOT_SCRIPT, fake_world
+from tests.fakes import ROOT_SCRIPT, FakeHsm, fake_world
 
 ANSWERS = default_answers_path(ROOT_SCRIPT)
 
@@ -23,10 +23,20 @@ def test_shipped_answers_drive_a_whole_ceremony() -> None:
     world = fake_world()
     answers = load_answers(ANSWERS, world.runner.script)
     lines: list[str] = []
-    result = world.runner.run(AnswersOperator(answers, lines.append))
+    # the restore-test token is initialised with the answers' PINs, as `sealroom rehearse` does
+    restore = world.runner.ports.restore_hsm
+    assert isinstance(restore, FakeHsm)
+    restore.initialise("restore-test", answers.token.so_pin, answers.token.user_pin)
+    # the root key is backed up 3 of 5: custodians type the words off the sheets the world printed
+    result = world.runner.run(
+        AnswersOperator(answers, lines.append, sheet_words=world.sheets.words)
+    )
     assert result.completed
     assert any("Key pair exr-root-r1-2026 generated" in line for line in lines)
+    assert any("restore-test" in line for line in lines)
+    assert world.journal.events().count("restore.tested") == 1
     assert not any(answers.token.user_pin in line for line in lines)
+    assert not any(answers.token.so_pin in line for line in lines)
 
 
 def test_unknown_step_in_answers_is_located(tmp_path: Path) -> None:
