@@ -30,6 +30,7 @@ from sealroom.ceremony.ports import (
     SheetPrinter,
     SigningKey,
 )
+from sealroom.ceremony.resplit import old_kek_what
 from sealroom.ceremony.script import (
     ActionStep,
     CertificateSpec,
@@ -293,6 +294,8 @@ def _holders_of(script: Script, what: str) -> tuple[ShareHolder, ...]:
     for backup in script.backups:
         if kek_what(backup) == what:
             return backup.shares
+        if backup.resplit is not None and old_kek_what(backup) == what:
+            return backup.resplit.old_shares  # the set a re-split replaces
     activation = script.hsm.activation if script.hsm is not None else None
     if activation is not None:
         if what == USER_PIN:

@@ -117,3 +117,20 @@ def test_without_the_script_only_sheets_printed_by_this_process_are_known(tmp_pa
     sheets = RecordingSheets(FileSheetPrinter(tmp_path), read_share_sheet_words)
     with pytest.raises(CeremonyError, match="No share sheet"):
         sheets.words(next(iter(printed)), kek_what(script.backups[0]))
+
+
+def test_a_sheet_of_the_set_a_resplit_replaces_is_found_by_the_old_holder_order(
+    tmp_path: Path,
+) -> None:
+    from sealroom.ceremony.resplit import old_kek_what
+
+    script = _script("custodian-change")
+    backup = script.backups[0]
+    assert backup.resplit is not None
+    old = backup.resplit.old_shares
+    sheets = RecordingSheets(FileSheetPrinter(tmp_path), read_share_sheet_words, script)
+    last = script.participant(old[-1].custodian).name
+    path = sheets.sheet_path(last, old_kek_what(backup))
+    assert path is not None
+    assert path.name.endswith(f"-{len(old)}-of-{len(old)}.pdf")  # the printer shortens titles
+    assert "set-being-replaced" in path.name

@@ -35,6 +35,7 @@ EFFECT_EVENTS: Mapping[str, str] = {
     "backup-key": "backup.made",
     "restore-test": "restore.tested",
     "recover-key": "key.recovered",
+    "resplit-backup": "backup.resplit",
 }
 LOGIN_EVENTS = frozenset({"hsm.login"})
 LOGOUT_EVENTS = frozenset({"hsm.logout", "token.zeroised"})

@@ -224,7 +224,7 @@ class TextualOperator:
         """The words as typed; neither kept here nor shown (the screen's field is emptied)."""
         person = custodian_of(self.script, custodian)
         # A key-encryption key is a 256-bit secret (33 words); a split PIN a 128-bit one (20).
-        words = 33 if what.endswith("key-encryption key") else 20
+        words = 33 if "key-encryption key" in what else 20
         return self._ask(
             lambda: ShareWordsScreen(
                 self.app,
