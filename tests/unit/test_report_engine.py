@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from test_report_sample import sample_script
 
+from sealroom.backup.sharing import Slip39Sharing
 from sealroom.ceremony.ports import Acknowledgement, Deviation, SignOff, StepView
 from sealroom.ceremony.runner import Adapters, Runner
 from sealroom.journal.reader import read_entries
@@ -22,11 +23,14 @@ from sealroom.report.record import ceremony_record
 from tests.fakes import (
     FakeHsm,
     FakeIssuer,
+    FakeKeyBackup,
     FakePrinter,
     FakeQr,
+    FakeSheetPrinter,
     FixedClock,
     MemoryStore,
     ScriptedOperator,
+    fake_restore_token,
 )
 
 needs_poppler = pytest.mark.skipif(
@@ -61,6 +65,21 @@ class RoomOperator(ScriptedOperator):
         ]
 
 
+class KcvKeyBackup(FakeKeyBackup):
+    """FakeKeyBackup giving its check value in the journal's format: 6 upper-case hex digits.
+
+    The real adapter's KCV (backup/kek.py) is upper-case, and docs/journal-events.md says
+    ``backup.made`` holds it so; the report refuses any other form.
+    """
+
+    def check_value(self, kek: bytes | bytearray) -> str:
+        return super().check_value(kek).upper()
+
+
+BREAK_BAGS = ("TEB-110001", "TEB-110002", "TEB-110003", "TEB-110004", "TEB-110005")
+"""The bags the materials sealed in the closing are put in for the break, in the script's order."""
+
+
 @pytest.fixture(scope="module")
 def ceremony(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakePrinter]:
     directory = tmp_path_factory.mktemp("engine")
@@ -74,15 +93,18 @@ def ceremony(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakePrinte
             "clock": ["-3"],
             "hsm-bag": ["TEB-100201", "TEB-100210", "TEB-100201", "TEB-100201"],
             "generate-root-key": ["GENERATE exr-root-r1", "GENERATE exr-root-r1-2026"],
+            # sealed for the break: hsm, backup-hsm, media-a, media-b, workstation; then
+            # re-checked in that order, the HSM's bag misread once
             "break-before-hand-over": [
-                "TEB-110001",
-                "TEB-110002",
+                *BREAK_BAGS,
                 "TEB-110010",
-                "TEB-110001",
-                "TEB-110002",
+                *BREAK_BAGS,
             ],
         },
     )
+    # the custodians read their words off the sheets this room printed (the backup's shares)
+    sheets = FakeSheetPrinter()
+    operator.sheets = sheets
     with JournalWriter.create(path, clock) as journal:
         adapters = Adapters(
             hsm=FakeHsm(),
@@ -93,6 +115,10 @@ def ceremony(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, FakePrinte
             printer=printer,
             qr=FakeQr(),
             clock=clock,
+            sharing=Slip39Sharing(),
+            sheets=sheets,
+            backup=KcvKeyBackup(),
+            restore_hsm=fake_restore_token("4711-2027"),
         )
         result = Runner(loaded, adapters, rehearsal=True).run(operator)
     assert result.completed, operator.failed
@@ -133,12 +159,18 @@ def test_the_record_holds_what_the_engine_journaled(ceremony: tuple[Path, FakePr
     ]
     (taken,) = record.breaks
     assert taken.left == taken.returned == ("bob", "dan")
-    assert [(c.material, c.matches) for c in taken.rechecks] == [
-        ("hsm", False),
-        ("hsm", True),
-        ("workstation", True),
+    assert [(c.material, c.typed, c.matches) for c in taken.rechecks] == [
+        ("hsm", "TEB-110010", False),
+        ("hsm", "TEB-110001", True),
+        ("backup-hsm", "TEB-110002", True),
+        ("media-a", "TEB-110003", True),
+        ("media-b", "TEB-110004", True),
+        ("workstation", "TEB-110005", True),
     ]
-    assert record.statements is not None and len(record.statements) == 5
+    # everyone signs: the five custodians of the backup too (nobody left at the break)
+    assert record.statements is not None
+    assert [s.participant for s in record.statements] == [p.id for p in record.script.participants]
+    assert len(record.statements) == 10
     assert all(s.ok for s in record.steps if s.step.id not in {"room-check", "photograph-bags"})
 
 
@@ -161,5 +193,8 @@ def test_the_engine_journal_renders_every_item(
         "Comment: Deviations at steps 3 and 5 recorded.",
         "left: Bob Okafor, Dan Ivanov",
         "Act: Closing",
+        # the root key's backup and its restore test, as the engine journaled them
+        "Key backup [EV-BACKUP, EV-QUORUM, EV-RESTORE]",
+        "(Prove the backup restores on the backup HSM): PASSED",
     ):
         assert item in flat, item
