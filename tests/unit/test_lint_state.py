@@ -54,7 +54,7 @@ def test_every_shipped_script_lints_clean(script: Path) -> None:
 
 def test_every_ceremony_type_has_its_step_and_evidence_needs() -> None:
     types = set(get_args(CeremonyType))
-    assert len(types) == 17
+    assert len(types) == 18  # custodian-change joined the catalogue (13a9a2d)
     assert set(STEP_NEEDS) == types
     assert set(EVIDENCE_NEEDS) == types
     for needs in EVIDENCE_NEEDS.values():
@@ -203,3 +203,22 @@ def test_a_csr_needs_a_certificate_signing_key(tmp_path: Path) -> None:
     assert [(f.rule, f.position.line) for f in findings] == [
         ("S-KEY-USE", _line(path, "    key: crl-key"))
     ]
+
+
+def test_an_ed25519_key_to_back_up_is_refused_before_the_day(tmp_path: Path) -> None:
+    """SoftHSM 2.6.1 cannot wrap Ed25519: lint says so, not backup-key in the middle of the room."""
+    text = _replace(BASE, "    algorithm: rsa-4096\n", "    algorithm: ed25519\n")
+    path, findings = _lint(tmp_path, text)
+    refused = [f for f in findings if f.rule == "S-KEY-USE"]
+    assert [(f.position.line, f.evidence, f.clause) for f in refused] == [
+        (_line(path, "    backup: true"), "EV-BACKUP", "WebTrust 4.2.3")
+    ], "\n".join(map(str, findings))
+    assert "keys[0] (root-key) is ed25519 with backup: true" in refused[0].message
+    assert "cannot wrap an Ed25519 key" in refused[0].message
+
+
+def test_an_ed25519_key_not_backed_up_is_not_refused_for_wrapping(tmp_path: Path) -> None:
+    text = _replace(BASE, "    algorithm: rsa-4096\n", "    algorithm: ed25519\n")
+    text = _replace(text, "    backup: true\n", "    backup: false\n")
+    _path, findings = _lint(tmp_path, text)
+    assert not any("cannot wrap" in f.message for f in findings), findings

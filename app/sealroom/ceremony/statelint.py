@@ -711,6 +711,19 @@ class _State:
                     "WebTrust 4.2.3",
                     "EV-BACKUP",
                 )
+        for index, key in enumerate(self.script.keys):
+            if key.backup and key.algorithm == "ed25519":
+                # SoftHSM 2.6.1 refuses C_WrapKey on an Ed25519 private key: without this finding
+                # the refusal would come at backup-key, after the key was generated.
+                yield self.at(
+                    ("keys", index, "backup"),
+                    "S-KEY-USE",
+                    f"keys[{index}] ({key.id}) is ed25519 with backup: true, but the HSM cannot "
+                    "wrap an Ed25519 key (SoftHSM 2.6.1 refuses it), so backup-key would fail "
+                    "in the ceremony; choose an rsa or ec algorithm, or set backup: false",
+                    "WebTrust 4.2.3",
+                    "EV-BACKUP",
+                )
         for index, step in enumerate(self.script.steps):
             if not isinstance(step, ActionStep):
                 continue
