@@ -46,6 +46,7 @@ from sealroom.report.record import (
     InterruptionView,
     KeyView,
     MechanismView,
+    RecoveryView,
     RegistryView,
     RestoreView,
     ShareSlot,
@@ -1274,6 +1275,8 @@ def _keys(record: CeremonyRecord, number: int) -> list[Flowable]:
         origin = (
             "made before the interruption, found on the token"
             if key.after_interruption
+            else f"recovered from backup {key.recovered_from}"
+            if key.recovered_from is not None
             else "found on the token"
             if key.found
             else "generated"
@@ -1323,6 +1326,16 @@ def _key_rows(record: CeremonyRecord, key: KeyView) -> list[tuple[str, Flowable 
                     f"{key.seq}, key.found after_interruption): not generated twice",
                     "cell_bold",
                 ),
+            ),
+        ]
+    elif key.recovered_from is not None:
+        rows += [
+            ("Private key attributes (read back and checked)", para(attributes, "mono_small")),
+            (
+                "Origin",
+                f"made in an earlier ceremony; unwrapped from backup {key.recovered_from} into "
+                f"token {key.token_serial} at step {key.step_number} (journal seq {key.seq}, "
+                f"key.recovered; section {NUMBER['backup']})",
             ),
         ]
     elif key.found:
@@ -1807,7 +1820,15 @@ SET_CHECK_LABEL: Final = "Share set's own check value (SLIP-39)"
 
 def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
     title, evidence = "Key backup", "EV-BACKUP, EV-QUORUM, EV-RESTORE"
-    if not record.backups and not record.restores and not record.restore_failures:
+    if any(r.migration for r in record.recoveries):
+        evidence += ", EV-MIGRATE"
+    if (
+        not record.backups
+        and not record.restores
+        and not record.restore_failures
+        and not record.recoveries
+        and not record.recovery_failures
+    ):
         text = "No key backup was made and no backup was restored in this ceremony."
         if record.script.backups:
             listed = ", ".join(b.id for b in record.script.backups)
@@ -1828,13 +1849,34 @@ def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
         "byte and no key byte is in the journal or in this report.",
         "body",
     )
+    if not record.backups and not record.restores:
+        intro = para(
+            "A CA key was recovered from a backup made in an earlier ceremony: its wrapped blob "
+            "read from a medium, the key-encryption key (KEK) combined from the custodians' "
+            "SLIP-39 shares, and the key unwrapped into the HSM as a persistent, sensitive, "
+            "non-extractable key. The key check value (KCV) is that of the KEK "
+            "(docs/backup-blob.md). No word of any share, no KEK byte and no key byte is in the "
+            "journal or in this report.",
+            "body",
+        )
     out = _section(number, title, evidence, intro)
+    migrated = {r.backup_id for r in record.recoveries if r.migration}
     for backup in record.backups:
         out += _backup_made(record, backup)
         for restore in record.restores_of(backup.backup_id):
             out += _restore_tested(record, restore, backup)
         tested = record.restores_of(backup.backup_id)
-        if not tested and not any(f.backup_id == backup.backup_id for f in record.restore_failures):
+        if backup.backup_id in migrated:
+            out.append(
+                para(
+                    "Restore test: the migration below unwrapped this backup into the target "
+                    "token, signed and verified; it stands as the backup's restore test.",
+                    "body",
+                )
+            )
+        elif not tested and not any(
+            f.backup_id == backup.backup_id for f in record.restore_failures
+        ):
             pending = (
                 "no restore test of this backup in these journal entries: the ceremony cannot "
                 "close until one passes"
@@ -1846,6 +1888,10 @@ def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
             out += _restore_tested(record, restore, None)
     if record.restore_failures:
         out += _restore_failures(record)
+    for recovery in record.recoveries:
+        out += _recovered(record, recovery)
+    if record.recovery_failures:
+        out += _recovery_failures(record)
     return out
 
 
@@ -2158,6 +2204,231 @@ def _restore_failures(record: CeremonyRecord) -> list[Flowable]:
             rows,
             [26 * mm, 26 * mm, CONTENT_WIDTH - 110 * mm, 46 * mm, 12 * mm],
             alerts=[i for i, f in enumerate(record.restore_failures) if f.passed_later is None],
+        ),
+    ]
+
+
+def _recovered(record: CeremonyRecord, recovery: RecoveryView) -> list[Flowable]:
+    """A recovery or migration (``key.recovered``): what was checked, against what (EV-MIGRATE)."""
+    step = _step_name(record, _step_id_of(record, recovery.step_number))
+    kind = "Migration" if recovery.migration else "Recovery"
+    ok = (
+        recovery.verified
+        and recovery.fingerprint_agrees
+        and recovery.source_agrees is not False
+        and (recovery.source_emptied or not recovery.migration)
+    )
+    heading = para(
+        f"{kind} of {recovery.label} from backup {recovery.backup_id} at {step}: "
+        + ("DONE" if ok else "NOT PROVED"),
+        "h2",
+    )
+
+    def verdict(good: bool, yes: str, no: str) -> Flowable:
+        return para(yes if good else no, "cell_bold" if good else "alert")
+
+    if recovery.stand_in:
+        against = (
+            "the rehearsal's stand-in backup (made on the throwaway token before the ceremony "
+            "opened), NOT the values the script states"
+        )
+        if recovery.script_check_value is not None:
+            against += (
+                f" (script: KCV {recovery.script_check_value}, blob SHA-256 "
+                f"{recovery.script_blob_sha256}, key SHA-256 {recovery.script_fingerprint}, "
+                f"made in {recovery.script_made_in})"
+            )
+    elif recovery.expected_source == "backup.made":
+        against = (
+            f"the backup.made entry of this journal (backup made at this ceremony, "
+            f"{recovery.made_in})"
+            + (
+                ": this report finds the same values"
+                if recovery.source_agrees
+                else ": this report finds OTHER values there"
+            )
+        )
+    else:
+        against = (
+            f"the values the script states for the backup (backups: recovery, made in "
+            f"{recovery.made_in})"
+            + (
+                ": this report finds the same values in the script"
+                if recovery.source_agrees
+                else ": this report finds OTHER values in the script"
+            )
+        )
+    entered = [
+        f"{record.participant_name(e.custodian)} (share {e.member_index}, accepted at attempt "
+        f"{e.attempt}, {_time(e.at)}, seq {e.seq})"
+        for e in recovery.entries
+        if e.accepted
+    ] or [record.participant_name(c) for c in recovery.custodians]
+    entered += [
+        f"refused: {record.participant_name(e.custodian)} at attempt {e.attempt} (seq {e.seq}): "
+        + share_problem(e.problem or "-", record.participant_name(e.custodian))
+        for e in recovery.entries
+        if not e.accepted
+    ]
+    token = dict(recovery.token_fields)
+    serial = f"serial {recovery.token_serial}"
+    if recovery.token_stand_in:
+        serial += (
+            f": the rehearsal's throwaway token, standing in for {recovery.token_material} "
+            f"({recovery.token_declared_serial})"
+        )
+    elif recovery.token_declared_serial is not None:
+        serial += f", the script's {recovery.token_material} ({recovery.token_declared_serial})"
+    kcv_ok = (
+        recovery.check_value_matched
+        and recovery.check_value.upper() == recovery.expected_check_value
+    )
+    blob_ok = (
+        recovery.blob_sha256_matched
+        and recovery.medium.matches
+        and recovery.blob_sha256 == recovery.expected_blob_sha256
+    )
+    attributes = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in recovery.attributes)
+    rows: list[tuple[str, Flowable | str]] = [
+        (
+            "Values checked against",
+            para(against, "alert" if recovery.source_agrees is False else "cell_bold"),
+        ),
+        (
+            KCV_LABEL,
+            verdict(
+                kcv_ok,
+                f"{recovery.check_value}: matches the expected {recovery.expected_check_value}",
+                f"{recovery.check_value}: DOES NOT MATCH the expected "
+                f"{recovery.expected_check_value}",
+            ),
+        ),
+        (
+            "Blob SHA-256",
+            verdict(
+                blob_ok,
+                f"read from {recovery.medium.material} ({recovery.medium.where}): "
+                f"{recovery.blob_sha256}, matches the expected",
+                f"read from {recovery.medium.material}: {recovery.medium.sha256}, DOES NOT "
+                f"MATCH the expected {recovery.expected_blob_sha256}",
+            ),
+        ),
+        ("Shares combined by", _bullets(entered)),
+    ]
+    if recovery.migration:
+        source = dict(recovery.source_token_fields)
+        rows.append(
+            (
+                "Source token",
+                para(
+                    f"token {source.get('Token label', '-')} ({source.get('Model', '-')}), "
+                    f"serial {recovery.source_token_serial}",
+                    "cell",
+                ),
+            )
+        )
+    rows += [
+        (
+            "Target token" if recovery.migration else "Unwrapped into",
+            para(
+                f"token {token.get('Token label', '-')} ({token.get('Model', '-')}), {serial}; "
+                f"as a {recovery.unwrapped_as}: {recovery.objects_before} object(s) before, "
+                f"{recovery.objects_after} after",
+                "cell",
+            ),
+        ),
+        (
+            "Recovered key's public key SHA-256",
+            _fingerprint_cell(
+                recovery.fingerprint,
+                f"the expected {recovery.expected_fingerprint[:16]}...: "
+                + ("equal" if recovery.fingerprint_agrees else "DIFFERENT")
+                + "; recomputed by this report from the public key in the journal: "
+                + ("matches" if recovery.spki_matches else "DOES NOT MATCH"),
+            ),
+        ),
+        ("Recovered key's attributes", para(attributes or "-", "small")),
+        (
+            "Sign and verify",
+            verdict(
+                recovery.verified,
+                f"signed a fresh message with {recovery.hash_name} (message SHA-256 "
+                f"{recovery.signed_message_sha256[:16]}...), verified with the "
+                f"{recovery.verified_with}: verified",
+                "the signature DID NOT VERIFY",
+            ),
+        ),
+    ]
+    if recovery.migration:
+        destroyed, zeroised = recovery.source_destroyed, recovery.source_zeroised
+        rows.append(
+            (
+                "Source key destroyed",
+                verdict(
+                    destroyed is not None and not destroyed.leftovers,
+                    f"step {destroyed.step_number}: {len(destroyed.destroyed)} object(s) of "
+                    f"{destroyed.label} destroyed on token {destroyed.token_serial} "
+                    f"(key.destroyed, seq {destroyed.seq})"
+                    if destroyed is not None
+                    else "",
+                    "NOT DESTROYED on the source token in these journal entries"
+                    if destroyed is None
+                    else "an object of the key REMAINS on the source token",
+                ),
+            )
+        )
+        rows.append(
+            (
+                "Source token emptied",
+                verdict(
+                    zeroised is not None and not zeroised.after,
+                    f"step {zeroised.step_number}: zeroised, {len(zeroised.after)} object(s) "
+                    f"after: the token (serial {zeroised.token_serial}) holds no object "
+                    f"(token.zeroised, seq {zeroised.seq})"
+                    if zeroised is not None
+                    else "",
+                    "NOT ZEROISED in these journal entries"
+                    if zeroised is None
+                    else "the source token STILL holds objects",
+                ),
+            )
+        )
+    rows.append(
+        ("Journaled", f"{clock_text(recovery.recovered_at)} (key.recovered, seq {recovery.seq})")
+    )
+    return [CondPageBreak(70 * mm), KeepTogether([heading, fields(rows, 52 * mm)])]
+
+
+def _recovery_failures(record: CeremonyRecord) -> list[Flowable]:
+    rows = []
+    alerts = []
+    for index, failure in enumerate(record.recovery_failures):
+        target = f"{failure.objects_before} object(s) before, {failure.objects_after} after: " + (
+            "unchanged" if failure.target_unchanged else "CHANGED"
+        )
+        later = (
+            f"recovered later (seq {failure.recovered_later})"
+            if failure.recovered_later is not None
+            else "not recovered afterwards"
+        )
+        if not failure.target_unchanged:
+            alerts.append(index)
+        rows.append(
+            [
+                para(failure.backup_id, "mono"),
+                para(f"step {failure.step_number}, {_time(failure.failed_at)}", "cell"),
+                para(failure.problem, "cell"),
+                para(f"target token: {target}; {later}", "cell"),
+                str(failure.seq),
+            ]
+        )
+    return [
+        para(f"Recoveries refused ({len(rows)}): each a deviation the room decided", "h3"),
+        grid(
+            ["Backup", "When", "Why it was refused", "Target token, outcome", "Seq"],
+            rows,
+            [26 * mm, 26 * mm, CONTENT_WIDTH - 110 * mm, 46 * mm, 12 * mm],
+            alerts=alerts,
         ),
     ]
 

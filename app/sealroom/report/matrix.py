@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from pydantic import ValidationError
 
@@ -16,7 +16,8 @@ from sealroom.errors import ReportError
 from sealroom.journal.entry import CLOSING_EVENTS, OPENING_EVENT, JournalEntry
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-KEY_EVENTS = ("key.generated", "key.found")
+KEY_EVENTS = ("key.generated", "key.found", "key.recovered")
+"""Entries naming a key pair; ``key.recovered`` names it under ``key`` (read by _key_data)."""
 ARTEFACT_EVENTS = {"certificate.issued": "certificate", "csr.made": "CSR", "crl.issued": "CRL"}
 
 
@@ -122,6 +123,20 @@ class _Found:
     def digest(self, what: str, value: Json | None) -> None:
         if isinstance(value, str) and _HEX64.match(value) and (what, value) not in self.digests:
             self.digests.append((what, value))
+
+
+def _key_data(entry: JournalEntry) -> JournalEntry:
+    """A key entry as key.generated writes it: ``key.recovered`` holds the key under ``key``."""
+    key = entry.data.get("key")
+    if entry.event == "key.recovered" and isinstance(key, Mapping):
+        return replace(entry, data=dict(key))
+    return entry
+
+
+def _serial_after(entry: JournalEntry) -> Json | None:
+    """The serial of the token a ``token.zeroised`` entry re-initialised."""
+    token = entry.data.get("token_after")
+    return token.get("serial") if isinstance(token, Mapping) else None
 
 
 def _text(data: Mapping[str, Json], key: str) -> str | None:
@@ -613,7 +628,7 @@ class _Facts:
     def _keys(self, found: _Found, *events: str) -> list[JournalEntry]:
         keys = self.of(*events)
         found.add(*keys)
-        return keys
+        return [_key_data(e) for e in keys]
 
     def _made_here(self) -> list[JournalEntry]:
         """Keys made in this ceremony: generated, or found by a resumed generate-key step."""
@@ -852,7 +867,71 @@ class _Facts:
         )
 
     def _ev_migrate(self, found: _Found) -> tuple[bool, str]:
-        return self._tag_only(found, "EV-MIGRATE", "migration check")
+        """A migration proved, its source copy destroyed and its source token shown empty.
+
+        ``key.recovered`` with ``migration: true``: the key in the target token signed, verified
+        and has the expected fingerprint; then ``key.destroyed`` of the key on the source token
+        and ``token.zeroised`` of the source token with nothing after.
+        """
+        migrations = [e for e in self.of("key.recovered") if e.data.get("migration") is True]
+        found.add(*migrations, *self.tagged("EV-MIGRATE"))
+        if not migrations:
+            scripted = self.tagged_steps("EV-MIGRATE")
+            where = f" (step {', '.join(scripted)})" if scripted else ""
+            return False, f"no key.recovered of a migration{where}"
+        notes = []
+        for entry in migrations:
+            data = entry.data
+            backup_id = data.get("backup_id")
+            expected = data.get("expected")
+            expected_fpr = expected.get("fingerprint") if isinstance(expected, Mapping) else None
+            fpr = _fingerprint_hex(data)
+            if not (
+                data.get("verified") is True
+                and data.get("fingerprint_matched") is True
+                and fpr is not None
+                and fpr == expected_fpr
+            ):
+                return False, f"migration of {backup_id}: the target's key is not proved"
+            found.digest(f"migrated key of {backup_id}", fpr)
+            source = data.get("source_token")
+            target = data.get("target_token")
+            source_serial = source.get("serial") if isinstance(source, Mapping) else None
+            token = target.get("token") if isinstance(target, Mapping) else None
+            target_serial = token.get("serial") if isinstance(token, Mapping) else None
+            if not source_serial or not target_serial or source_serial == target_serial:
+                return False, f"migration of {backup_id}: source and target tokens not named"
+            key_id = data.get("key_id")
+            destroyed = next(
+                (
+                    e
+                    for e in self.of("key.destroyed")
+                    if e.seq > entry.seq
+                    and e.data.get("key_id") == key_id
+                    and e.data.get("token_serial") == source_serial
+                ),
+                None,
+            )
+            if destroyed is None:
+                return False, f"migration of {backup_id}: the source key is not destroyed"
+            zeroised = next(
+                (
+                    e
+                    for e in self.of("token.zeroised")
+                    if e.seq > destroyed.seq
+                    and _serial_after(e) == source_serial
+                    and not e.data.get("after")
+                ),
+                None,
+            )
+            if zeroised is None:
+                return False, f"migration of {backup_id}: the source token is not shown empty"
+            found.add(destroyed, zeroised)
+            notes.append(
+                f"{data.get('backup_id')}: token {source_serial} to {target_serial}, fingerprints "
+                "equal, signed and verified; source key destroyed and source token shown empty"
+            )
+        return True, "; ".join(notes)
 
     def _ev_transport(self, found: _Found) -> tuple[bool, str]:
         return self._tag_only(found, "EV-TRANSPORT", "hand-over")

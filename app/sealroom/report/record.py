@@ -221,6 +221,8 @@ class KeyView:
     found_again: tuple[int, ...] = ()
     """Later ``key.found`` entries of this same key (same key id and fingerprint), e.g. when a
     resumed ceremony first uses a key this journal already shows."""
+    recovered_from: str | None = None
+    """The backup this key was unwrapped from (``key.recovered``); None otherwise."""
     """The seq of the ``key.destroyed`` entry that destroyed it, if any."""
 
 
@@ -658,6 +660,102 @@ class RestoreFailure:
 
 
 @dataclass(frozen=True)
+class RecoveryView:
+    """A backup's key unwrapped for good into a token (``key.recovered``, EV-MIGRATE).
+
+    A recovery into the ceremony's HSM, or a migration from the source token to the target token.
+    """
+
+    backup_id: str
+    key_id: str
+    label: str
+    migration: bool
+    custodians: tuple[str, ...]
+    """Whose shares were combined, as ``key.recovered`` names them (never a word)."""
+    entries: tuple[ShareEntry, ...]
+    """The shares typed in the step (``share.accepted``/``share.rejected``), in order."""
+    check_value: str
+    check_value_matched: bool
+    blob_sha256: str
+    blob_sha256_matched: bool
+    medium: BackupMedium
+    set_identifier: int | None
+    expected_source: str
+    """Where the values checked came from: ``script`` (backups[].recovery), ``backup.made``
+    (a migration: this journal) or ``rehearsal stand-in``."""
+    stand_in: bool
+    expected_check_value: str
+    expected_blob_sha256: str
+    expected_fingerprint: str
+    made_in: str | None
+    script_check_value: str | None
+    """The values the script states (``expected.script_values``), when it states some."""
+    script_blob_sha256: str | None
+    script_fingerprint: str | None
+    script_made_in: str | None
+    source_agrees: bool | None
+    """Recomputed by this report: the values checked are the script's (source ``script``) or
+    this journal's ``backup.made`` (a migration); None for a rehearsal stand-in."""
+    fingerprint: Fingerprint
+    fingerprint_matched: bool
+    spki_matches: bool
+    """SHA-256 of the recovered key's journaled SPKI is its journaled fingerprint."""
+    attributes: tuple[tuple[str, bool], ...]
+    unwrapped_as: str
+    token_material: str | None
+    token_declared_serial: str | None
+    token_stand_in: bool
+    token_fields: tuple[tuple[str, str], ...]
+    token_serial: str
+    source_token_fields: tuple[tuple[str, str], ...]
+    source_token_serial: str | None
+    signed_message_sha256: str
+    hash_name: str
+    verified_with: str
+    verified: bool
+    objects_before: int
+    objects_after: int
+    step_number: int
+    recovered_at: datetime
+    seq: int
+    source_destroyed: DestructionView | None = None
+    """A migration: the later ``key.destroyed`` of this key on the source token."""
+    source_zeroised: ZeroisationView | None = None
+    """A migration: the later ``token.zeroised`` of the source token."""
+
+    @property
+    def fingerprint_agrees(self) -> bool:
+        """The recovered key's fingerprint is the one expected (and its SPKI's)."""
+        return self.spki_matches and self.fingerprint.hex == self.expected_fingerprint
+
+    @property
+    def source_emptied(self) -> bool:
+        """A migration's source: the key destroyed, then the token shown empty."""
+        return (
+            self.source_destroyed is not None
+            and not self.source_destroyed.leftovers
+            and self.source_zeroised is not None
+            and not self.source_zeroised.after
+        )
+
+
+@dataclass(frozen=True)
+class RecoveryFailure:
+    """A recovery that was refused (``recovery.failed``); the target's object count compared."""
+
+    backup_id: str
+    problem: str
+    objects_before: int | None
+    objects_after: int | None
+    target_unchanged: bool
+    step_number: int
+    failed_at: datetime
+    seq: int
+    recovered_later: int | None = None
+    """The seq of a later ``key.recovered`` of the same backup, if any."""
+
+
+@dataclass(frozen=True)
 class ReportPrinted:
     """A report printed earlier in the journal."""
 
@@ -905,6 +1003,10 @@ class CeremonyRecord:
     """Every restore test that passed (``restore.tested``), in order (EV-RESTORE)."""
     restore_failures: tuple[RestoreFailure, ...] = ()
     """Every restore test that failed (``restore.failed``), in order."""
+    recoveries: tuple[RecoveryView, ...] = ()
+    """Every key recovered or migrated from a backup (``key.recovered``), in order (EV-MIGRATE)."""
+    recovery_failures: tuple[RecoveryFailure, ...] = ()
+    """Every recovery refused (``recovery.failed``), in order."""
 
     def pin_share(self, share_id: str) -> tuple[SplitView, ShareSlot] | None:
         """The split and member a script share id (``user-pin-share-1``...) belongs to."""
@@ -1114,7 +1216,11 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         certificates=tuple(builder.certificates),
         qr_shown=tuple(builder.qr_shown),
         reports_printed=tuple(builder.reports_printed),
-        deviations=(*builder.deviations, *builder.backup_deviations()),
+        deviations=(
+            *builder.deviations,
+            *builder.backup_deviations(),
+            *builder.recovery_deviations(),
+        ),
         entries=tuple(entries),
         head=JournalHead(seq=entries[-1].seq, sha256=entries[-1].sha256),
         log_keys=tuple(builder.log_keys),
@@ -1136,6 +1242,8 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         backups=tuple(builder.backups),
         restores=tuple(builder.restores),
         restore_failures=builder.final_restore_failures(),
+        recoveries=builder.final_recoveries(),
+        recovery_failures=builder.final_recovery_failures(),
     )
 
 
@@ -1201,6 +1309,8 @@ class _Builder:
         self.closed: JournalEntry | None = None
         self.restores: list[RestoreView] = []
         self.restore_failures: list[RestoreFailure] = []
+        self.recoveries: list[RecoveryView] = []
+        self.recovery_failures: list[RecoveryFailure] = []
         self.backup_whats = {_kek_what(b.id): b.id for b in script.backups}
         """What a backup's shares protect, as the engine names it, to its backup id."""
         self.backup_typed: dict[tuple[str, str], list[ShareEntry]] = {}
@@ -2358,6 +2468,265 @@ class _Builder:
             )
         )
 
+    def _on_key_recovered(self, entry: JournalEntry) -> None:
+        """A recovery or migration: the checks as journaled, and this report's own."""
+        data = _Data(entry)
+        backup_id = data.text("backup_id")
+        step_id = self._step_id(entry)
+        number = self.numbers.get(step_id, 0)
+        key = data.obj("key")
+        try:
+            spki = base64.b64decode(key.text("spki_der_b64"), validate=True)
+        except ValueError as exc:
+            raise key._fail("spki_der_b64", "base64") from exc
+        fingerprint = data.fingerprint("fingerprint")
+        key_fingerprint = key.fingerprint("fingerprint")
+        expected = data.obj("expected")
+        script_values = expected.data.get("script_values")
+        stated = expected.obj("script_values") if isinstance(script_values, Mapping) else None
+        medium = data.obj("medium")
+        blob_hex = data.text("blob_sha256")
+        target = data.obj("target_token")
+        migration = data.flag("migration")
+        source = data.obj("source_token") if migration else None
+        source_name = expected.text("source")
+        stand_in = expected.flag("stand_in")
+        expected_values = (
+            expected.text("check_value").upper(),
+            expected.text("blob_sha256"),
+            expected.text("fingerprint"),
+        )
+        agrees: bool | None = None
+        if source_name == "backup.made":
+            made = self._backup(backup_id)
+            agrees = made is not None and expected_values == (
+                made.check_value.upper(),
+                made.blob_sha256.hex,
+                made.fingerprint.hex,
+            )
+        elif source_name == "script":
+            spec = next((b for b in self.script.backups if b.id == backup_id), None)
+            declared = spec.recovery if spec is not None else None
+            agrees = declared is not None and expected_values == (
+                declared.check_value.upper(),
+                declared.blob_sha256,
+                declared.fingerprint,
+            )
+        attributes = key.obj("attributes").data
+        typed = tuple(self.backup_typed.pop((step_id, backup_id), []))
+        view = RecoveryView(
+            backup_id=backup_id,
+            key_id=data.text("key_id"),
+            label=key.text("label"),
+            migration=migration,
+            custodians=data.texts("custodians"),
+            entries=typed,
+            check_value=data.text("check_value"),
+            check_value_matched=data.flag("check_value_matched"),
+            blob_sha256=blob_hex,
+            blob_sha256_matched=data.flag("blob_sha256_matched"),
+            medium=BackupMedium(
+                material=medium.text("material"),
+                where=medium.text("file"),
+                sha256=medium.text("sha256"),
+                matches=medium.text("sha256") == blob_hex,
+            ),
+            set_identifier=data.opt_number("set_identifier"),
+            expected_source=source_name,
+            stand_in=stand_in,
+            expected_check_value=expected_values[0],
+            expected_blob_sha256=expected_values[1],
+            expected_fingerprint=expected_values[2],
+            made_in=expected.opt_text("made_in"),
+            script_check_value=stated.text("check_value").upper() if stated else None,
+            script_blob_sha256=stated.text("blob_sha256") if stated else None,
+            script_fingerprint=stated.text("fingerprint") if stated else None,
+            script_made_in=stated.opt_text("made_in") if stated else None,
+            source_agrees=agrees,
+            fingerprint=fingerprint,
+            fingerprint_matched=data.flag("fingerprint_matched"),
+            spki_matches=hashlib.sha256(spki).hexdigest() == fingerprint.hex == key_fingerprint.hex,
+            attributes=tuple(
+                (str(k), v) for k, v in sorted(attributes.items()) if isinstance(v, bool)
+            ),
+            unwrapped_as=data.text("unwrapped_as"),
+            token_material=target.opt_text("material"),
+            token_declared_serial=target.opt_text("declared_serial"),
+            token_stand_in=target.flag("stand_in"),
+            token_fields=_token_fields(target.obj("token")),
+            token_serial=data.text("token_serial"),
+            source_token_fields=_token_fields(source) if source is not None else (),
+            source_token_serial=source.text("serial") if source is not None else None,
+            signed_message_sha256=data.text("signed_message_sha256"),
+            hash_name=data.text("hash"),
+            verified_with=data.text("verified_with"),
+            verified=data.flag("verified"),
+            objects_before=data.number("objects_before"),
+            objects_after=data.number("objects_after"),
+            step_number=number,
+            recovered_at=entry.time,
+            seq=entry.seq,
+        )
+        self.recoveries.append(view)
+        spec_key = next((k for k in self.script.keys if k.id == view.key_id), None)
+        self.keys.append(
+            KeyView(
+                key_id=view.key_id,
+                label=view.label,
+                cka_id=key.text("cka_id"),
+                algorithm=key.text("algorithm"),
+                key_type=key.text("key_type"),
+                size_bits=key.number("size_bits"),
+                curve=key.opt_text("curve"),
+                public_exponent=key.opt_number("public_exponent"),
+                fingerprint=key_fingerprint,
+                fingerprint_recomputed=hashlib.sha256(spki).hexdigest() == key_fingerprint.hex,
+                attributes=view.attributes,
+                mechanism=None,
+                token_serial=view.token_serial,
+                generated_at=None,
+                purposes=spec_key.purpose if spec_key else (),
+                backup=spec_key.backup if spec_key else None,
+                step_id=entry.step,
+                seq=entry.seq,
+                found=True,
+                spki_der=spki,
+                step_number=number,
+                recovered_from=backup_id,
+            )
+        )
+        name = f"recovery of backup {backup_id}"
+        if not view.spki_matches:
+            self._integrity(entry, f"fingerprint of the key of the {name}", "SHA-256 of its SPKI")
+        if not (view.fingerprint_agrees and view.fingerprint_matched):
+            self._integrity(entry, f"recovered key of the {name}", "the fingerprint expected")
+        if not view.check_value_matched or view.check_value.upper() != view.expected_check_value:
+            self._integrity(entry, f"key check value of the {name}", "the value expected")
+        if (
+            not view.blob_sha256_matched
+            or blob_hex != view.expected_blob_sha256
+            or not view.medium.matches
+        ):
+            self._integrity(entry, f"blob SHA-256 of the {name}", "the value expected")
+        if agrees is False:
+            origin = "backup.made of this journal" if migration else "values the script states"
+            self._integrity(entry, f"values checked by the {name}", origin)
+        if stand_in and not self.rehearsal:
+            self._integrity(entry, f"values checked by the {name}", "the script's (production)")
+        if migration != (source_name == "backup.made"):
+            self._integrity(entry, f"source of the values of the {name}", "a migration's")
+        if tuple(e.custodian for e in view.entries if e.accepted) != view.custodians:
+            self._integrity(
+                entry, f"custodians of the {name}", "shares accepted in the step (share.accepted)"
+            )
+        spec = next((b for b in self.script.backups if b.id == backup_id), None)
+        if spec is not None and len(set(view.custodians)) < spec.threshold:
+            self._integrity(entry, f"quorum of the {name}", f"threshold {spec.threshold}")
+        if not view.verified:
+            self._integrity(entry, f"signature of the {name}", "a verified signature")
+
+    def _on_recovery_failed(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        step_id = self._step_id(entry)
+        backup_id = data.text("backup_id")
+        self.backup_typed.pop((step_id, backup_id), None)
+        self.recovery_failures.append(
+            RecoveryFailure(
+                backup_id=backup_id,
+                problem=data.text("problem"),
+                objects_before=data.opt_number("objects_before"),
+                objects_after=data.opt_number("objects_after"),
+                target_unchanged=data.flag("target_unchanged"),
+                step_number=self.numbers.get(step_id, 0),
+                failed_at=entry.time,
+                seq=entry.seq,
+            )
+        )
+
+    def final_recoveries(self) -> tuple[RecoveryView, ...]:
+        """Each migration with the later destruction of its key and zeroisation of its source."""
+        out = []
+        for recovered in self.recoveries:
+            view = recovered
+            if view.migration and view.source_token_serial is not None:
+                destroyed = next(
+                    (
+                        d
+                        for d in self.destructions
+                        if d.seq > view.seq
+                        and d.key_id == view.key_id
+                        and d.token_serial == view.source_token_serial
+                    ),
+                    None,
+                )
+                after = destroyed.seq if destroyed is not None else view.seq
+                zeroised = next(
+                    (
+                        z
+                        for z in self.zeroisations
+                        if z.seq > after and z.token_serial == view.source_token_serial
+                    ),
+                    None,
+                )
+                view = replace(view, source_destroyed=destroyed, source_zeroised=zeroised)
+            out.append(view)
+        return tuple(out)
+
+    def final_recovery_failures(self) -> tuple[RecoveryFailure, ...]:
+        out = []
+        for failure in self.recovery_failures:
+            later = next(
+                (
+                    r.seq
+                    for r in self.recoveries
+                    if r.backup_id == failure.backup_id and r.seq > failure.seq
+                ),
+                None,
+            )
+            out.append(replace(failure, recovered_later=later))
+        return tuple(out)
+
+    def recovery_deviations(self) -> list[Deviation]:
+        """Deviations found by this report in recoveries and migrations.
+
+        A refused recovery that changed the target token, and a closed migration whose source
+        key was not destroyed and its token shown empty.
+        """
+        out = []
+        for failure in self.final_recovery_failures():
+            if failure.target_unchanged:
+                continue
+            out.append(
+                Deviation(
+                    where=_where(self.script, failure.step_number),
+                    expected="a refused recovery leaves the target token's objects as they were",
+                    observed=f"{failure.objects_before} object(s) before, "
+                    f"{failure.objects_after} after (recovery.failed)",
+                    decision="integrity check by this report failed: the target changed",
+                    decided_by="-",
+                    seq=failure.seq,
+                )
+            )
+        closed = self.closed
+        if closed is not None:
+            for view in self.final_recoveries():
+                if view.migration and not view.source_emptied:
+                    out.append(
+                        Deviation(
+                            where=_where(self.script, view.step_number),
+                            expected=f"the source copy of {view.label} destroyed and the source "
+                            f"token (serial {view.source_token_serial}) shown empty after the "
+                            "migration",
+                            observed="the ceremony closed without key.destroyed and "
+                            "token.zeroised of the source showing it empty",
+                            decision="integrity check by this report failed: two copies of "
+                            "the key may remain",
+                            decided_by="-",
+                            seq=closed.seq,
+                        )
+                    )
+        return out
+
     def _on_ceremony_closed(self, entry: JournalEntry) -> None:
         self.closed = entry
 
@@ -2398,14 +2767,16 @@ class _Builder:
                 )
             )
         tested = {r.backup_id for r in self.restores if r.passed}
+        # a migration's unwrap into the target token is the backup's restore, and more
+        tested |= {r.backup_id for r in self.recoveries if r.migration and r.verified}
         closed = self.closed
         for backup in self.backups:
             if closed is not None and backup.backup_id not in tested:
                 out.append(
                     Deviation(
                         where=_where(self.script, backup.step_number),
-                        expected=f"a passed restore test of backup {backup.backup_id} before "
-                        "the ceremony closes",
+                        expected=f"a passed restore test (or migration) of backup "
+                        f"{backup.backup_id} before the ceremony closes",
                         observed="the ceremony closed without one",
                         decision="integrity check by this report failed: the engine refuses "
                         "to close in this case",
@@ -2493,7 +2864,15 @@ class _Builder:
         out = []
         for key in self.keys:
             gone = next(
-                (d for d in self.destructions if d.key_id == key.key_id and d.seq > key.seq),
+                (
+                    d
+                    for d in self.destructions
+                    if d.key_id == key.key_id
+                    and d.seq > key.seq
+                    # a recovered copy is destroyed on its own token only (a migration
+                    # destroys the source copy, not the one it made)
+                    and (key.recovered_from is None or d.token_serial == key.token_serial)
+                ),
                 None,
             )
             out.append(key if gone is None else replace(key, destroyed_seq=gone.seq))
