@@ -59,8 +59,11 @@ JOURNAL_EVENTS = frozenset(
 """The journal's own events (signed checkpoints, resume), which EVERY_EVENT predates too."""
 ISSUE_5_EVENTS = frozenset({"printer.checked", "ceremony.resumed", "registry.compared"})
 """The opening's printer check and the engine's resume, which EVERY_EVENT predates too."""
-ISSUE_6_EVENTS = frozenset({"backup.made", "restore.tested", "restore.failed"})
-"""The key backup and its restore test (EV-BACKUP, EV-RESTORE), which EVERY_EVENT predates."""
+ISSUE_6_EVENTS = frozenset(
+    {"backup.made", "restore.tested", "restore.failed", "key.recovered", "recovery.failed"}
+)
+"""The key backup, its restore test, recovery and migration (EV-BACKUP, EV-RESTORE, EV-MIGRATE),
+which EVERY_EVENT predates."""
 NAMES = (
     "Alice Martin",
     "Bob Okafor",

@@ -349,6 +349,8 @@ OTHER_SAMPLES = (
     "key-destruction",
     "hsm-initialisation",
     "key-backup",
+    "key-recovery",
+    "key-migration",
 )
 """Shipped scripts the sample walks as they are (the compromise response with one change)."""
 USER_PIN, SO_PIN = "HSM user PIN", "HSM security officer PIN"
@@ -447,6 +449,12 @@ RESTORE_PROBLEM = (
     "has SHA-256 {bad}, not {good} as journaled by backup.made."
 )
 """The root sample's first restore test fails at the second medium (then is retried)."""
+RECOVERY_PROBLEM = (
+    "Step {number} (Recover the R2 key into the replacement HSM): the shares combine to a "
+    "key-encryption key with check value 0F3A91, not {good} as recorded for {backup}: they are "
+    "shares of another backup. Nothing was unwrapped."
+)
+"""The key-recovery sample's first try is refused (a custodian brought another backup's sheet)."""
 SUB_CA_LINT_WARNINGS = [
     "NOTICE pkix.certificate_policies_extension_absent at certificate.tbsCertificate.extensions "
     "[pkilint RFC 5280]",
@@ -541,6 +549,23 @@ def build_sample_journal(
         step.params["key"]
         for step in script.steps
         if isinstance(step, ActionStep) and step.action == "generate-key"
+    }
+    # A key recovered from a backup made elsewhere is not on the (replacement) token before.
+    made_here = {
+        step.params["backup"]
+        for step in script.steps
+        if isinstance(step, ActionStep) and step.action == "backup-key"
+    }
+    generated |= {
+        b.key
+        for b in script.backups
+        if b.id not in made_here
+        and any(
+            isinstance(step, ActionStep)
+            and step.action == "recover-key"
+            and step.params.get("backup") == b.id
+            for step in script.steps
+        )
     }
     # Keys made in earlier ceremonies are on the token from the start.
     objects: list[dict[str, Any]] = []
@@ -792,6 +817,163 @@ def build_sample_journal(
                     "token_after": restore_token,
                 },
             )
+
+        def recover_journal(step_id: str, backup_id: str) -> None:
+            """recover-key: a recovery (a rehearsal stand-in, refused once, then retried) or,
+            when this ceremony made the backup, a migration into the target token."""
+            nonlocal objects
+            backup = next(b for b in script.backups if b.id == backup_id)
+            key = script.key(backup.key)
+            what = f"Backup {backup.id} key-encryption key"
+            holders = [h.custodian for h in backup.shares]
+            combined = [c for c in holders if c in present][: backup.threshold]
+            blob_sha = hashlib.sha256(BACKUP_BLOB).hexdigest()
+            migration = any(
+                isinstance(s, ActionStep)
+                and s.action == "backup-key"
+                and s.params.get("backup") == backup.id
+                for s in script.steps
+            )
+
+            def shares() -> None:
+                for custodian in combined:
+                    journal.append(
+                        "share.accepted",
+                        {
+                            "what": what,
+                            "custodian": custodian,
+                            "member_index": holders.index(custodian) + 1,
+                            "attempt": 1,
+                        },
+                        step=step_id,
+                        actors=[custodian_actor(custodian)],
+                    )
+
+            before = 0 if migration else len(objects)
+            if not migration:
+                # the room's first try: another backup's sheet, refused by the KCV
+                shares()
+                problem = RECOVERY_PROBLEM.format(
+                    number=number(step_id), good=BACKUP_KCV, backup=backup.id
+                )
+                add(
+                    "recovery.failed",
+                    step_id,
+                    {
+                        "backup_id": backup.id,
+                        "problem": problem,
+                        "objects_before": before,
+                        "objects_after": before,
+                        "target_unchanged": True,
+                    },
+                )
+                deviation(
+                    step_id,
+                    {
+                        "expected": "the action recover-key completes",
+                        "observed": problem,
+                        "decision": "retry",
+                        "note": "Ines Duarte had brought her sheet of another backup; she "
+                        "fetched the right one from her safe-deposit box.",
+                    },
+                )
+            shares()
+            stated = backup.recovery
+            fpr = _fpr(spki)
+            if migration:
+                expected: dict[str, Any] = {
+                    "source": "backup.made",
+                    "stand_in": False,
+                    "check_value": BACKUP_KCV,
+                    "blob_sha256": blob_sha,
+                    "fingerprint": fpr["hex"],
+                    "set_identifier": BACKUP_SET[0],
+                    "made_in": script.ceremony.id,
+                    "script_values": None,
+                }
+                target_material = script.material(backup.restore_test_token or "")
+                target = {
+                    "material": target_material.id,
+                    "declared_serial": target_material.serial,
+                    "stand_in": False,
+                    "token": _token(script, label="target", serial=target_material.serial),
+                }
+            else:
+                assert stated is not None, "a recovery script states its values"
+                expected = {
+                    "source": "rehearsal stand-in",
+                    "stand_in": True,
+                    "check_value": BACKUP_KCV,
+                    "blob_sha256": blob_sha,
+                    "fingerprint": fpr["hex"],
+                    "set_identifier": BACKUP_SET[0],
+                    "made_in": "rehearsal stand-in",
+                    "script_values": {
+                        "check_value": stated.check_value.upper(),
+                        "blob_sha256": stated.blob_sha256,
+                        "fingerprint": stated.fingerprint,
+                        "set_identifier": stated.set_identifier,
+                        "made_in": stated.made_in,
+                    },
+                }
+                target = {
+                    "material": hsm.material,
+                    "declared_serial": hsm_material.serial,
+                    "stand_in": False,
+                    "token": _token(script),
+                }
+                objects += _key_pair_objects(key.label)
+            data: dict[str, Any] = {
+                "key_id": key.id,
+                "fingerprint": fpr,
+                "fingerprint_matched": True,
+                "signed_message_sha256": hashlib.sha256(
+                    f"Sealroom recovery {script.ceremony.id} {backup.id}".encode()
+                ).hexdigest(),
+                "hash": "sha384",
+                "verified_with": "public key",
+                "verified": True,
+                "backup_id": backup.id,
+                "migration": migration,
+                "check_value": BACKUP_KCV,
+                "check_value_matched": True,
+                "blob_sha256": blob_sha,
+                "blob_sha256_matched": True,
+                "medium": {
+                    "material": backup.media[0],
+                    "file": f"{backup.id}.sealroom-backup",
+                    "sha256": blob_sha,
+                },
+                "custodians": combined,
+                "set_identifier": BACKUP_SET[0],
+                "key": {
+                    "key_id": key.id,
+                    "label": key.label,
+                    "cka_id": CKA_IDS[key.label],
+                    "algorithm": "rsa-4096",
+                    "key_type": "RSA",
+                    "size_bits": 4096,
+                    "curve": None,
+                    "public_exponent": 65537,
+                    "spki_der_b64": base64.b64encode(spki).decode("ascii"),
+                    "fingerprint": fpr,
+                    "attributes": {
+                        **KEY_ATTRIBUTES,
+                        "ALWAYS_SENSITIVE": False,
+                        "NEVER_EXTRACTABLE": False,
+                        "LOCAL": False,
+                    },
+                },
+                "unwrapped_as": "token object",
+                "token_serial": target["token"]["serial"],
+                "target_token": target,
+                "objects_before": before,
+                "objects_after": before + 2,
+                "expected": expected,
+            }
+            if migration:
+                data["source_token"] = _token(script)
+            add("key.recovered", step_id, data)
 
         journal.append(
             "ceremony.opened",
@@ -1338,6 +1520,8 @@ def build_sample_journal(
                     backup_journal(step_id, step.params["backup"])
                 elif action == "restore-test":
                     restore_journal(step_id, step.params["backup"], fail_first=deviations)
+                elif action == "recover-key":
+                    recover_journal(step_id, step.params["backup"])
                 elif action == "hsm-logout":
                     add("hsm.logout", step_id, {})
                     logged_in = False
