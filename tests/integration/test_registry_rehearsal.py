@@ -93,11 +93,35 @@ def test_the_registry_holds_the_bags_sealed_at_the_close_with_custody(
     hsm_seal = _only(entries, "entry.recorded", label="New HSM bag serial")
     ws_seal = _only(entries, "entry.recorded", label="New workstation bag serial")
     bags = {b.item: b for b in registry.bags}
-    assert set(bags) == {"hsm", "workstation"}
+    shares = [f"share-r{n}" for n in range(1, 6)]
+    # The HSM and the workstation, the backup HSM and both media sealed at the closing, and the
+    # bag of each of the five backup share sheets sealed at backup-key.
+    assert set(bags) == {"hsm", "workstation", "backup-hsm", "media-a", "media-b", *shares}
     assert (bags["hsm"].serial, bags["hsm"].seq) == (hsm_seal.data["value"], hsm_seal.seq)
     assert (bags["hsm"].holder, bags["hsm"].location) == ("bob", "Safe S1, vault room B-110")
+    assert bags["hsm"].item_kind == "material"
     assert (bags["workstation"].serial, bags["workstation"].seq) == ("TEB-100302", ws_seal.seq)
     assert bags["workstation"].holder == "alice"
+    for item, label, serial, holder, location in (
+        ("backup-hsm", "New backup HSM bag serial", "TEB-100303", "carol", "Safe S4"),
+        ("media-a", "Medium A bag serial", "TEB-100304", "bob", "Safe S3"),
+        ("media-b", "Medium B bag serial", "TEB-100305", "carol", "Safe S4"),
+    ):
+        seal = _only(entries, "entry.recorded", label=label)
+        assert (bags[item].serial, bags[item].seq) == (serial, seal.seq), item
+        assert seal.data["value"] == serial, item
+        assert bags[item].holder == holder, item
+        assert (bags[item].location or "").startswith(location + ","), item
+        assert bags[item].item_kind == "material", item
+    custodians = ["frank", "hana", "ines", "judit", "kemal"]
+    for n, (item, custodian) in enumerate(zip(shares, custodians, strict=True), start=1):
+        sealed = _only(entries, "share.sealed", share=item)
+        assert sealed.data["custodian"] == custodian and sealed.data["member_index"] == n
+        assert (bags[item].serial, bags[item].seq) == (sealed.data["bag"], sealed.seq), item
+        assert bags[item].serial == f"TEB-10031{n}", item
+        assert bags[item].holder == custodian, item
+        assert (bags[item].location or "").startswith("Safe-deposit box of "), item
+        assert bags[item].item_kind == "share", item
 
 
 def test_the_registry_is_tied_to_the_journal_and_the_token(
