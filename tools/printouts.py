@@ -6,7 +6,7 @@ Run with the venv's python (``make printouts``)::
 
 Each rehearsal is a real ``sealroom rehearse`` on a throwaway SoftHSM2 token, so every document
 here carries the REHEARSAL watermark: the reports, the worksheet (rendered in its rehearsal form)
-and the share sheet (which holds the rehearsal's throwaway SLIP-39 words, nothing else).
+and the share sheets (which hold the rehearsal's throwaway SLIP-39 words, nothing else).
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
+
+from PIL import Image  # reportlab's own dependency
 
 from sealroom.ceremony.loader import load_script
 from sealroom.report.worksheet import render_worksheet
@@ -32,14 +34,23 @@ CATALOGUE: Final = ROOT / "ceremony_scripts"
 SEALROOM: Final = Path(sys.executable).with_name("sealroom")
 PREVIEW_DIR: Final = "previews"
 PREVIEW_DPI: Final = 50
+PREVIEW_COLOURS: Final = 64
+"""Previews are reduced to a 64-colour palette: a third of the size, and the text stays sharp."""
 
 REHEARSALS: Final = (
     "root-key-generation",
     "hsm-initialisation",
+    "key-backup",
     "subordinate-ca-signing",
     "crl-issuance",
 )
-"""Catalogue scripts rehearsed for a report each; hsm-initialisation also prints share sheets."""
+"""Catalogue scripts rehearsed for a report each."""
+SHARE_SHEETS: Final[Mapping[str, str]] = {
+    "hsm-initialisation": "share sheet",
+    "root-key-generation": "backup share sheet",
+}
+"""Rehearsed scripts whose first share sheet is sampled, and the kind of sheet it is: one of the
+m-of-n PIN split, one of the root key's backup (a share of its key-encryption key)."""
 WORKSHEETS: Final = ("root-key-generation",)
 """Catalogue scripts whose worksheet (``sealroom print-script``) is sampled."""
 
@@ -49,6 +60,11 @@ KIND_TEXT: Final = {
     "share sheet": (
         "One custodian's share sheet from the m-of-n PIN split (SLIP-39 words and QR code); "
         "the words are the rehearsal's throwaway words"
+    ),
+    "backup share sheet": (
+        "One custodian's share sheet of the root key's backup: a 3-of-5 share of the "
+        "key-encryption key, with its key check value (SLIP-39 words and QR code); the "
+        "rehearsal's throwaway words"
     ),
 }
 
@@ -64,7 +80,7 @@ class Printout:
     name: str
     """File name in the folder, e.g. ``root-key-generation-report.pdf``."""
     kind: str
-    """``report``, ``worksheet`` or ``share sheet``."""
+    """``report``, ``worksheet``, ``share sheet`` or ``backup share sheet``."""
     source: str
     """What made it, as a reader would re-run it."""
     pages: int
@@ -122,7 +138,11 @@ def render_previews(pdf: Path, folder: Path) -> tuple[Path, ...]:
         made = []
         for number, png in enumerate(pages, start=1):
             target = folder / f"{pdf.stem}-page-{number:02d}.png"
-            shutil.copyfile(png, target)
+            with Image.open(png) as page:
+                reduced = page.convert("RGB").quantize(
+                    colors=PREVIEW_COLOURS, method=Image.Quantize.MEDIANCUT
+                )
+            reduced.save(target, "PNG", optimize=True)
             made.append(target)
     return tuple(made)
 
@@ -137,6 +157,7 @@ def build_printouts(
     *,
     rehearsals: Sequence[str] = REHEARSALS,
     worksheets: Sequence[str] = WORKSHEETS,
+    share_sheets: Mapping[str, str] = SHARE_SHEETS,
     previews: bool = True,
     sealroom: Path = SEALROOM,
 ) -> list[Printout]:
@@ -166,11 +187,11 @@ def build_printouts(
             report = out / f"{script}-report.pdf"
             shutil.copyfile(run / "report.pdf", report)
             made.append((report, "report", source))
-            sheet = _share_sheet(run)
+            sheet = _share_sheet(run) if script in share_sheets else None
             if sheet is not None:
                 copy = out / f"{script}-share-sheet.pdf"
                 shutil.copyfile(sheet, copy)
-                made.append((copy, "share sheet", f"{source}, `share-sheets/{sheet.name}`"))
+                made.append((copy, share_sheets[script], f"{source}, `share-sheets/{sheet.name}`"))
     printouts = []
     for pdf, kind, source in made:
         pngs = render_previews(pdf, out / PREVIEW_DIR) if previews else ()
@@ -187,6 +208,12 @@ def build_printouts(
     return printouts
 
 
+def _listed(names: Iterable[str]) -> str:
+    """Names in backticks, joined as a sentence lists them: `a`, `b` and `c`."""
+    quoted = [f"`{n}`" for n in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
+
+
 def write_readme(out: Path, printouts: Sequence[Printout]) -> Path:
     """``out/README.md``: one line per document with its previews linked, and how to regenerate."""
     lines = [
@@ -194,7 +221,7 @@ def write_readme(out: Path, printouts: Sequence[Printout]) -> Path:
         "",
         "What Sealroom prints, made from real rehearsals (throwaway SoftHSM2 tokens) so a reader "
         "sees the paper without running anything. Every page carries the REHEARSAL watermark. "
-        "Previews are PNG at 50 dpi, one per page.",
+        f"Previews are PNG at {PREVIEW_DPI} dpi in {PREVIEW_COLOURS} colours, one per page.",
         "",
         "| Document | What it is | Made by | Pages | Previews |",
         "|---|---|---|---|---|",
@@ -208,8 +235,10 @@ def write_readme(out: Path, printouts: Sequence[Printout]) -> Path:
         "| export sheet | An artefact (certificate, CSR, CRL) as QR codes on paper, to carry it "
         "out of the room | comes with issue 7 | - | - |",
         "",
-        "The share sheet holds the words of a rehearsal token's PIN share: they protect nothing "
-        "and are published here on purpose. A real share sheet never leaves its custodian.",
+        "The share sheets hold the words of a rehearsal token's PIN share and of a rehearsal "
+        "backup's key-encryption key share: they protect nothing (the token and the backup were "
+        "thrown away with the rehearsal) and are published here on purpose. A real share sheet "
+        "never leaves its custodian.",
         "",
         "## Regenerate",
         "",
@@ -217,8 +246,8 @@ def write_readme(out: Path, printouts: Sequence[Printout]) -> Path:
         "make printouts        # .venv/bin/python tools/printouts.py --out printouts",
         "```",
         "",
-        "This rehearses " + ", ".join(f"`{s}`" for s in REHEARSALS) + " and renders the "
-        "worksheet of " + ", ".join(f"`{s}`" for s in WORKSHEETS) + ", replaces the PDFs and "
+        f"This rehearses {_listed(REHEARSALS)}, renders the worksheet of {_listed(WORKSHEETS)}, "
+        f"keeps the first share sheet of {_listed(SHARE_SHEETS)}, replaces the PDFs and "
         "previews here, and rewrites this file. Journal times and keys differ at every run, so "
         "the files change each time; commit them when a document's layout changes.",
         "",

@@ -102,6 +102,37 @@ def test_the_share_sheet_is_the_rehearsal_s_and_says_so(made: tuple[Path, list[A
     assert "not a real share" in text
 
 
+def test_the_committed_documents_are_those_the_tool_makes() -> None:
+    tool = _tool()
+    listed = {
+        link
+        for link in LINK.findall((COMMITTED / "README.md").read_text())
+        if link.endswith(".pdf")
+    }
+    assert listed == {
+        *(f"{s}-report.pdf" for s in tool.REHEARSALS),
+        *(f"{s}-worksheet.pdf" for s in tool.WORKSHEETS),
+        *(f"{s}-share-sheet.pdf" for s in tool.SHARE_SHEETS),
+    }
+    assert "key-backup-report.pdf" in listed
+
+
+def test_the_committed_backup_share_sheet_is_a_kek_share_with_its_check_value() -> None:
+    pdf = COMMITTED / "root-key-generation-share-sheet.pdf"
+    assert _pages(pdf) == 1
+    text = " ".join(_page_text(pdf, 1).split())
+    assert "REHEARSAL" in text and "not a real share" in text
+    assert "Backup root-backup-a key-encryption key share" in text
+    assert "Any 3 of the 5 shares together recover backup root-backup-a" in text
+    assert re.search(r"key check value [0-9A-F]{6}\b", text), text
+    row = next(
+        line
+        for line in (COMMITTED / "README.md").read_text().splitlines()
+        if line.startswith("| [root-key-generation-share-sheet.pdf]")
+    )
+    assert "key-encryption key" in row
+
+
 def test_the_export_sheet_is_listed_as_not_yet_made(made: tuple[Path, list[Any]]) -> None:
     out, _ = made
     for readme in (out / "README.md", COMMITTED / "README.md"):
