@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sealroom.ceremony.evidence import required_items
+from sealroom.ceremony.loader import load_script
 from sealroom.journal.entry import JournalEntry
 from sealroom.journal.verify import read_verified_entries
 from sealroom.report.ceremony_report import render_ceremony_report
@@ -162,29 +163,43 @@ def _every_root_item_present(entries: list[JournalEntry] | None, text: str) -> N
 
 @pytest.fixture(scope="module")
 def paused(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Stopped cleanly before step 11 (stdin ends after 10 Enters), then resumed."""
+    """Stopped cleanly after the fingerprint read-back, before step 15 (stdin ends after 14
+    Enters), then resumed."""
     out = tmp_path_factory.mktemp("paused") / "out"
-    stopped = _rehearse(out, ROOT, "--pause", stdin="\n" * 10, expect=1)
-    assert "stopped before step 11" in stopped
+    stopped = _rehearse(
+        out, ROOT, "--pause", stdin="\n" * (_step("sign-root-certificate") - 1), expect=1
+    )
+    assert f"stopped before step {_step('sign-root-certificate')}" in stopped
     _rehearse(out, ROOT, "--resume")
     return out
+
+
+def _step(step_id: str) -> int:
+    """The 1-based number of ``step_id`` in the shipped root script (derived, never hard-coded)."""
+    script = load_script(SCRIPTS / f"{ROOT}.yaml").script
+    return [s.id for s in script.steps].index(step_id) + 1
 
 
 def _cut(tmp_path_factory: pytest.TempPathFactory, name: str, last_event: str) -> Path:
     """A root rehearsal whose process died while writing the entry after ``last_event``.
 
-    The finished rehearsal's journal is cut after that entry and ends with the first 70 bytes of
-    the next one (what a process killed in the middle of a write leaves); the token keeps what
-    the run did, as it would. Then ``--resume`` continues it.
+    The rehearsal runs up to the root key's backup (stopped before it, so the backup media, the
+    share sheets and the backup HSM are as they were before any backup: the process died before
+    it), then its journal is cut after that entry and ends with the first 70 bytes of the next one
+    (what a process killed in the middle of a write leaves); the token keeps what the run did, as
+    it would. Then ``--resume`` continues it.
     """
     out = tmp_path_factory.mktemp(name) / "out"
-    _rehearse(out, ROOT)
+    backup = _step("backup-root-key")
+    stopped = _rehearse(out, ROOT, "--pause", stdin="\n" * (backup - 1), expect=1)
+    assert f"stopped before step {backup}" in stopped
     journal = out / "journal.jsonl"
     lines = journal.read_bytes().splitlines(keepends=True)
     _, entries = read_verified_entries(journal)
     keep = next(e.seq for e in entries if e.event == last_event)
     journal.write_bytes(b"".join(lines[:keep]) + lines[keep][:70])
-    shutil.rmtree(out / "bundle")
+    assert not [e for e in entries if e.event == "backup.made"]
+    shutil.rmtree(out / "bundle", ignore_errors=True)  # the stopped run's, if it made one
     _rehearse(out, ROOT, "--resume")
     return out
 
@@ -221,10 +236,11 @@ def test_a_ceremony_stopped_between_steps_shows_where_and_the_login_repeated(
             f"entry {stop.seq}. Not by itself a deviation",
             "Interruption 1 of 1",
             f"after entry {stop.stopped_after}",
-            "the last step completed before it: step 10 (Read back the public key fingerprint)",
+            f"the last step completed before it: step {_step('check-key-fingerprint')} (Read back "
+            "the public key fingerprint)",
             "Torn tail none: the journal ended on a whole entry",
-            "Login performed again step 8 (Activate the HSM): the HSM session ended with the "
-            "stopped process",
+            f"Login performed again step {_step('hsm-login')} (Activate the HSM): the HSM session "
+            "ended with the stopped process",
             f"Completed 2 times (seq {again} after an interruption)",
             f"After the interruption (resumed at entry {stop.seq}):",
             "Action that had taken effect none",
@@ -252,19 +268,20 @@ def test_a_step_interrupted_after_its_key_was_made_is_completed_without_repeatin
     assert stop.after_effect == (("generate-root-key", (("key.generated", generated.seq),)),)
     ((step_id, completed, effect),) = stop.completed_without_repeat
     assert (step_id, effect) == ("generate-root-key", generated.seq)
-    assert [o for o, _ in stop.set_aside] == ["root.crt.pem", "report.pdf"]
+    # the certificate was written before the process died; the report was not printed yet
+    assert [o for o, _ in stop.set_aside] == ["root.crt.pem"]
     (key,) = record.keys  # one key: generated once, found again when signing
     assert not key.found and key.found_again
     for text in (printed, full):
         for item in (
             "the stopped session left a half-written line of 70 bytes",
             f"it was closed off and is not an entry (journal.torn-tail, seq {stop.torn_seq})",
-            f"step 9 (Generate the root key pair inside the HSM): key.generated at entry "
+            f"step {_step('generate-root-key')} (Generate the root key pair inside the HSM): "
+            f"key.generated at entry "
             f"{generated.seq}; completed at entry {completed} without repeating it",
             f"Its action took effect before the interruption (entry {generated.seq}); completed "
             "on resumption without repeating it",
             "root.crt.pem: renamed to root.crt.pem.interrupted-",
-            "report.pdf: renamed to report.pdf.interrupted-",
             "Key 1: exr-root-r1-2026 (generated)",
         ):
             assert item in text, item
@@ -289,10 +306,10 @@ def test_a_key_the_interrupted_run_made_is_found_not_made_twice(
     assert key.after_interruption
     for item in (
         "Key 1: exr-root-r1-2026 (made before the interruption, found on the token)",
-        "made in this ceremony by step 9, whose run was interrupted before the journal recorded "
-        "the key",
-        f"exr-root-r1-2026: made by step 9 (Generate the root key pair inside the HSM) before the "
-        f"journal recorded it, found on the token at entry {found.seq}",
+        f"made in this ceremony by step {_step('generate-root-key')}, whose run was interrupted "
+        "before the journal recorded the key",
+        f"exr-root-r1-2026: made by step {_step('generate-root-key')} (Generate the root key pair "
+        f"inside the HSM) before the journal recorded it, found on the token at entry {found.seq}",
     ):
         assert item in full, item
     _every_root_item_present(entries, full)
@@ -324,12 +341,14 @@ def test_the_root_report_names_roles_once_and_says_what_follows_the_printing(
     assert "Independent witness (auditor) - independent" not in text
     assert "The independent witness's signature is required (EV-WITNESS)." in text
     assert "HSM activated after 1 attempt " in text and "attempt(s)" not in text
+    printing, last = _step("print-report"), _step("workstation-reseal")
+    assert last == printing + 1 == 27
     assert (
-        "By design, this report is printed at step 17 (Print the ceremony report), before the "
-        "closing steps. Still to come, in the journal and the evidence bundle but not in this "
-        "report: step 18 (Seal the workstation in a new tamper-evident bag); the closing entry."
-        in text
+        f"By design, this report is printed at step {printing} (Print the ceremony report), "
+        "before the closing steps. Still to come, in the journal and the evidence bundle but not "
+        f"in this report: step {last} (Seal the workstation in a new tamper-evident bag); the "
+        "closing entry." in text
     )
     assert "In progress: this is the report it prints" in text
-    assert "To come: after this report is printed (step 17)" in text
+    assert f"To come: after this report is printed (step {printing})" in text
     assert "Not performed when this report was rendered" not in text
