@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from sealroom.ceremony.evidence import required_items
+from sealroom.ceremony.loader import load_script
 from sealroom.journal.verify import read_verified_entries
 from sealroom.report.ceremony_report import render_ceremony_report
 from sealroom.report.matrix import evidence_matrix
@@ -82,8 +83,11 @@ def test_the_full_journal_renders_a_report_showing_every_root_item(
     assert "Report signatures for a root CA ceremony" in text
     assert "Trusted role responsible Alice Martin" in text
     assert "Independent of the TSP management Erin Schmidt (Example Audit LLP)" in text
-    assert text.count("I confirm the script was followed") == 5
-    assert text.count("The script was not followed, see deviations") == 5
+    # everyone present signs: the five custodians of the root key's backup too
+    signatories = len(load_script(ROOT_SCRIPT).script.participants)
+    assert signatories == 10
+    assert text.count("I confirm the script was followed") == signatories
+    assert text.count("The script was not followed, see deviations") == signatories
 
 
 @pytest.mark.softhsm
