@@ -185,6 +185,7 @@ class ResplitActions:
                 "backup_id": backup.id,
                 "key_id": backup.key,
                 "label": key_spec.label,
+                "cka_id": blob.wrapped.cka_id_hex,  # the session copy that signed has it too
                 "fingerprint": fpr.to_json(),
                 "check_value": check_value.upper(),
                 "check_value_matched": True,

@@ -18,6 +18,9 @@ from sealroom.journal.entry import CLOSING_EVENTS, OPENING_EVENT, JournalEntry
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 KEY_EVENTS = ("key.generated", "key.found", "key.recovered")
 """Entries naming a key pair; ``key.recovered`` names it under ``key`` (read by _key_data)."""
+IDENTIFIED_EVENTS = (*KEY_EVENTS, "backup.resplit")
+"""Entries naming a key by label, CKA_ID and fingerprint: a re-split names the key it proved
+(unwrapped as a session object, checked against the stated public key)."""
 ARTEFACT_EVENTS = {"certificate.issued": "certificate", "csr.made": "CSR", "crl.issued": "CRL"}
 
 
@@ -153,6 +156,12 @@ def _fingerprint_hex(data: Mapping[str, Json]) -> str | None:
 
 def _list(value: Json | None) -> list[Json]:
     return list(value) if isinstance(value, Sequence) and not isinstance(value, str) else []
+
+
+def _medium_material(data: Mapping[str, Json]) -> str:
+    medium = data.get("medium")
+    material = medium.get("material") if isinstance(medium, Mapping) else None
+    return f"medium {material}" if isinstance(material, str) else "a medium"
 
 
 def _plural(count: int, word: str) -> str:
@@ -655,7 +664,7 @@ class _Facts:
     def _ev_key_id(self, found: _Found) -> tuple[bool, str]:
         keys = [
             e
-            for e in self._keys(found, *KEY_EVENTS)
+            for e in self._keys(found, *IDENTIFIED_EVENTS)
             if _text(e.data, "label") and _text(e.data, "cka_id")
         ]
         destroyed = self._keys(found, "key.destroyed")
@@ -663,7 +672,7 @@ class _Facts:
         if missing:
             return False, f"no key.generated for {', '.join(missing)}"
         if not keys and not destroyed:
-            return False, "no key generated, found or destroyed with its label and CKA_ID"
+            return False, "no key generated, found, re-split or destroyed with its label and CKA_ID"
         return True, f"label and CKA_ID of {self._labels(keys + destroyed)}"
 
     def _ev_key_alg(self, found: _Found) -> tuple[bool, str]:
@@ -673,7 +682,7 @@ class _Facts:
         return True, ", ".join(f"{e.data.get('label')}: {e.data.get('algorithm')}" for e in keys)
 
     def _ev_key_fpr(self, found: _Found) -> tuple[bool, str]:
-        keys = [e for e in self._keys(found, *KEY_EVENTS) if _fingerprint_hex(e.data)]
+        keys = [e for e in self._keys(found, *IDENTIFIED_EVENTS) if _fingerprint_hex(e.data)]
         for entry in keys:
             found.digest(f"SPKI of {entry.data.get('label')}", _fingerprint_hex(entry.data))
         if not keys:
@@ -736,14 +745,33 @@ class _Facts:
         return [e for e in self.of("share.sealed") if e.data.get("backup_id") == backup_id]
 
     def _ev_backup(self, found: _Found) -> tuple[bool, str]:
-        """``backup.made``: every medium read back with the blob's SHA-256, every share sealed."""
+        """``backup.made``: every medium read back with the blob's SHA-256, every share sealed.
+
+        ``backup.resplit``: the backup copy kept under multi-person control by a new share set:
+        its blob read with the stated SHA-256, the KEK's KCV matched, a session copy that signed
+        and verified and left no object, and every new share sealed in its bag.
+        """
         made = self.of("backup.made")
-        if not made:
+        resplit = self.of("backup.resplit")
+        if not made and not resplit:
             scripted = self.tagged_steps("EV-BACKUP")
             if scripted:
-                return False, f"no backup.made (step {', '.join(scripted)})"
-            return False, "no backup.made entry"
+                return False, f"no backup.made or backup.resplit (step {', '.join(scripted)})"
+            return False, "no backup.made or backup.resplit entry"
         notes = []
+        for entry in resplit:
+            problem = self._resplit_problem(found, entry)
+            if problem is not None:
+                return False, problem
+            data = entry.data
+            count = data.get("share_count")
+            notes.append(
+                f"{data.get('backup_id')} of {data.get('label')} re-split: KCV "
+                f"{data.get('check_value')} matched, blob SHA-256 read back from "
+                f"{_medium_material(data)}, unwrapped as a session object that signed and "
+                f"verified, split {data.get('threshold')} of {count}, all {count} new shares "
+                f"sealed; old set {data.get('old_set_identifier')} void"
+            )
         for entry in made:
             data = entry.data
             backup_id = data.get("backup_id")
@@ -771,6 +799,51 @@ class _Facts:
             )
         return True, "; ".join(notes)
 
+    def _old_threshold(self, backup_id: Json | None) -> int:
+        """The old set's threshold the script states for a re-split (none stated: 1)."""
+        spec = next((b for b in self.script.backups if b.id == backup_id), None)
+        old = spec.resplit if spec is not None else None
+        return old.old_threshold if old is not None else 1
+
+    def _resplit_problem(self, found: _Found, entry: JournalEntry) -> str | None:
+        """What a ``backup.resplit`` does not show (None: blob, KEK, key and new set proved)."""
+        data = entry.data
+        backup_id = data.get("backup_id")
+        sealed = [e for e in self._backup_shares(backup_id) if e.step == entry.step]
+        voided = [
+            e
+            for e in self.of("shares.voided")
+            if e.data.get("backup_id") == backup_id and e.step == entry.step
+        ]
+        found.add(entry, *sealed, *voided)
+        blob = _text(data, "blob_sha256")
+        found.digest(f"backup {backup_id} blob", blob)
+        found.digest(f"SPKI of {data.get('label')}", _fingerprint_hex(data))
+        medium = data.get("medium")
+        read = medium.get("sha256") if isinstance(medium, Mapping) else None
+        if blob is None or read != blob or data.get("blob_sha256_matched") is not True:
+            return f"re-split of {backup_id}: the blob was not read back with its SHA-256"
+        if data.get("check_value_matched") is not True:
+            return f"re-split of {backup_id}: the old shares' KCV is not shown to match"
+        if not (
+            data.get("verified") is True
+            and data.get("unwrapped_as") == "session object"
+            and data.get("objects_before") == data.get("objects_after")
+        ):
+            return f"re-split of {backup_id}: the key-encryption key is not proved to open the blob"
+        listed = _list(data.get("sealed"))
+        count = data.get("share_count")
+        bags = [s.get("bag") for s in listed if isinstance(s, Mapping)]
+        if (
+            len(listed) != count
+            or len(sealed) != count
+            or not all(isinstance(b, str) and b for b in bags)
+        ):
+            return f"re-split of {backup_id}: not every new share is shown sealed in its bag"
+        if not voided:
+            return f"re-split of {backup_id}: the old share set is not declared void"
+        return None
+
     def _ev_quorum(self, found: _Found) -> tuple[bool, str]:
         activated = self.of("quorum.activated")
         split = [
@@ -781,8 +854,15 @@ class _Facts:
         made = self.of("backup.made")
         restored = [e for e in self.of("restore.tested") if e.data.get("passed") is True]
         found.add(*activated, *split, *self.of("share.sealed"), *self.tagged("EV-QUORUM"))
-        found.add(*made, *restored)
-        if made or restored:
+        resplit = [
+            e
+            for e in self.of("backup.resplit")
+            if e.data.get("check_value_matched") is True
+            and len(set(map(str, _list(e.data.get("old_custodians")))))
+            >= self._old_threshold(e.data.get("backup_id"))
+        ]
+        found.add(*made, *restored, *resplit, *self.of("shares.voided"))
+        if made or restored or resplit:
             parts = [
                 f"backup {e.data.get('backup_id')}: key-encryption key split "
                 f"{e.data.get('threshold')} of {e.data.get('share_count')}"
@@ -792,6 +872,13 @@ class _Facts:
                 f"restore test of {e.data.get('backup_id')}: "
                 f"{_plural(len(_list(e.data.get('custodians'))), 'custodian')} combined shares"
                 for e in restored
+            ]
+            parts += [
+                f"re-split of {e.data.get('backup_id')}: "
+                f"{_plural(len(_list(e.data.get('old_custodians'))), 'custodian')} of the old "
+                f"set {e.data.get('old_set_identifier')} combined shares, split anew "
+                f"{e.data.get('threshold')} of {e.data.get('share_count')}"
+                for e in resplit
             ]
             if activated:
                 parts.append(f"{activated[-1].data.get('what')} activated by custodians' shares")
