@@ -48,6 +48,7 @@ from sealroom.report.record import (
     MechanismView,
     RecoveryView,
     RegistryView,
+    ResplitView,
     RestoreView,
     ShareSlot,
     SplitView,
@@ -1828,6 +1829,7 @@ def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
         and not record.restore_failures
         and not record.recoveries
         and not record.recovery_failures
+        and not record.resplits
     ):
         text = "No key backup was made and no backup was restored in this ceremony."
         if record.script.backups:
@@ -1849,7 +1851,20 @@ def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
         "byte and no key byte is in the journal or in this report.",
         "body",
     )
-    if not record.backups and not record.restores:
+    if record.resplits and not record.backups and not record.recoveries:
+        intro = para(
+            "A backup made in an earlier ceremony was re-split (custodian change): holders of "
+            "the old share set typed their SLIP-39 shares, the combined key-encryption key (KEK) "
+            "was checked against the backup's key check value (KCV), shown to open the blob on a "
+            "medium (unwrapped on the HSM as a session object that signed and was removed at "
+            "once), and split anew among the new holders, each sealing their sheet in a bag. The "
+            "blob and the media are unchanged; the old set is declared void (paper cannot be "
+            "revoked: its cards are shredded in the room). The KCV names the KEK; the share "
+            "set's own SLIP-39 check value (docs/shares.md) ties shares to one split. No word of "
+            "any share, no KEK byte and no key byte is in the journal or in this report.",
+            "body",
+        )
+    elif not record.backups and not record.restores:
         intro = para(
             "A CA key was recovered from a backup made in an earlier ceremony: its wrapped blob "
             "read from a medium, the key-encryption key (KEK) combined from the custodians' "
@@ -1890,6 +1905,8 @@ def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
         out += _restore_failures(record)
     for recovery in record.recoveries:
         out += _recovered(record, recovery)
+    for resplit in record.resplits:
+        out += _resplit(record, resplit)
     if record.recovery_failures:
         out += _recovery_failures(record)
     return out
@@ -2399,6 +2416,138 @@ def _recovered(record: CeremonyRecord, recovery: RecoveryView) -> list[Flowable]
     return [CondPageBreak(70 * mm), KeepTogether([heading, fields(rows, 52 * mm)])]
 
 
+def _resplit(record: CeremonyRecord, resplit: ResplitView) -> list[Flowable]:
+    """A re-split (``shares.voided``, ``backup.resplit``): old set void, KEK proved, new set."""
+    step = _step_name(record, _step_id_of(record, resplit.step_number))
+    heading = para(
+        f"Re-split of backup {resplit.backup_id} ({resplit.label}) at {step}: "
+        + ("DONE" if resplit.proved else "NOT PROVED"),
+        "h2",
+    )
+
+    def verdict(good: bool, yes: str, no: str) -> Flowable:
+        return para(yes if good else no, "cell_bold" if good else "alert")
+
+    name = record.participant_name
+    if resplit.stand_in:
+        against = (
+            "the rehearsal's stand-in backup (made on the throwaway token before the ceremony "
+            "opened), NOT the values the script states"
+        )
+    else:
+        against = (
+            f"the values the script states for the backup (backups: recovery, made in "
+            f"{resplit.made_in})"
+        )
+    old_holders = [
+        f"share {s.member_index} ({s.share}): {name(s.custodian)}"
+        + (" - combined" if s.combined else "")
+        + (" - LEAVES: holds no share of the new set" if s.leaves else "")
+        for s in resplit.old_shares
+    ] or ["NOT JOURNALED (no shares.voided in the step)"]
+    combined = [name(c) for c in resplit.combined_by]
+    refused = [
+        f"refused: {name(e.custodian)} at attempt {e.attempt} (seq {e.seq}): "
+        + share_problem(e.problem or "-", name(e.custodian))
+        for e in resplit.entries
+        if not e.accepted
+    ]
+    old_check = resplit.old_set_check_value or "not journaled"
+    kcv_ok = (
+        resplit.check_value_matched and resplit.check_value.upper() == resplit.expected_check_value
+    )
+    blob_ok = (
+        resplit.blob_sha256_matched
+        and resplit.medium.matches
+        and resplit.blob_sha256 == resplit.expected_blob_sha256
+    )
+    session_ok = resplit.verified and resplit.objects_before == resplit.objects_after
+    new_holders = [
+        f"share {s.member_index} ({s.share}): {name(s.custodian)}, bag {s.bag}"
+        + (
+            f" (share.sealed, seq {s.sealed.seq})"
+            if s.sealed is not None
+            else " - NOT SEALED in this journal"
+        )
+        for s in resplit.shares
+    ]
+    rows: list[tuple[str, Flowable | str]] = [
+        ("Backup", para(f"{resplit.backup_id}: key {resplit.label} ({resplit.key_id})", "cell")),
+        ("Values checked against", para(against, "cell_bold")),
+        (
+            "Old share set (VOID)",
+            para(
+                f"set identifier {resplit.old_set_identifier}, share set check value "
+                f"{old_check}, threshold {resplit.old_threshold or '-'}"
+                + (
+                    f" (shares.voided, seq {resplit.voided_seq})"
+                    if resplit.voided_seq is not None
+                    else ": NOT DECLARED VOID in this journal"
+                ),
+                "cell_bold" if resplit.voided_seq is not None else "alert",
+            ),
+        ),
+        ("Old holders", _bullets(old_holders)),
+        ("Reason", para(resplit.reason or "not journaled", "cell")),
+        ("Old shares combined by", _bullets(combined + refused)),
+        (
+            KCV_LABEL,
+            verdict(
+                kcv_ok,
+                f"{resplit.check_value}: matches the expected {resplit.expected_check_value}",
+                f"{resplit.check_value}: DOES NOT MATCH the expected "
+                f"{resplit.expected_check_value}",
+            ),
+        ),
+        (
+            "Blob SHA-256",
+            verdict(
+                blob_ok,
+                f"read from {resplit.medium.material} ({resplit.medium.where}): "
+                f"{resplit.blob_sha256}, matches the expected; the blob is unchanged",
+                f"read from {resplit.medium.material}: {resplit.medium.sha256}, DOES NOT "
+                f"MATCH the expected {resplit.expected_blob_sha256}",
+            ),
+        ),
+        (
+            "Public key SHA-256",
+            _fingerprint_cell(
+                resplit.fingerprint,
+                f"CKA_ID {resplit.cka_id or 'not journaled'}; the expected "
+                f"{resplit.expected_fingerprint[:16]}...: "
+                + (
+                    "equal"
+                    if resplit.fingerprint.hex == resplit.expected_fingerprint
+                    else "DIFFERENT"
+                ),
+            ),
+        ),
+        (
+            "Session check",
+            verdict(
+                session_ok,
+                f"unwrapped as a {resplit.unwrapped_as}, signed a fresh message with "
+                f"{resplit.hash_name} (message SHA-256 {resplit.signed_message_sha256[:16]}...), "
+                f"verified with the stated public key; {resplit.objects_before} object(s) on the "
+                f"HSM before, {resplit.objects_after} after",
+                "the session copy DID NOT sign and verify, or left an object on the HSM",
+            ),
+        ),
+        (
+            "New share set",
+            para(
+                f"set identifier {resplit.set_identifier}, share set check value "
+                f"{resplit.set_check_value}, threshold {resplit.threshold} of "
+                f"{resplit.share_count}",
+                "cell_bold",
+            ),
+        ),
+        ("New holders and bags", _bullets(new_holders)),
+        ("Journaled", f"{clock_text(resplit.resplit_at)} (backup.resplit, seq {resplit.seq})"),
+    ]
+    return [CondPageBreak(70 * mm), KeepTogether([heading, fields(rows, 52 * mm)])]
+
+
 def _recovery_failures(record: CeremonyRecord) -> list[Flowable]:
     rows = []
     alerts = []
@@ -2674,7 +2823,7 @@ def _custody(record: CeremonyRecord, number: int) -> list[Flowable]:
 
 
 def _backup_share_bag(
-    scripted: str | None, found: tuple[BackupView, BackupShareView] | None
+    scripted: str | None, found: tuple[BackupView | ResplitView, BackupShareView] | None
 ) -> tuple[Flowable, bool]:
     """The bag a backup share's sheet was sealed in, as ``backup.made`` journaled it."""
     if found is None:
@@ -2686,7 +2835,8 @@ def _backup_share_bag(
     lines = [
         f"<font name='Courier-Bold'>{esc(share.bag)}</font>",
         f"typed twice at step {backup.step_number} when the share sheet was sealed "
-        f"(backup.made, seq {backup.seq})",
+        f"({'backup.resplit' if isinstance(backup, ResplitView) else 'backup.made'}, seq "
+        f"{backup.seq})",
     ]
     ok = scripted is None or scripted == share.bag
     if not ok:

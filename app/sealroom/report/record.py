@@ -604,6 +604,84 @@ class BackupView:
 
 
 @dataclass(frozen=True)
+class OldShareView:
+    """One member of a share set a re-split declared void (``shares.voided``)."""
+
+    share: str
+    custodian: str
+    member_index: int
+    combined: bool
+    """This holder's share was accepted and combined in the re-split."""
+    leaves: bool
+    """This holder holds no share of the new set (the custodian replaced)."""
+
+
+@dataclass(frozen=True)
+class ResplitView:
+    """A backup's KEK taken from its old holders and split anew (EV-BACKUP, EV-QUORUM).
+
+    From ``shares.voided`` and ``backup.resplit``: the blob and media unchanged, the old set void.
+    """
+
+    backup_id: str
+    key_id: str
+    label: str
+    cka_id: str | None
+    fingerprint: Fingerprint
+    check_value: str
+    check_value_matched: bool
+    expected_check_value: str
+    blob_sha256: str
+    blob_sha256_matched: bool
+    expected_blob_sha256: str
+    expected_fingerprint: str
+    expected_source: str
+    stand_in: bool
+    made_in: str | None
+    medium: BackupMedium
+    unwrapped_as: str
+    verified: bool
+    hash_name: str
+    signed_message_sha256: str
+    objects_before: int
+    objects_after: int
+    old_set_identifier: int
+    old_set_check_value: str | None
+    old_threshold: int | None
+    """From ``shares.voided`` (None: no such entry in the step)."""
+    old_shares: tuple[OldShareView, ...]
+    reason: str | None
+    combined_by: tuple[str, ...]
+    entries: tuple[ShareEntry, ...]
+    """The old shares typed in the step (``share.accepted``/``share.rejected``), in order."""
+    threshold: int
+    share_count: int
+    set_identifier: int
+    set_check_value: str
+    shares: tuple[BackupShareView, ...]
+    step_number: int
+    resplit_at: datetime
+    seq: int
+    voided_seq: int | None
+
+    @property
+    def proved(self) -> bool:
+        """KCV, blob, key and session check as journaled and recomputed; old set voided."""
+        return (
+            self.check_value_matched
+            and self.check_value.upper() == self.expected_check_value
+            and self.blob_sha256_matched
+            and self.medium.matches
+            and self.blob_sha256 == self.expected_blob_sha256
+            and self.fingerprint.hex == self.expected_fingerprint
+            and self.verified
+            and self.objects_before == self.objects_after
+            and self.voided_seq is not None
+            and all(s.sealed is not None for s in self.shares)
+        )
+
+
+@dataclass(frozen=True)
 class RestoreView:
     """A backup restored into a second token, proved and zeroised (``restore.tested``)."""
 
@@ -1007,6 +1085,8 @@ class CeremonyRecord:
     """Every key recovered or migrated from a backup (``key.recovered``), in order (EV-MIGRATE)."""
     recovery_failures: tuple[RecoveryFailure, ...] = ()
     """Every recovery refused (``recovery.failed``), in order."""
+    resplits: tuple[ResplitView, ...] = ()
+    """Every backup re-split (``backup.resplit``), in order (EV-BACKUP, EV-QUORUM)."""
 
     def pin_share(self, share_id: str) -> tuple[SplitView, ShareSlot] | None:
         """The split and member a script share id (``user-pin-share-1``...) belongs to."""
@@ -1019,13 +1099,17 @@ class CeremonyRecord:
     def split(self, what: str) -> SplitView | None:
         return next((s for s in self.splits if s.what == what), None)
 
-    def backup_share(self, share_id: str) -> tuple[BackupView, BackupShareView] | None:
-        """The backup and share a script share id (``share-b1``...) belongs to, if made here."""
-        for backup in self.backups:
-            for share in backup.shares:
+    def backup_share(
+        self, share_id: str
+    ) -> tuple[BackupView | ResplitView, BackupShareView] | None:
+        """The backup made or re-split here (the latest) that sealed a script share id."""
+        found: tuple[BackupView | ResplitView, BackupShareView] | None = None
+        holders: list[BackupView | ResplitView] = [*self.backups, *self.resplits]
+        for holder in sorted(holders, key=lambda b: b.seq):
+            for share in holder.shares:
                 if share.share == share_id:
-                    return backup, share
-        return None
+                    found = (holder, share)
+        return found
 
     def restores_of(self, backup_id: str) -> tuple[RestoreView, ...]:
         return tuple(r for r in self.restores if r.backup_id == backup_id)
@@ -1244,6 +1328,7 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         restore_failures=builder.final_restore_failures(),
         recoveries=builder.final_recoveries(),
         recovery_failures=builder.final_recovery_failures(),
+        resplits=tuple(builder.resplits),
     )
 
 
@@ -1312,6 +1397,10 @@ class _Builder:
         self.recoveries: list[RecoveryView] = []
         self.recovery_failures: list[RecoveryFailure] = []
         self.backup_whats = {_kek_what(b.id): b.id for b in script.backups}
+        self.backup_whats |= {_old_kek_what(b.id): b.id for b in script.backups if b.resplit}
+        self.resplits: list[ResplitView] = []
+        self.voided: dict[tuple[str, str], JournalEntry] = {}
+        """``shares.voided`` of a step (step id, backup id), read with its ``backup.resplit``."""
         """What a backup's shares protect, as the engine names it, to its backup id."""
         self.backup_typed: dict[tuple[str, str], list[ShareEntry]] = {}
         """Shares of a backup's KEK typed in a step (step id, backup id)."""
@@ -2038,6 +2127,8 @@ class _Builder:
             self.backup_typed.setdefault((self._step_id(entry), backup_id), []).append(view)
             spec = next((b for b in self.script.backups if b.id == backup_id), None)
             holders = [h.custodian for h in spec.shares] if spec is not None else []
+            if spec is not None and spec.resplit is not None and what == _old_kek_what(spec.id):
+                holders = [h.custodian for h in spec.resplit.old_shares]
             if custodian not in holders or holders.index(custodian) + 1 != view.member_index:
                 self._integrity(
                     entry,
@@ -2624,6 +2715,141 @@ class _Builder:
             self._integrity(entry, f"quorum of the {name}", f"threshold {spec.threshold}")
         if not view.verified:
             self._integrity(entry, f"signature of the {name}", "a verified signature")
+
+    # -- re-split of a backup (custodian change): the old set voided, the new one sealed
+
+    def _on_shares_voided(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        self.voided[(self._step_id(entry), data.text("backup_id"))] = entry
+
+    def _on_backup_resplit(self, entry: JournalEntry) -> None:
+        """A re-split: the checks as journaled, and this report's own (integrity)."""
+        data = _Data(entry)
+        backup_id = data.text("backup_id")
+        step_id = self._step_id(entry)
+        number = self.numbers.get(step_id, 0)
+        name = f"re-split of backup {backup_id}"
+        expected = data.obj("expected")
+        medium = data.obj("medium")
+        blob_hex = data.text("blob_sha256")
+        voided_entry = self.voided.pop((step_id, backup_id), None)
+        voided = _Data(voided_entry) if voided_entry is not None else None
+        spec = next((b for b in self.script.backups if b.id == backup_id), None)
+        new_holders = {h.custodian for h in spec.shares} if spec is not None else set()
+        combined = data.texts("old_custodians")
+        old_shares = tuple(
+            OldShareView(
+                share=h.text("share"),
+                custodian=h.text("custodian"),
+                member_index=h.number("member_index"),
+                combined=h.text("custodian") in combined,
+                leaves=h.text("custodian") not in new_holders,
+            )
+            for h in (voided.objs("holders") if voided is not None else ())
+        )
+        sealed_here = [
+            s for s in self.sealed if s.backup_id == backup_id and s.step_number == number
+        ]
+        shares: list[BackupShareView] = []
+        for item in data.objs("sealed"):
+            share_id = item.text("share")
+            sealed = next((s for s in reversed(sealed_here) if s.share == share_id), None)
+            shares.append(
+                BackupShareView(
+                    share=share_id,
+                    custodian=item.text("custodian"),
+                    member_index=sealed.member_index if sealed is not None else len(shares) + 1,
+                    bag=item.text("bag"),
+                    sealed=sealed,
+                )
+            )
+        view = ResplitView(
+            backup_id=backup_id,
+            key_id=data.text("key_id"),
+            label=data.text("label"),
+            cka_id=data.opt_text("cka_id"),
+            fingerprint=data.fingerprint("fingerprint"),
+            check_value=data.text("check_value"),
+            check_value_matched=data.flag("check_value_matched"),
+            expected_check_value=expected.text("check_value").upper(),
+            blob_sha256=blob_hex,
+            blob_sha256_matched=data.flag("blob_sha256_matched"),
+            expected_blob_sha256=expected.text("blob_sha256"),
+            expected_fingerprint=expected.text("fingerprint"),
+            expected_source=expected.text("source"),
+            stand_in=expected.flag("stand_in"),
+            made_in=expected.opt_text("made_in"),
+            medium=BackupMedium(
+                material=medium.text("material"),
+                where=medium.text("file"),
+                sha256=medium.text("sha256"),
+                matches=medium.text("sha256") == blob_hex,
+            ),
+            unwrapped_as=data.text("unwrapped_as"),
+            verified=data.flag("verified"),
+            hash_name=data.text("hash"),
+            signed_message_sha256=data.text("signed_message_sha256"),
+            objects_before=data.number("objects_before"),
+            objects_after=data.number("objects_after"),
+            old_set_identifier=data.number("old_set_identifier"),
+            old_set_check_value=data.opt_text("old_set_check_value"),
+            old_threshold=voided.number("threshold") if voided is not None else None,
+            old_shares=old_shares,
+            reason=voided.opt_text("reason") if voided is not None else None,
+            combined_by=combined,
+            entries=tuple(self.backup_typed.pop((step_id, backup_id), [])),
+            threshold=data.number("threshold"),
+            share_count=data.number("share_count"),
+            set_identifier=data.number("set_identifier"),
+            set_check_value=data.text("set_check_value"),
+            shares=tuple(shares),
+            step_number=number,
+            resplit_at=entry.time,
+            seq=entry.seq,
+            voided_seq=voided_entry.seq if voided_entry is not None else None,
+        )
+        self.resplits.append(view)
+        if voided is None:
+            self._integrity(entry, f"old share set of the {name}", "a shares.voided in the step")
+        elif (voided.number("set_identifier"), voided.number("replaced_by_set")) != (
+            view.old_set_identifier,
+            view.set_identifier,
+        ):
+            self._integrity(entry, f"share sets of the {name}", "the sets shares.voided names")
+        if not view.check_value_matched or view.check_value.upper() != view.expected_check_value:
+            self._integrity(entry, f"key check value of the {name}", "the value expected")
+        if (
+            not view.blob_sha256_matched
+            or blob_hex != view.expected_blob_sha256
+            or not view.medium.matches
+        ):
+            self._integrity(entry, f"blob SHA-256 of the {name}", "the value expected")
+        if view.fingerprint.hex != view.expected_fingerprint:
+            self._integrity(entry, f"key of the {name}", "the fingerprint expected")
+        if not view.verified or view.objects_before != view.objects_after:
+            self._integrity(entry, f"session check of the {name}", "signed, verified, nothing left")
+        if view.stand_in and not self.rehearsal:
+            self._integrity(entry, f"values checked by the {name}", "the script's (production)")
+        if tuple(e.custodian for e in view.entries if e.accepted) != combined or (
+            voided is not None and voided.texts("combined_by") != combined
+        ):
+            self._integrity(entry, f"old holders of the {name}", "old shares accepted in the step")
+        old = spec.resplit if spec is not None else None
+        if old is None or len(set(combined)) < old.old_threshold:
+            self._integrity(entry, f"quorum of the old set of the {name}", "the old threshold")
+        journaled = [(s.share, s.custodian, s.bag) for s in sealed_here]
+        if [(s.share, s.custodian, s.bag) for s in shares] != journaled:
+            self._integrity(entry, f"new shares of the {name} sealed", "share.sealed entries")
+        if any(s.check_value not in (None, view.check_value) for s in sealed_here):
+            self._integrity(entry, f"key check value of the {name}", "value on the sheets sealed")
+        if spec is None or (spec.key, spec.threshold, tuple(h.custodian for h in spec.shares)) != (
+            view.key_id,
+            view.threshold,
+            data.texts("custodians"),
+        ):
+            self._integrity(entry, f"key, threshold and custodians of the {name}", "script's")
+        if view.share_count != len(shares):
+            self._integrity(entry, f"share count of the {name}", "shares sealed")
 
     def _on_recovery_failed(self, entry: JournalEntry) -> None:
         data = _Data(entry)
@@ -3731,6 +3957,11 @@ def _signature_valid(
 def _kek_what(backup_id: str) -> str:
     """What a backup's shares protect, as the engine's prompts and journal name it."""
     return f"Backup {backup_id} key-encryption key"
+
+
+def _old_kek_what(backup_id: str) -> str:
+    """What the shares of the set a re-split replaces protect, as the engine names them."""
+    return f"{_kek_what(backup_id)} (set being replaced)"
 
 
 def _where(script: Script, number: int) -> str:
