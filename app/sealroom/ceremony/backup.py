@@ -659,5 +659,5 @@ def _made_from_journal(data: Mapping[str, Json]) -> MadeBackup:
         certificate_id=None if certificate_id is None else str(certificate_id),
         set_identifier=int(str(data["set_identifier"])),
         set_check_value=str(data["set_check_value"]),
-        custodian_names=tuple(str(n) for n in names) if isinstance(names, list) else (),
+        custodian_names=tuple(str(n) for n in names) if isinstance(names, list | tuple) else (),
     )
