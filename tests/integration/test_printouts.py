@@ -124,7 +124,7 @@ def test_the_committed_backup_share_sheet_is_a_kek_share_with_its_check_value() 
     assert "REHEARSAL" in text and "not a real share" in text
     assert "Backup root-backup-a key-encryption key share" in text
     assert "Any 3 of the 5 shares together recover backup root-backup-a" in text
-    assert re.search(r"key check value [0-9A-F]{6}\b", text), text
+    assert re.search(r"KCV [0-9A-F]{6}\b", text), text
     row = next(
         line
         for line in (COMMITTED / "README.md").read_text().splitlines()

@@ -168,7 +168,7 @@ def test_the_sheet_names_custodian_share_quorum_and_set(kek_set: ShareSet, tmp_p
     assert "This is share 2 of 5." in text
     assert f"Any 3 of the 5 shares together activate {SUBJECT}; fewer than 3 reveal nothing" in text
     assert re.search(
-        rf"set identifier\s+{kek_set.identifier}\s+check value\s+{kek_set.check_value}", text
+        rf"set identifier\s+{kek_set.identifier}\s+set check value\s+{kek_set.check_value}", text
     )
     assert "Tamper-evident bag serial:" in text
     assert "Custodian: Bob Okafor, signature and date" in text

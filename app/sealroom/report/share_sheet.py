@@ -421,7 +421,7 @@ def _kcv(sheet: ShareSheet) -> str:
     if sheet.key_check_value is None:
         return ""
     return (
-        f"&nbsp;&nbsp;&nbsp; key check value <font name='{MONO_BOLD}' size='12'>"
+        f"&nbsp;&nbsp;&nbsp; KCV <font name='{MONO_BOLD}' size='12'>"
         f"{esc(sheet.key_check_value)}</font>"
     )
 
@@ -457,7 +457,7 @@ def _facts(canvas: Any, sheet: ShareSheet) -> None:
             para("Share set", "sheet_cell_bold"),
             para(
                 f"set identifier <font name='{MONO_BOLD}' size='12'>{sheet.set_identifier}</font>"
-                f"&nbsp;&nbsp;&nbsp; check value <font name='{MONO_BOLD}' size='12'>"
+                f"&nbsp;&nbsp;&nbsp; set check value <font name='{MONO_BOLD}' size='12'>"
                 f"{esc(sheet.check_value)}</font>{_kcv(sheet)}<br/><font size='8.5' "
                 "color='#555555'>Public, and the same on every share of this set: other values "
                 "mean a share of another set.</font>",
@@ -563,7 +563,8 @@ def _instructions(canvas: Any, words: tuple[str, ...]) -> None:
     left = MARGIN_X + QR_SIDE + 6 * mm
     width = PAGE_WIDTH - MARGIN_X - left
     steps = [
-        "Check your name, share number, set identifier and check value against the screen, "
+        "Check your name, share number, set identifier and set check value against the "
+        "screen, "
         f"and that each number 1 to {len(words)} has a word.",
         "Write the tamper-evident bag's serial in the box below. Sign, and have a witness sign.",
         "Fold the sheet with the words inside and seal it in the bag in view of the witnesses. "
