@@ -204,7 +204,7 @@ class BackupActions:
         key_spec = runner.script.key(backup.key)
         key = runner.key_actions.located(backup.key, step, view, ack)
         certificate = self._certificate_of(backup.key)
-        ca_subject = certificate.subject if certificate is not None else "no certificate yet"
+        ca_subject = certificate.subject if certificate is not None else "none issued in this ceremony"
         name = blob_name(backup)
         hsm = runner.ports.hsm
         kek = port.new_kek(hsm.random_bytes)
@@ -326,7 +326,7 @@ class BackupActions:
         self, backup: BackupSpec, label: str, certificate: IssuedCertificate | None
     ) -> str:
         """What a share sheet of ``backup`` says it protects (the CA by its common name)."""
-        ca_name = certificate.subject if certificate is not None else "no certificate yet"
+        ca_name = certificate.subject if certificate is not None else "none issued in this ceremony"
         if certificate is not None:  # a whole DN does not fit the share sheet: its common name
             cert_spec = next(
                 c for c in self.runner.script.certificates if c.id == certificate.certificate_id
