@@ -383,7 +383,8 @@ class FakeKeyBackup:
     def check_value(self, kek: bytes | bytearray) -> str:
         if isinstance(kek, bytearray):
             self.keks.append(kek)
-        return hashlib.sha256(b"fake-kcv\x00" + bytes(kek)).hexdigest()[:6]
+        # Upper-case hex like the real KCV (backup/kek.py) and the journal's form.
+        return hashlib.sha256(b"fake-kcv\x00" + bytes(kek)).hexdigest()[:6].upper()
 
     def encode(self, wrapped: WrappedKey, check_value: str, certificate_der: bytes | None) -> bytes:
         return json.dumps(
