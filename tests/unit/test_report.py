@@ -60,10 +60,18 @@ JOURNAL_EVENTS = frozenset(
 ISSUE_5_EVENTS = frozenset({"printer.checked", "ceremony.resumed", "registry.compared"})
 """The opening's printer check and the engine's resume, which EVERY_EVENT predates too."""
 ISSUE_6_EVENTS = frozenset(
-    {"backup.made", "restore.tested", "restore.failed", "key.recovered", "recovery.failed"}
+    {
+        "backup.made",
+        "restore.tested",
+        "restore.failed",
+        "key.recovered",
+        "recovery.failed",
+        "shares.voided",
+        "backup.resplit",
+    }
 )
-"""The key backup, its restore test, recovery and migration (EV-BACKUP, EV-RESTORE, EV-MIGRATE),
-which EVERY_EVENT predates."""
+"""The key backup, its restore test, recovery, migration and re-split (EV-BACKUP, EV-RESTORE,
+EV-MIGRATE), which EVERY_EVENT predates."""
 NAMES = (
     "Alice Martin",
     "Bob Okafor",

@@ -351,6 +351,7 @@ OTHER_SAMPLES = (
     "key-backup",
     "key-recovery",
     "key-migration",
+    "custodian-change",
 )
 """Shipped scripts the sample walks as they are (the compromise response with one change)."""
 USER_PIN, SO_PIN = "HSM user PIN", "HSM security officer PIN"
@@ -567,6 +568,17 @@ def build_sample_journal(
             for step in script.steps
         )
     }
+    # A re-split proves the key on the backup HSM as a session object only: never on the token.
+    generated |= {
+        b.key
+        for b in script.backups
+        if any(
+            isinstance(step, ActionStep)
+            and step.action == "resplit-backup"
+            and step.params.get("backup") == b.id
+            for step in script.steps
+        )
+    }
     # Keys made in earlier ceremonies are on the token from the start.
     objects: list[dict[str, Any]] = []
     for key in script.keys:
@@ -673,7 +685,7 @@ def build_sample_journal(
                     "spki_der_b64": base64.b64encode(spki).decode("ascii"),
                     "ca_subject": "CN=Example Root CA R1,O=Example Trust Services,C=XX"
                     if certified
-                    else "no certificate yet",
+                    else "none issued in this ceremony",
                     "certificate_id": "root-certificate" if certified else None,
                     "certificate_sha256": hashlib.sha256(der).hexdigest() if certified else None,
                     "check_value": BACKUP_KCV,
@@ -974,6 +986,124 @@ def build_sample_journal(
             if migration:
                 data["source_token"] = _token(script)
             add("key.recovered", step_id, data)
+
+        def resplit_journal(step_id: str, backup_id: str) -> None:
+            """resplit-backup: old holders' shares, the new sheets sealed, ``shares.voided``
+            and ``backup.resplit`` (a rehearsal stand-in backup)."""
+            backup = next(b for b in script.backups if b.id == backup_id)
+            old = backup.resplit
+            assert old is not None, "a re-split script names the set it replaces"
+            key = script.key(backup.key)
+            old_what = f"Backup {backup.id} key-encryption key (set being replaced)"
+            old_holders = [h.custodian for h in old.old_shares]
+            for custodian in old.combine:
+                journal.append(
+                    "share.accepted",
+                    {
+                        "what": old_what,
+                        "custodian": custodian,
+                        "member_index": old_holders.index(custodian) + 1,
+                        "attempt": 1,
+                    },
+                    step=step_id,
+                    actors=[custodian_actor(custodian)],
+                )
+            what = f"Backup {backup.id} key-encryption key"
+            sealed = []
+            for index, member in enumerate(backup.shares, start=1):
+                bag = next(
+                    (c.bag for c in script.custody if c.item == member.share and c.bag),
+                    f"TEB-2213{index + 20:02d}",
+                )
+                journal.append(
+                    "share.sealed",
+                    {
+                        "what": what,
+                        "share": member.share,
+                        "custodian": member.custodian,
+                        "member_index": index,
+                        "member_count": len(backup.shares),
+                        "bag": bag,
+                        "printer": "file",
+                        "job": f"share-{backup.id}-{index}-of-{len(backup.shares)}.pdf",
+                        "backup_id": backup.id,
+                        "check_value": BACKUP_KCV,
+                    },
+                    step=step_id,
+                    actors=[custodian_actor(member.custodian)],
+                )
+                sealed.append({"share": member.share, "custodian": member.custodian, "bag": bag})
+            new_set = BACKUP_SET[0] + 1
+            add(
+                "shares.voided",
+                step_id,
+                {
+                    "backup_id": backup.id,
+                    "what": old_what,
+                    "set_identifier": BACKUP_SET[0],
+                    "set_check_value": BACKUP_SET[1],
+                    "threshold": old.old_threshold,
+                    "holders": [
+                        {"share": h.share, "custodian": h.custodian, "member_index": i}
+                        for i, h in enumerate(old.old_shares, start=1)
+                    ],
+                    "combined_by": list(old.combine),
+                    "reason": old.reason,
+                    "replaced_by_set": new_set,
+                    "stand_in": True,
+                },
+            )
+            blob_sha = hashlib.sha256(BACKUP_BLOB).hexdigest()
+            fpr = _fpr(spki)
+            add(
+                "backup.resplit",
+                step_id,
+                {
+                    "backup_id": backup.id,
+                    "key_id": key.id,
+                    "label": key.label,
+                    "cka_id": CKA_IDS[key.label],
+                    "fingerprint": fpr,
+                    "check_value": BACKUP_KCV,
+                    "check_value_matched": True,
+                    "blob_sha256": blob_sha,
+                    "blob_sha256_matched": True,
+                    "medium": {
+                        "material": backup.media[0],
+                        "file": f"{backup.id}.sealroom-backup",
+                        "sha256": blob_sha,
+                    },
+                    "unwrapped_as": "session object",
+                    "verified": True,
+                    "hash": "sha384",
+                    "signed_message_sha256": hashlib.sha256(
+                        f"Sealroom re-split {script.ceremony.id} {backup.id}".encode()
+                    ).hexdigest(),
+                    "objects_before": len(objects),
+                    "objects_after": len(objects),
+                    "old_set_identifier": BACKUP_SET[0],
+                    "old_set_check_value": BACKUP_SET[1],
+                    "old_custodians": list(old.combine),
+                    "threshold": backup.threshold,
+                    "share_count": len(backup.shares),
+                    "set_identifier": new_set,
+                    "set_check_value": BACKUP_SET[1],
+                    "custodians": [h.custodian for h in backup.shares],
+                    "custodian_names": [
+                        script.participant(h.custodian).name for h in backup.shares
+                    ],
+                    "sealed": sealed,
+                    "expected": {
+                        "source": "rehearsal stand-in",
+                        "stand_in": True,
+                        "check_value": BACKUP_KCV,
+                        "blob_sha256": blob_sha,
+                        "fingerprint": fpr["hex"],
+                        "set_identifier": BACKUP_SET[0],
+                        "made_in": "rehearsal stand-in",
+                    },
+                },
+            )
 
         journal.append(
             "ceremony.opened",
@@ -1522,6 +1652,8 @@ def build_sample_journal(
                     restore_journal(step_id, step.params["backup"], fail_first=deviations)
                 elif action == "recover-key":
                     recover_journal(step_id, step.params["backup"])
+                elif action == "resplit-backup":
+                    resplit_journal(step_id, step.params["backup"])
                 elif action == "hsm-logout":
                     add("hsm.logout", step_id, {})
                     logged_in = False
