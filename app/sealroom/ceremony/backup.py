@@ -204,7 +204,9 @@ class BackupActions:
         key_spec = runner.script.key(backup.key)
         key = runner.key_actions.located(backup.key, step, view, ack)
         certificate = self._certificate_of(backup.key)
-        ca_subject = certificate.subject if certificate is not None else "none issued in this ceremony"
+        ca_subject = (
+            certificate.subject if certificate is not None else "none issued in this ceremony"
+        )
         name = blob_name(backup)
         hsm = runner.ports.hsm
         kek = port.new_kek(hsm.random_bytes)
