@@ -6,12 +6,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from PIL import Image, ImageOps
+from textual import events
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Static, TextArea
 
-from sealroom.ceremony.script import BreakStep, EntryStep
+from sealroom.ceremony.script import ActionStep, BreakStep, EntryStep, Script
 from sealroom.ui.app import SealroomApp
 from sealroom.ui.forms import (
     BreakLeaveScreen,
@@ -31,6 +32,7 @@ from sealroom.ui.screens import (
     WaitScreen,
     WorkingScreen,
 )
+from sealroom.ui.shares import CustodianReadyScreen, ShareWordsScreen
 from sealroom.ui.widgets import InlineChoice, ListPicker, PresenceList, RoleChoice
 
 TIMEOUT = 15.0
@@ -191,6 +193,35 @@ async def type_text(pilot: Pilot[Any], text: str) -> None:
     await pilot.press(*[KEY_NAMES.get(c, c) for c in text])
 
 
+async def type_quickly(pilot: Pilot[Any], text: str) -> None:
+    """Type ``text`` as key events through the app, as the keyboard does, without a pause after
+    each key (``pilot.press`` waits for the app to be idle after every key: seconds per share)."""
+    for character in text:
+        pilot.app.post_message(events.Key(KEY_NAMES.get(character, character), character))
+    await pilot.pause()
+
+
+def sheet_words(screen: ShareWordsScreen) -> tuple[str, ...]:
+    """The words on the custodian's share sheet, as the room's (fake) sheet printer printed it."""
+    sheets = screen.app.runner.ports.sheets  # type: ignore[attr-defined]
+    return tuple(sheets.words(screen.custodian.name, screen.what))
+
+
+def as_typed_by_prefix(words: tuple[str, ...]) -> str:
+    """What a custodian types for ``words``: the first four letters of each and a space."""
+    return " ".join(word[:4] for word in words) + " "
+
+
+def share_bag(script: Script, step: object, custodian_name: str) -> str | None:
+    """The bag the custody section names for ``custodian_name``'s share of the step's backup."""
+    if not isinstance(step, ActionStep) or "backup" not in step.params:
+        return None
+    backup = next(b for b in script.backups if b.id == step.params["backup"])
+    person = next(p.id for p in script.participants if p.name == custodian_name)
+    share = next(h.share for h in backup.shares if h.custodian == person)
+    return next((c.bag for c in script.custody if c.item == share), None)
+
+
 def typed_value(screen: TypingScreen) -> str:
     """What a careful room types: the scripted value, the confirmation words, a +2 s offset."""
     request = screen.request
@@ -198,6 +229,10 @@ def typed_value(screen: TypingScreen) -> str:
     script = screen.app.runner.script  # type: ignore[attr-defined]
     if request.words is not None:
         return request.words
+    if request.kind == "sheet-bag" and request.custodian is not None:
+        bag = share_bag(script, step, request.custodian)
+        if bag is not None:
+            return bag
     if isinstance(step, BreakStep):
         material = next(
             script.material(m) for m in step.recheck_bags if request.label.endswith(f"({m})")
@@ -246,6 +281,13 @@ async def answer(pilot: Pilot[Any], screen: Screen[Any], pin: str = PIN) -> None
         await press_button(pilot, screen, "continue")
     elif isinstance(screen, QrScreen):
         await press_button(pilot, screen, "done")
+    elif isinstance(screen, CustodianReadyScreen):
+        await press_button(pilot, screen, "print")
+    elif isinstance(screen, ShareWordsScreen):
+        # The custodian reads their sheet and types four letters of each word; the field
+        # completes each word, and Enter hands over the whole share.
+        await type_quickly(pilot, as_typed_by_prefix(sheet_words(screen)))
+        await pilot.press("enter")
     elif isinstance(screen, FinishScreen | FailureScreen):
         await press_button(pilot, screen, "close")
     else:

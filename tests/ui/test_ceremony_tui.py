@@ -67,7 +67,13 @@ async def test_whole_ceremony_steps_advance_in_order_to_the_finish_screen() -> N
     kinds = [kind for kind, _ in log]
     assert kinds[0] == "StartScreen"
     assert kinds[-1] == "FinishScreen"
-    for expected in ("PinScreen", "OutcomeScreen", "QrScreen"):
+    for expected in (
+        "PinScreen",
+        "OutcomeScreen",
+        "QrScreen",
+        "CustodianReadyScreen",
+        "ShareWordsScreen",
+    ):
         assert expected in kinds
     events = world.journal.events()
     assert events[-1] == "ceremony.closed"
@@ -77,11 +83,51 @@ async def test_whole_ceremony_steps_advance_in_order_to_the_finish_screen() -> N
         assert screen in kinds
     entries = [e["data"] for e in world.journal.entries if e["event"] == "entry.recorded"]
     values = [d["value"] for d in entries]  # type: ignore[index,call-overload]
-    assert values == ["+2", "TEB-100201", "HSM-0001", "TEB-100202", "TEB-100301", "TEB-100302"]
+    assert values == [
+        "+2",
+        "TEB-100201",
+        "HSM-0001",
+        "TEB-100202",
+        "TEB-100203",
+        "HSM-0006",
+        "MED-0101",
+        "MED-0102",
+        "TEB-100301",
+        "TEB-100303",
+        "TEB-100304",
+        "TEB-100305",
+        "TEB-100302",
+    ]
     assert "entry.rejected" not in events and "deviation.recorded" not in events
+    # The backup: each of the five custodians called to the printer in turn, each sheet's bag
+    # typed twice; then the three restore-test custodians type their shares.
+    custodians = ["frank", "hana", "ines", "judit", "kemal"]
+    backup_screens = [
+        (kind, step) for kind, step in log if step in {"backup-root-key", "restore-test"}
+    ]
+    assert [k for k, s in backup_screens if k == "CustodianReadyScreen"] == [
+        "CustodianReadyScreen"
+    ] * 5
+    assert [k for k, s in backup_screens if k == "ShareWordsScreen"] == ["ShareWordsScreen"] * 3
+    sealed = [e["data"] for e in world.journal.entries if e["event"] == "share.sealed"]
+    assert [(d["custodian"], d["bag"]) for d in sealed] == [  # type: ignore[index,call-overload]
+        (person, f"TEB-10031{n}") for n, person in enumerate(custodians, start=1)
+    ]
+    accepted = [e["data"] for e in world.journal.entries if e["event"] == "share.accepted"]
+    assert [d["custodian"] for d in accepted] == ["frank", "hana", "ines"]  # type: ignore[index,call-overload]
+    assert "share.rejected" not in events
+    tested = next(e["data"] for e in world.journal.entries if e["event"] == "restore.tested")
+    assert tested["passed"] is True and tested["objects_after_zeroise"] == 0  # type: ignore[index,call-overload]
     signed = next(e for e in world.journal.entries if e["event"] == "signoff.recorded")
     statements = signed["data"]["statements"]  # type: ignore[index,call-overload]
-    assert [s["participant"] for s in statements] == ["alice", "bob", "carol", "dan", "erin"]
+    assert [s["participant"] for s in statements] == [
+        "alice",
+        "bob",
+        "carol",
+        *custodians,
+        "dan",
+        "erin",
+    ]
     assert all(s["followed"] and s["comment"] is None for s in statements)
 
 
@@ -176,7 +222,8 @@ async def test_attendance_needs_people_ticked_and_every_role_present() -> None:
         screen = await next_screen(pilot, app, AttendanceScreen)
         await press_button(pilot, screen, "confirm")
         assert "Not accepted: tick everyone who is present first" in screen_text(screen)
-        await tick_present(pilot, screen, ["alice", "bob", "dan"])
+        custodians = ["frank", "hana", "ines", "judit", "kemal"]
+        await tick_present(pilot, screen, ["alice", "bob", *custodians, "dan"])
         await press_button(pilot, screen, "confirm")
         assert "Not accepted: choose who acts as Independent witness (auditor)" in screen_text(
             screen
@@ -404,6 +451,8 @@ async def test_the_qr_code_on_screen_decodes_to_the_frame() -> None:
     decoded: list[list[str]] = []
 
     async def qr(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+        if isinstance(screen, StepScreen):
+            return False  # the step itself: the default answer
         assert isinstance(screen, QrScreen)
         width, height = screen.needed()
         assert width <= 80, "a one-frame certificate fits 80 columns"
@@ -416,7 +465,7 @@ async def test_the_qr_code_on_screen_decodes_to_the_frame() -> None:
         return False
 
     async with app.run_test(size=SIZE) as pilot:
-        await drive(pilot, app, {"QrScreen": qr})
+        await drive(pilot, app, {"show-root-certificate": qr})
     assert decoded and decoded[0][0].startswith("SR1/CRT/")
     assert "qr.shown" in world.journal.events()
 
@@ -430,6 +479,8 @@ async def test_a_certificate_too_big_for_the_terminal_asks_to_enlarge_it_then_an
     checks: list[str] = []
 
     async def qr(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+        if isinstance(screen, StepScreen):
+            return False  # the step itself: the default answer
         assert isinstance(screen, QrScreen)
         need_w, need_h = screen.needed()
         text = screen_text(screen)
@@ -459,7 +510,7 @@ async def test_a_certificate_too_big_for_the_terminal_asks_to_enlarge_it_then_an
         return False
 
     async with app.run_test(size=SIZE) as pilot:
-        await drive(pilot, app, {"QrScreen": qr})
+        await drive(pilot, app, {"show-root-certificate": qr})
     assert app.result is not None and app.result.completed
 
 

@@ -29,7 +29,7 @@ async def test_a_resumed_ceremony_says_so_and_continues_with_who_is_present() ->
     async with app.run_test(size=SIZE) as pilot:
         start = await next_screen(pilot, app, StartScreen)
         text = screen_text(start)
-        assert "RESUMED" in text and "continues at step 8: Activate the HSM" in text
+        assert "RESUMED" in text and "continues at step 12: Activate the HSM" in text
         assert "the login is performed again" in text
         assert "Continue the ceremony" in text
         assert app.operator.present == runner.present
