@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import pexpect
 import pytest
 import yaml
 
+from sealroom.cli import REHEARSAL_RESTORE_LABELS
 from sealroom.hsm.softhsm import SOFTHSM_MODULE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,30 +43,29 @@ def _spawn(out: Path, *extra: str) -> pexpect.spawn:
     )
 
 
-def _private_keys(out: Path) -> list[str]:
-    """The labels of the private keys on the rehearsal token, listed by pkcs11-tool."""
-    pin = str(yaml.safe_load(ANSWERS.read_text(encoding="utf-8"))["token"]["user_pin"])
-    listed = subprocess.run(
-        [
-            "pkcs11-tool",
-            "--module",
-            SOFTHSM_MODULE,
-            "--token-label",
-            "exr-root-r1",
-            "--login",
-            "--pin",
-            pin,
-            "--list-objects",
-            "--type",
-            "privkey",
-        ],
+def _user_pin() -> str:
+    return str(yaml.safe_load(ANSWERS.read_text(encoding="utf-8"))["token"]["user_pin"])
+
+
+def _pkcs11_tool(out: Path, token: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """pkcs11-tool on the token labelled ``token`` in the rehearsal's token directory."""
+    return subprocess.run(
+        ["pkcs11-tool", "--module", SOFTHSM_MODULE, "--token-label", token, *args],
         env={**os.environ, "SOFTHSM2_CONF": str(out / "softhsm" / "softhsm2.conf")},
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=60,
-    ).stdout
-    return re.findall(r"^\s*label:\s*(\S+)", listed, re.M)
+    )
+
+
+def _private_keys(out: Path) -> list[str]:
+    """The labels of the private keys on the rehearsal token, listed by pkcs11-tool."""
+    listed = _pkcs11_tool(
+        out, "exr-root-r1", "--login", "--pin", _user_pin(), "--list-objects", "--type", "privkey"
+    )
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    return re.findall(r"^\s*label:\s*(\S+)", listed.stdout, re.M)
 
 
 def _prompt(child: pexpect.spawn, total: int) -> int:
@@ -140,6 +141,24 @@ def test_killed_at_every_step_boundary_the_root_ceremony_resumes_to_one_key(
     made = journal.count('"event":"key.generated"') + journal.count('"after_interruption":true')
     assert made == 1
     assert _private_keys(out) == ["exr-root-r1-2026"]
+    # The restore test ran once, and left the restore-test token empty: the journal says so,
+    # and so does the token itself.
+    entries = [json.loads(line) for line in journal.splitlines()]
+    tested = [e["data"] for e in entries if e["event"] == "restore.tested"]
+    assert len(tested) == 1, "the restore test ran more than once, or never"
+    assert tested[0]["passed"] is True
+    assert tested[0]["zeroised_before"], "nothing was on the restore-test token to zeroise"
+    assert tested[0]["objects_after_zeroise"] == 0
+    restore_label = REHEARSAL_RESTORE_LABELS[0]
+    assert tested[0]["restore_token"]["token"]["label"] == restore_label
+    public = _pkcs11_tool(out, restore_label, "--list-objects")
+    assert public.returncode == 0, public.stdout + public.stderr
+    assert not re.search(r"object", public.stdout, re.IGNORECASE), public.stdout
+    # The zeroisation re-initialised the token: the rehearsal's user PIN no longer logs in, so
+    # nothing made under it can be reached.
+    old_pin = _pkcs11_tool(out, restore_label, "--login", "--pin", _user_pin(), "--list-objects")
+    assert old_pin.returncode != 0, old_pin.stdout
+    assert "CKR_PIN_INCORRECT" in old_pin.stdout + old_pin.stderr
     assert (out / "root.crt.pem").is_file()
     bundle = subprocess.run(
         [str(SEALROOM), "verify", str(out / "bundle")],
