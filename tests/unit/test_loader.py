@@ -216,3 +216,17 @@ def test_an_ed25519_key_cannot_sign_under_the_tls_baseline_requirements(tmp_path
         "SR-PROFILE the key 'root-key' is Ed25519, which the CA/B Forum TLS Baseline Requirements "
         "do not allow (7.1.3): drop cabf-serverauth or use another key" in messages
     ), messages
+
+
+def test_a_value_read_as_a_number_is_asked_to_be_quoted(tmp_path: Path) -> None:
+    # An all-digit key check value, unquoted, is a YAML integer: the finding says to quote it.
+    recovery = ROOT_SCRIPT.with_name("key-recovery.yaml")
+    text = recovery.read_text(encoding="utf-8")
+    assert 'check_value: "5C1E9B"' in text
+    path = tmp_path / "key-recovery.yaml"
+    path.write_text(text.replace('check_value: "5C1E9B"', "check_value: 771851"))
+    _doc, _script, findings = lint_findings(path)
+    bad = [f for f in findings if "check_value" in f.message]
+    assert len(bad) == 1 and bad[0].rule == "SR-SCHEMA"
+    assert 'was read as a number; write it in quotes, e.g. check_value: "771851"' in bad[0].message
+    assert bad[0].position.line == _line_of(path, "check_value: 771851")

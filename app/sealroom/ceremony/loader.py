@@ -135,6 +135,14 @@ def _schema_findings(doc: SourceDocument, exc: ValidationError) -> Iterator[Find
             expected = str(error.get("ctx", {}).get("expected_tags", ""))
             tag = error.get("ctx", {}).get("tag", "")
             message = f"{where}: unknown step kind {tag!r}; use one of: {expected}"
+        elif kind == "string_type" and isinstance(_value_at(doc.data, path), int | float):
+            # 771851 or 1e5 unquoted is read as a number (and 012345 would lose its zero).
+            where = format_path(path)
+            value = _value_at(doc.data, path)
+            message = (
+                f"{where}: {value!r} was read as a number; write it in quotes, e.g. "
+                f'{path[-1]}: "{value}", so it is kept exactly as written'
+            )
         elif kind == "too_short":
             where = format_path(path)
             least = error.get("ctx", {}).get("min_length", 1)
