@@ -109,3 +109,29 @@ def test_no_file_the_ceremony_wrote_holds_a_share_word_or_the_kek(rehearsed: Pat
             for first, second in itertools.pairwise(share):
                 assert f"{first} {second}" not in text, path
             assert " ".join(share) not in text, path
+
+
+def test_each_sheet_rendered_to_png_decodes_its_qr_to_its_words_which_combine_to_the_kcv(
+    rehearsed: Path, tmp_path: Path
+) -> None:
+    from sealroom.transfer.scan import decode_image
+
+    made = _data(rehearsed, "backup.made")[0]
+    sheets = sorted((rehearsed / "share-sheets").glob("share-backup-r2-backup-b-*.pdf"))
+    scanned: list[str] = []
+    for number, sheet in enumerate(sheets):
+        prefix = tmp_path / f"sheet-{number}"
+        subprocess.run(
+            ["pdftoppm", "-r", "150", "-gray", "-png", str(sheet), str(prefix)],
+            check=True,
+            timeout=120,
+        )
+        pages = sorted(tmp_path.glob(f"sheet-{number}*.png"))
+        assert len(pages) == 1, "a share sheet is one page"
+        texts = decode_image(pages[0])
+        assert len(texts) == 1, "one QR code per sheet"
+        # The QR holds the same words, in the same order, as the numbered columns.
+        assert texts[0].split() == list(read_share_sheet_words(sheet))
+        scanned.append(texts[0])
+    kek = combine_mnemonics(scanned[:3])
+    assert kek_check_value(kek) == made["check_value"]
