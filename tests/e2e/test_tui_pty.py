@@ -12,6 +12,7 @@ refused on screen before the right ones are accepted.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -28,6 +29,10 @@ import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from sealroom.ceremony.backup import kek_what
+from sealroom.ceremony.loader import load_script
+from sealroom.rehearsal import RecordingSheets
+from sealroom.report.share_sheet import read_share_sheet_words
 from sealroom.transfer.frames import decode_frames
 from sealroom.transfer.scan import decode_image
 from sealroom.ui.widgets import ARMING_SECONDS
@@ -41,7 +46,7 @@ SEALROOM = Path(sys.executable).with_name("sealroom")
 ENTER, TAB, SPACE = "\r", "\t", " "
 DOWN, RIGHT = "\x1b[B", "\x1b[C"
 F2 = "\x1bOQ"
-STEPS = 18
+STEPS = 27
 SCREEN_TIMEOUT = 20.0
 HSM_TIMEOUT = 90.0  # RSA-4096 generation in SoftHSM has a long tail (9 s seen)
 LIGHT = "\u2588\u2580\u2584"
@@ -176,6 +181,34 @@ def type_entry(term: Terminal, number: int, label: str, *values: str, total: int
         term.send(ENTER)
 
 
+def call_custodian(term: Terminal, number: int, name: str, bag: str) -> None:
+    """``name`` is called to the printer, prints their sheet, and its bag serial is typed twice."""
+    text = term.wait_for(
+        f"SHARE SHEET  \u00b7  step {number} of {STEPS}", f"{name}, please come to the printer."
+    )
+    assert f"Print {name}'s share sheet" in text
+    time.sleep(ARMING_SECONDS + 0.2)
+    term.send(ENTER)
+    label = f"Bag serial for {name}'s share sheet"
+    for shown in (f"{label}:", f"{label} (again):"):
+        text = term.wait_for(f"SHARE SHEET BAG  \u00b7  step {number} of {STEPS}", shown)
+        term.send(*bag)
+        term.wait_for(bag)
+        term.send(ENTER)
+
+
+def type_share(term: Terminal, number: int, name: str, words: tuple[str, ...]) -> None:
+    """``name`` types the first four letters of each word of their sheet; the screen completes
+    each word, shows only dots and marks, and Enter hands over the whole share."""
+    text = flat(term.wait_for(f"SHARE WORDS  \u00b7  step {number} of {STEPS}", "0 of 33 words"))
+    assert f"{name} (Key share custodian) types the words of their share" in text, text
+    term.send(*(" ".join(word[:4] for word in words) + " "))
+    done = flat(term.wait_for("33 of 33 words typed", "Checksum correct"))
+    for first, second in itertools.pairwise(words):
+        assert f"{first} {second}" not in done, "share words are on the screen"
+    term.send(ENTER)
+
+
 def continue_after(
     term: Terminal, number: int, *needles: str, timeout: float = SCREEN_TIMEOUT, total: int = STEPS
 ) -> str:
@@ -218,18 +251,23 @@ def run(*argv: str) -> subprocess.CompletedProcess[str]:
     reason="needs openssl and poppler-utils",
 )
 def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -> None:
-    pin = yaml.safe_load(ANSWERS.read_text())["token"]["user_pin"]
+    restore_pins = yaml.safe_load(ANSWERS.read_text())["token"]
+    pin = restore_pins["user_pin"]  # the rehearsal's tokens, the restore-test one too
     out = tmp_path / "out"
+    script = load_script(SCRIPT).script
+    backup = script.backups[0]
+    # The custodians read the sheets the rehearsal printed (PDFs in DIR/share-sheets/).
+    sheets = RecordingSheets(None, read_share_sheet_words, script, out / "share-sheets")  # type: ignore[arg-type]
     term = Terminal([str(SEALROOM), "run", str(SCRIPT), "--rehearsal", "--out", str(out)], REPO)
     try:
         start = term.wait_for("Begin the ceremony", "REHEARSAL", "Script SHA-256")
         assert "Rehearsal token only" in start
         term.send(ENTER)
 
-        # 1. Attendance: tick the five participants, keep the pre-chosen administrator and auditor.
+        # 1. Attendance: tick the ten participants, keep the pre-chosen administrator and auditor.
         term.wait_for(step_screen("ATTENDANCE", 1))
-        term.send(SPACE, *[DOWN, SPACE] * 4)
-        assert term.wait_for("[X] Erin Schmidt").count("[X]") == 5
+        term.send(SPACE, *[DOWN, SPACE] * 9)
+        term.wait_for("[X] Erin Schmidt")
         term.send(TAB, TAB, TAB)
         term.wait_for("\u25b8 Record attendance")
         term.send(ENTER)
@@ -253,41 +291,77 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
         label = "Workstation bag serial (on arrival)"
         type_entry(term, 7, label, *typed["workstation-bag"]["typed"])
 
-        answer_step(term, "ACTION", 8, SPACE + TAB * 2, "Run this step")
+        answer_step(term, "ENTRY", 8, SPACE + TAB * 3, "Next: type the value")
+        type_entry(term, 8, "Backup HSM bag serial", *typed["backup-hsm-bag"]["typed"])
+        answer_step(term, "ENTRY", 9, SPACE + TAB * 2, "Next: type the value")
+        type_entry(term, 9, "Backup HSM serial number", *typed["backup-hsm-serial"]["typed"])
+        answer_step(term, "ENTRY", 10, TAB * 2, "Next: type the value")
+        type_entry(term, 10, "Backup medium A serial number", *typed["media-a-serial"]["typed"])
+        answer_step(term, "ENTRY", 11, TAB * 2, "Next: type the value")
+        type_entry(term, 11, "Backup medium B serial number", *typed["media-b-serial"]["typed"])
+
+        answer_step(term, "ACTION", 12, SPACE + TAB * 2, "Run this step")
         text = term.wait_for("HSM user PIN:", "Attempt 1 of 3")
         assert "Bob Okafor (Crypto officer) types the HSM user PIN" in text
         term.send(*pin, ENTER)
-        continue_after(term, 8, "The HSM is activated.")
+        continue_after(term, 12, "The HSM is activated.")
 
-        answer_step(term, "ACTION", 9, SPACE + TAB * 3, "Run this step")
-        generated = continue_after(term, 9, "generated inside the HSM", timeout=HSM_TIMEOUT)
+        answer_step(term, "ACTION", 13, SPACE + TAB * 3, "Run this step")
+        generated = continue_after(term, 13, "generated inside the HSM", timeout=HSM_TIMEOUT)
         assert pin not in generated
 
-        answer_step(term, "WITNESS CHECK", 10, TAB * 3, "Matches")
-        answer_step(term, "ACTION", 11, TAB * 3, "Run this step", chosen="Carol Nguyen")
-        continue_after(term, 11, "Root certificate issued and verified", timeout=HSM_TIMEOUT)
+        answer_step(term, "WITNESS CHECK", 14, TAB * 3, "Matches")
+        answer_step(term, "ACTION", 15, TAB * 3, "Run this step", chosen="Carol Nguyen")
+        continue_after(term, 15, "Root certificate issued and verified", timeout=HSM_TIMEOUT)
 
-        answer_step(term, "ACTION", 12, TAB * 2, "Run this step")
+        # 16. The backup: each custodian in turn prints their sheet and seals it in their bag.
+        answer_step(term, "ACTION", 16, SPACE + TAB * 3, "Run this step")
+        bags = iter(typed["backup-root-key"]["typed"][::2])
+        for holder in backup.shares:
+            call_custodian(term, 16, script.participant(holder.custodian).name, next(bags))
+        term.wait_for("Enlarge the terminal to at least", "\u25b8 Done")  # the wrapped key
+        term.send(ENTER)
+        continue_after(term, 16, "is backed up", timeout=HSM_TIMEOUT)
+
+        # 17. The restore test: three custodians type their words off the printed sheets.
+        answer_step(term, "ACTION", 17, SPACE + TAB * 3, "Run this step")
+        for custodian in backup.restore_test_custodians:
+            name = script.participant(custodian).name
+            type_share(term, 17, name, sheets.words(name, kek_what(backup)))
+        term.wait_for("Restore-test HSM user PIN:", "Attempt 1 of 3")
+        term.send(*restore_pins["user_pin"], ENTER)
+        term.wait_for("Restore-test HSM security officer PIN:", timeout=HSM_TIMEOUT)
+        term.send(*restore_pins["so_pin"], ENTER)
+        restored = continue_after(term, 17, "restores", timeout=HSM_TIMEOUT)
+        assert restore_pins["so_pin"] not in restored
+
+        answer_step(term, "ACTION", 18, TAB * 2, "Run this step")
         screen_frames = scan_screen_qr(term)
         term.send(ENTER)
 
-        answer_step(term, "ACTION", 13, SPACE + TAB * 2, "Run this step")
-        continue_after(term, 13, "The HSM is logged out.")
-        answer_step(term, "ENTRY", 14, SPACE + TAB * 3, "Next: type the value")
-        type_entry(term, 14, "New HSM bag serial", *typed["hsm-reseal"]["typed"])
-        answer_step(term, "CONFIRMATION", 15, SPACE + TAB * 2, "Confirm: done")
+        answer_step(term, "ACTION", 19, SPACE + TAB * 2, "Run this step")
+        continue_after(term, 19, "The HSM is logged out.")
+        answer_step(term, "ENTRY", 20, SPACE + TAB * 3, "Next: type the value")
+        type_entry(term, 20, "New HSM bag serial", *typed["hsm-reseal"]["typed"])
+        answer_step(term, "ENTRY", 21, SPACE + TAB * 3, "Next: type the value")
+        type_entry(term, 21, "New backup HSM bag serial", *typed["backup-hsm-reseal"]["typed"])
+        answer_step(term, "ENTRY", 22, SPACE + TAB * 3, "Next: type the value")
+        type_entry(term, 22, "Medium A bag serial", *typed["media-a-reseal"]["typed"])
+        answer_step(term, "ENTRY", 23, SPACE + TAB * 3, "Next: type the value")
+        type_entry(term, 23, "Medium B bag serial", *typed["media-b-reseal"]["typed"])
+        answer_step(term, "CONFIRMATION", 24, SPACE + TAB * 3, "Confirm: done")
 
-        # 16. Sign-off: each of the five says "Followed" (space), Tab past the comment.
-        answer_step(term, "SIGN-OFF", 16, TAB * 2, "Next: the statements")
+        # 25. Sign-off: each of the ten says "Followed" (space), Tab past the comment.
+        answer_step(term, "SIGN-OFF", 25, TAB * 2, "Next: the statements")
         term.wait_for("Each person answers for themselves", "Followed", "Not followed")
-        term.send(*[SPACE, TAB, TAB] * 5)
+        term.send(*[SPACE, TAB, TAB] * 10)
         text = term.wait_for("\u25b8 Record the statements")
         term.send(ENTER)
 
-        answer_step(term, "ACTION", 17, TAB * 3, "Run this step")
-        continue_after(term, 17, "Report printed", timeout=HSM_TIMEOUT)
-        answer_step(term, "ENTRY", 18, TAB * 3, "Next: type the value")
-        type_entry(term, 18, "New workstation bag serial", *typed["workstation-reseal"]["typed"])
+        answer_step(term, "ACTION", 26, TAB * 3, "Run this step")
+        continue_after(term, 26, "Report printed", timeout=HSM_TIMEOUT)
+        answer_step(term, "ENTRY", 27, TAB * 3, "Next: type the value")
+        type_entry(term, 27, "New workstation bag serial", *typed["workstation-reseal"]["typed"])
 
         term.wait_for("CEREMONY COMPLETE", "root.crt.pem", "\u25b8 Close Sealroom")
         term.send(ENTER)
@@ -320,24 +394,62 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
         "hsm-bag",
         "hsm-serial",
         "workstation-bag",
+        "backup-hsm-bag",
+        "backup-hsm-serial",
+        "media-a-serial",
+        "media-b-serial",
         "hsm-login",
         "generate-root-key",
         "check-key-fingerprint",
         "sign-root-certificate",
+        "backup-root-key",
+        "restore-test",
         "show-root-certificate",
         "hsm-logout",
         "hsm-reseal",
+        "backup-hsm-reseal",
+        "media-a-reseal",
+        "media-b-reseal",
         "custody",
         "sign-off",
         "print-report",
         "workstation-reseal",
     ]
     values = [e["data"]["value"] for e in entries if e["event"] == "entry.recorded"]
-    assert values == ["+2", "TEB-100201", "HSM-0001", "TEB-100202", "TEB-100301", "TEB-100302"]
+    assert values == [
+        "+2",
+        "TEB-100201",
+        "HSM-0001",
+        "TEB-100202",
+        "TEB-100203",
+        "HSM-0006",
+        "MED-0101",
+        "MED-0102",
+        "TEB-100301",
+        "TEB-100303",
+        "TEB-100304",
+        "TEB-100305",
+        "TEB-100302",
+    ]
     assert "entry.rejected" not in [e["event"] for e in entries]
+    custodians = ["frank", "hana", "ines", "judit", "kemal"]
+    sealed = [e["data"] for e in entries if e["event"] == "share.sealed"]
+    assert [(d["custodian"], d["bag"]) for d in sealed] == [
+        (person, f"TEB-10031{n}") for n, person in enumerate(custodians, start=1)
+    ]
+    accepted = [e["data"]["custodian"] for e in entries if e["event"] == "share.accepted"]
+    assert accepted == ["frank", "hana", "ines"]
+    assert "share.rejected" not in [e["event"] for e in entries]
+    tested = next(e for e in entries if e["event"] == "restore.tested")["data"]
+    assert tested["passed"] is True and tested["objects_after_zeroise"] == 0
+    for person in custodians:  # no run of share words reached the journal (one word is English)
+        words = sheets.words(script.participant(person).name, kek_what(backup))
+        for pair in itertools.pairwise(words):
+            assert " ".join(pair) not in journal_text, f"share words of {person} are journaled"
+    assert restore_pins["so_pin"] not in journal_text
     signed = next(e for e in entries if e["event"] == "signoff.recorded")["data"]["statements"]
     assert [(s["participant"], s["followed"]) for s in signed] == [
-        (person, True) for person in ("alice", "bob", "carol", "dan", "erin")
+        (person, True) for person in ("alice", "bob", "carol", *custodians, "dan", "erin")
     ]
     signer = next(e for e in entries if e["event"] == "certificate.issued")["actors"][0]
     assert signer == {"participant": "carol", "role": "crypto-officer", "capacity": "performer"}
