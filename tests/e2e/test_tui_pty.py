@@ -6,7 +6,7 @@ the QR step the terminal is enlarged to the size the screen asks for, and the QR
 are decoded; then the outputs are checked with openssl, the journal verifier, pdftotext and the
 report's own QR codes. A second run records a deviation with F2 that aborts the ceremony, and the
 journal still verifies. A third runs a variant of the script with a typed confirmation before the
-key generation and a break after the HSM reseal, where wrong words and a wrong bag serial are
+key generation and a break after the reseals, where wrong words and a wrong bag serial are
 refused on screen before the right ones are accepted.
 """
 
@@ -181,26 +181,28 @@ def type_entry(term: Terminal, number: int, label: str, *values: str, total: int
         term.send(ENTER)
 
 
-def call_custodian(term: Terminal, number: int, name: str, bag: str) -> None:
+def call_custodian(term: Terminal, number: int, name: str, bag: str, total: int = STEPS) -> None:
     """``name`` is called to the printer, prints their sheet, and its bag serial is typed twice."""
     text = term.wait_for(
-        f"SHARE SHEET  \u00b7  step {number} of {STEPS}", f"{name}, please come to the printer."
+        f"SHARE SHEET  \u00b7  step {number} of {total}", f"{name}, please come to the printer."
     )
     assert f"Print {name}'s share sheet" in text
     time.sleep(ARMING_SECONDS + 0.2)
     term.send(ENTER)
     label = f"Bag serial for {name}'s share sheet"
     for shown in (f"{label}:", f"{label} (again):"):
-        text = term.wait_for(f"SHARE SHEET BAG  \u00b7  step {number} of {STEPS}", shown)
+        term.wait_for(f"SHARE SHEET BAG  \u00b7  step {number} of {total}", shown)
         term.send(*bag)
         term.wait_for(bag)
         term.send(ENTER)
 
 
-def type_share(term: Terminal, number: int, name: str, words: tuple[str, ...]) -> None:
+def type_share(
+    term: Terminal, number: int, name: str, words: tuple[str, ...], total: int = STEPS
+) -> None:
     """``name`` types the first four letters of each word of their sheet; the screen completes
     each word, shows only dots and marks, and Enter hands over the whole share."""
-    text = flat(term.wait_for(f"SHARE WORDS  \u00b7  step {number} of {STEPS}", "0 of 33 words"))
+    text = flat(term.wait_for(f"SHARE WORDS  \u00b7  step {number} of {total}", "0 of 33 words"))
     assert f"{name} (Key share custodian) types the words of their share" in text, text
     term.send(*(" ".join(word[:4] for word in words) + " "))
     done = flat(term.wait_for("33 of 33 words typed", "Checksum correct"))
@@ -484,7 +486,7 @@ def test_a_deviation_recorded_in_a_real_terminal_aborts_and_the_journal_verifies
         term.wait_for("Begin the ceremony")
         term.send(ENTER)
         term.wait_for(step_screen("ATTENDANCE", 1))
-        term.send(SPACE, *[DOWN, SPACE] * 4, TAB, TAB, TAB)
+        term.send(SPACE, *[DOWN, SPACE] * 9, TAB, TAB, TAB)
         term.wait_for("\u25b8 Record attendance")
         term.send(ENTER)
         clock = yaml.safe_load(ANSWERS.read_text())["steps"]["clock"]["typed"]
@@ -595,7 +597,7 @@ def test_a_typed_confirmation_and_a_break_refuse_wrong_input_in_a_real_terminal(
     must be visible to the room, and journaled in order, in the real program.
     """
     text = insert_step(SCRIPT.read_text(), CONFIRM_STEP, before="generate-root-key")
-    text = insert_step(text, BREAK_STEP, before="custody")  # right after hsm-reseal
+    text = insert_step(text, BREAK_STEP, before="custody")  # after the last reseal
     variant = tmp_path / "variant.yaml"
     variant.write_text(text)
     (tmp_path / "variant.answers.yaml").write_text(ANSWERS.read_text() + VARIANT_ANSWERS)
@@ -604,14 +606,18 @@ def test_a_typed_confirmation_and_a_break_refuse_wrong_input_in_a_real_terminal(
 
     total = VARIANT_STEPS
     typed = yaml.safe_load(ANSWERS.read_text())["steps"]
-    pin = yaml.safe_load(ANSWERS.read_text())["token"]["user_pin"]
+    pins = yaml.safe_load(ANSWERS.read_text())["token"]
+    pin = pins["user_pin"]
     out = tmp_path / "out"
+    script = load_script(variant).script
+    backup = script.backups[0]
+    sheets = RecordingSheets(None, read_share_sheet_words, script, out / "share-sheets")  # type: ignore[arg-type]
     term = Terminal([str(SEALROOM), "run", str(variant), "--rehearsal", "--out", str(out)], REPO)
     try:
         term.wait_for("Begin the ceremony", "REHEARSAL")
         term.send(ENTER)
         term.wait_for(step_screen("ATTENDANCE", 1, total))
-        term.send(SPACE, *[DOWN, SPACE] * 4, TAB, TAB, TAB)
+        term.send(SPACE, *[DOWN, SPACE] * 9, TAB, TAB, TAB)
         term.wait_for("\u25b8 Record attendance")
         term.send(ENTER)
 
@@ -627,13 +633,24 @@ def test_a_typed_confirmation_and_a_break_refuse_wrong_input_in_a_real_terminal(
         answer_step(term, "ENTRY", 7, TAB * 3, "Next: type the value", total)
         label = "Workstation bag serial (on arrival)"
         type_entry(term, 7, label, *typed["workstation-bag"]["typed"], total=total)
-        answer_step(term, "ACTION", 8, SPACE + TAB * 2, "Run this step", total)
+        answer_step(term, "ENTRY", 8, SPACE + TAB * 3, "Next: type the value", total)
+        type_entry(term, 8, "Backup HSM bag serial", *typed["backup-hsm-bag"]["typed"], total=total)
+        answer_step(term, "ENTRY", 9, SPACE + TAB * 2, "Next: type the value", total)
+        label = "Backup HSM serial number"
+        type_entry(term, 9, label, *typed["backup-hsm-serial"]["typed"], total=total)
+        answer_step(term, "ENTRY", 10, TAB * 2, "Next: type the value", total)
+        label = "Backup medium A serial number"
+        type_entry(term, 10, label, *typed["media-a-serial"]["typed"], total=total)
+        answer_step(term, "ENTRY", 11, TAB * 2, "Next: type the value", total)
+        label = "Backup medium B serial number"
+        type_entry(term, 11, label, *typed["media-b-serial"]["typed"], total=total)
+        answer_step(term, "ACTION", 12, SPACE + TAB * 2, "Run this step", total)
         term.wait_for("HSM user PIN:", "Attempt 1 of 3")
         term.send(*pin, ENTER)
-        continue_after(term, 8, "The HSM is activated.", total=total)
+        continue_after(term, 12, "The HSM is activated.", total=total)
 
-        # 9. The typed confirmation: Bob types the words with the wrong year first.
-        shown = term.wait_for(step_screen("TYPED CONFIRMATION", 9, total), CONFIRM_WORDS)
+        # 13. The typed confirmation: Bob types the words with the wrong year first.
+        shown = term.wait_for(step_screen("TYPED CONFIRMATION", 13, total), CONFIRM_WORDS)
         assert "\u25b8 Next: type the words" not in shown
         term.send(SPACE, TAB * 2)
         term.wait_for("\u25b8 Next: type the words")
@@ -657,21 +674,45 @@ def test_a_typed_confirmation_and_a_break_refuse_wrong_input_in_a_real_terminal(
             term.pump()
         term.send(ENTER)
 
-        answer_step(term, "ACTION", 10, SPACE + TAB * 3, "Run this step", total)
-        continue_after(term, 10, "generated inside the HSM", timeout=HSM_TIMEOUT, total=total)
-        answer_step(term, "WITNESS CHECK", 11, TAB * 3, "Matches", total)
-        answer_step(term, "ACTION", 12, TAB * 3, "Run this step", total, chosen="Carol Nguyen")
-        continue_after(term, 12, "Root certificate issued", timeout=HSM_TIMEOUT, total=total)
-        answer_step(term, "ACTION", 13, TAB * 2, "Run this step", total)
+        answer_step(term, "ACTION", 14, SPACE + TAB * 3, "Run this step", total)
+        continue_after(term, 14, "generated inside the HSM", timeout=HSM_TIMEOUT, total=total)
+        answer_step(term, "WITNESS CHECK", 15, TAB * 3, "Matches", total)
+        answer_step(term, "ACTION", 16, TAB * 3, "Run this step", total, chosen="Carol Nguyen")
+        continue_after(term, 16, "Root certificate issued", timeout=HSM_TIMEOUT, total=total)
+        answer_step(term, "ACTION", 17, SPACE + TAB * 3, "Run this step", total)
+        bags = iter(typed["backup-root-key"]["typed"][::2])
+        for holder in backup.shares:
+            name = script.participant(holder.custodian).name
+            call_custodian(term, 17, name, next(bags), total)
         term.wait_for("Enlarge the terminal to at least", "\u25b8 Done")
         term.send(ENTER)
-        answer_step(term, "ACTION", 14, SPACE + TAB * 2, "Run this step", total)
-        continue_after(term, 14, "The HSM is logged out.", total=total)
-        answer_step(term, "ENTRY", 15, SPACE + TAB * 3, "Next: type the value", total)
-        type_entry(term, 15, "New HSM bag serial", *typed["hsm-reseal"]["typed"], total=total)
+        continue_after(term, 17, "is backed up", timeout=HSM_TIMEOUT, total=total)
+        answer_step(term, "ACTION", 18, SPACE + TAB * 3, "Run this step", total)
+        for custodian in backup.restore_test_custodians:
+            name = script.participant(custodian).name
+            type_share(term, 18, name, sheets.words(name, kek_what(backup)), total)
+        term.wait_for("Restore-test HSM user PIN:", "Attempt 1 of 3")
+        term.send(*pins["user_pin"], ENTER)
+        term.wait_for("Restore-test HSM security officer PIN:", timeout=HSM_TIMEOUT)
+        term.send(*pins["so_pin"], ENTER)
+        continue_after(term, 18, "restores", timeout=HSM_TIMEOUT, total=total)
+        answer_step(term, "ACTION", 19, TAB * 2, "Run this step", total)
+        term.wait_for("Enlarge the terminal to at least", "\u25b8 Done")
+        term.send(ENTER)
+        answer_step(term, "ACTION", 20, SPACE + TAB * 2, "Run this step", total)
+        continue_after(term, 20, "The HSM is logged out.", total=total)
+        answer_step(term, "ENTRY", 21, SPACE + TAB * 3, "Next: type the value", total)
+        type_entry(term, 21, "New HSM bag serial", *typed["hsm-reseal"]["typed"], total=total)
+        answer_step(term, "ENTRY", 22, SPACE + TAB * 3, "Next: type the value", total)
+        label = "New backup HSM bag serial"
+        type_entry(term, 22, label, *typed["backup-hsm-reseal"]["typed"], total=total)
+        answer_step(term, "ENTRY", 23, SPACE + TAB * 3, "Next: type the value", total)
+        type_entry(term, 23, "Medium A bag serial", *typed["media-a-reseal"]["typed"], total=total)
+        answer_step(term, "ENTRY", 24, SPACE + TAB * 3, "Next: type the value", total)
+        type_entry(term, 24, "Medium B bag serial", *typed["media-b-reseal"]["typed"], total=total)
 
-        # 16. The break: Bob leaves; the HSM's new bag serial is typed as it stays sealed.
-        shown = flat(term.wait_for(step_screen("BREAK", 16, total)))
+        # 25. The break: Bob leaves; the HSM's new bag serial is typed as it stays sealed.
+        shown = flat(term.wait_for(step_screen("BREAK", 25, total)))
         assert "Hardware security module" in shown, shown
         term.send(TAB * 2)
         term.wait_for("\u25b8 Next: who leaves the room")
@@ -708,17 +749,17 @@ def test_a_typed_confirmation_and_a_break_refuse_wrong_input_in_a_real_terminal(
         term.wait_for("TEB-100301", "Attempt 2 of 3")
         term.send(ENTER)
 
-        answer_step(term, "CONFIRMATION", 17, SPACE + TAB * 2, "Confirm: done", total)
-        answer_step(term, "SIGN-OFF", 18, TAB * 2, "Next: the statements", total)
+        answer_step(term, "CONFIRMATION", 26, SPACE + TAB * 3, "Confirm: done", total)
+        answer_step(term, "SIGN-OFF", 27, TAB * 2, "Next: the statements", total)
         term.wait_for("Each person answers for themselves", "Followed")
-        term.send(*[SPACE, TAB, TAB] * 5)
+        term.send(*[SPACE, TAB, TAB] * 10)
         term.wait_for("\u25b8 Record the statements")
         term.send(ENTER)
-        answer_step(term, "ACTION", 19, TAB * 3, "Run this step", total)
-        continue_after(term, 19, "Report printed", timeout=HSM_TIMEOUT, total=total)
-        answer_step(term, "ENTRY", 20, TAB * 3, "Next: type the value", total)
+        answer_step(term, "ACTION", 28, TAB * 3, "Run this step", total)
+        continue_after(term, 28, "Report printed", timeout=HSM_TIMEOUT, total=total)
+        answer_step(term, "ENTRY", 29, TAB * 3, "Next: type the value", total)
         label = "New workstation bag serial"
-        type_entry(term, 20, label, *typed["workstation-reseal"]["typed"], total=total)
+        type_entry(term, 29, label, *typed["workstation-reseal"]["typed"], total=total)
 
         term.wait_for("CEREMONY COMPLETE", "\u25b8 Close Sealroom")
         term.send(ENTER)
