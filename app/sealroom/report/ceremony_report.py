@@ -46,6 +46,7 @@ from sealroom.report.record import (
     InterruptionView,
     KeyView,
     MechanismView,
+    PrinterCheckView,
     RecoveryView,
     RegistryView,
     ResplitView,
@@ -624,12 +625,21 @@ def _checked_value(
             )
             ok = not why
         elif field == "serial" and (printers := record.printer_checks_of(material)):
+            # One line per printer seen; a ceremony resumed many times checks it many times.
+            seen: dict[tuple[str, str], list[PrinterCheckView]] = {}
             for printer in printers:
+                seen.setdefault((printer.printer, printer.make_and_model), []).append(printer)
+            for (queue, model), checks in seen.items():
+                first, last = checks[0], checks[-1]
+                again = (
+                    f"; checked again on {len(checks) - 1} resumption(s), last at entry {last.seq}"
+                    if len(checks) > 1
+                    else ""
+                )
                 lines.append(
-                    f"checked at the opening (entry {printer.seq}, "
-                    f"{_time(printer.checked_at)}): {esc(printer.printer)}, "
-                    f"{esc(printer.make_and_model)}, present and accepting jobs; its serial is "
-                    "not read by the workstation"
+                    f"checked at the opening (entry {first.seq}, {_time(first.checked_at)}): "
+                    f"{esc(queue)}, {esc(model)}, present and accepting jobs{again}; its "
+                    "serial is not read by the workstation"
                 )
         else:
             lines.append("<font color='#555555'>no step checks it</font>")
