@@ -199,7 +199,8 @@ class TextualOperator:
                 attempt=attempt,
                 attempts_left=attempts_left,
                 who=who,
-                rehearsal_pin=self.rehearsal_pin,
+                # The hint is the rehearsal token's user PIN: never shown for the SO PIN.
+                rehearsal_pin=self.rehearsal_pin if _user_pin_prompt(prompt) else None,
             ),
             view,
         )
@@ -441,3 +442,9 @@ class TextualOperator:
             return
         with suppress(CeremonyAborted):
             self._ask(lambda: FailureScreen(self.app, reason))
+
+
+def _user_pin_prompt(prompt: str) -> bool:
+    """True if the engine asks for a user PIN (not the security officer's)."""
+    lowered = prompt.lower()
+    return "user pin" in lowered and "security officer" not in lowered and " so " not in lowered

@@ -29,7 +29,9 @@ from sealroom.backup.entry import (
     progress_text,
     verdict_text,
 )
+from sealroom.ceremony.backup import kek_what
 from sealroom.ceremony.ports import Fact, StepView
+from sealroom.ceremony.resplit import old_kek_what
 from sealroom.ceremony.script import Script
 from sealroom.errors import SealroomError, TransferError
 from sealroom.ui.base import CeremonyScreen
@@ -68,6 +70,17 @@ def share_place(script: Script, participant_id: str, what: str) -> str | None:
     The script's activation section says who holds which share of the user PIN (and of the SO
     PIN, if it is split too); ``what`` names the PIN as the engine does (``HSM SO PIN``).
     """
+    for backup in script.backups:
+        # A backup's key-encryption key: its holders, or the set a re-split replaces.
+        if what == kek_what(backup):
+            return _place(
+                [h.custodian for h in backup.shares], backup.threshold, participant_id, what
+            )
+        if backup.resplit is not None and what == old_kek_what(backup):
+            old = backup.resplit
+            return _place(
+                [h.custodian for h in old.old_shares], old.old_threshold, participant_id, what
+            )
     activation = script.hsm.activation if script.hsm is not None else None
     if activation is None:
         return None
@@ -75,13 +88,16 @@ def share_place(script: Script, participant_id: str, what: str) -> str | None:
     split = activation.so_pin if so else activation.user_pin
     if split is None:
         return None
-    holders = [holder.custodian for holder in split.shares]
+    return _place([h.custodian for h in split.shares], split.threshold, participant_id, what)
+
+
+def _place(holders: list[str], threshold: int, participant_id: str, what: str) -> str | None:
     if holders.count(participant_id) != 1:
         return None
     total = len(holders)
     return (
         f"{holders.index(participant_id) + 1} of {total}; "
-        f"any {split.threshold} of the {total} shares together unlock the {what}"
+        f"any {threshold} of the {total} shares together unlock the {what}"
     )
 
 
