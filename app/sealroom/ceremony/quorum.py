@@ -31,7 +31,45 @@ def attendance_problem(script: Script, attendance: Attendance) -> str | None:
         if not any(p.id in present for p in script.holders_of(role)):
             name = script.role(role).name
             return f"nobody present holds the role {name!r}; the ceremony cannot proceed without it"
+    for number, step, needed in named_custodians(script):
+        absent = [script.participant(pid).name for pid in needed if pid not in present]
+        if absent:
+            return (
+                f"step {number} ({step.title}) needs {', '.join(absent)} in person, who "
+                f"{'is' if len(absent) == 1 else 'are'} not recorded present; the ceremony "
+                "cannot reach its end without them"
+            )
     return None
+
+
+def named_custodians(script: Script) -> list[tuple[int, ActionStep, tuple[str, ...]]]:
+    """Steps that need named custodians in person: (step number, step, participant ids).
+
+    A backup hands a sheet to each of its holders; a restore test takes the shares of the
+    custodians the script names; a re-split takes the named old holders' shares and hands new
+    sheets to every new holder. (A PIN activation needs any k of n, so it names nobody.)
+    """
+    named: list[tuple[int, ActionStep, tuple[str, ...]]] = []
+    backups = {backup.id: backup for backup in script.backups}
+    for number, step in enumerate(script.steps, start=1):
+        if not isinstance(step, ActionStep) or step.action not in _CUSTODIAN_ACTIONS:
+            continue
+        backup = backups.get(step.params.get("backup", ""))
+        if backup is None:
+            continue
+        holders = tuple(h.custodian for h in backup.shares)
+        if step.action == "backup-key":
+            needed = holders
+        elif step.action == "restore-test":
+            needed = tuple(backup.restore_test_custodians)
+        else:  # resplit-backup
+            combine = tuple(backup.resplit.combine) if backup.resplit is not None else ()
+            needed = tuple(dict.fromkeys((*combine, *holders)))
+        named.append((number, step, needed))
+    return named
+
+
+_CUSTODIAN_ACTIONS = frozenset({"backup-key", "restore-test", "resplit-backup"})
 
 
 def candidates(script: Script, present: Sequence[str], role: str) -> tuple[str, ...]:
