@@ -61,8 +61,31 @@ def ceremony_ratio() -> tuple[float, float, float]:
     return wall, inside, wall / inside
 
 
+def lint_corpus_seconds() -> tuple[float, int]:
+    """Median seconds to lint tests/data/broken and the shipped scripts, and how many there are."""
+    from sealroom.ceremony.loader import lint_findings
+
+    shipped = (p for p in (ROOT / "ceremony_scripts").glob("*.yaml") if ".answers." not in p.name)
+    files = sorted([*(ROOT / "tests" / "data" / "broken").glob("*.yaml"), *shipped])
+    times = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        for path in files:
+            lint_findings(path)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), len(files)
+
+
 def main() -> int:
     rows: list[tuple[str, str, str]] = []
+    lint_seconds, scripts = lint_corpus_seconds()
+    rows.append(
+        (
+            "lint corpus + shipped scripts, seconds (target < 5)",
+            f"{lint_seconds:.2f}",
+            f"median of {RUNS}: {lint_seconds:.3f} s for {scripts} scripts",
+        )
+    )
     o, b, ratio = tui_spawn_ratio()
     rows.append(
         (
@@ -87,6 +110,14 @@ def main() -> int:
     sys.stdout.write(f"{'figure':{width}}  ratio  measured\n")
     for name, value, detail in rows:
         sys.stdout.write(f"{name:{width}}  {value:>5}  {detail}\n")
+
+    from benchmarks.transfer import rows as transfer_rows  # QR transfer: docs/benchmarks.md
+
+    figures = transfer_rows()
+    width = max(len(r[0]) for r in figures)
+    sys.stdout.write(f"\n{'QR transfer figure':{width}}  {'value':>9}  measured\n")
+    for name, value, detail in figures:
+        sys.stdout.write(f"{name:{width}}  {value:>9}  {detail}\n")
     return 0
 
 

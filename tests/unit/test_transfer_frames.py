@@ -290,7 +290,7 @@ def test_inconsistent_envelope() -> None:
     [
         "SR1/TXT/{d}/011/1-3/NBSWY/",  # leading zero
         "SR1/TXT/{d}/11/01-3/NBSWY/",
-        "SR1/TXT/{d}/11/0-3/NBSWY/",
+        "SR1/TXT/{d}/11/00-3/NBSWY/",  # the parity index is a single 0
         "SR1/TXT/{d}/11/1-3/NBSWY=/",  # padding
         "SR1/TXT/{d}/11/1-3/nbswy/",
         "SR1/TXT/{d}/11/1-3/NBSWZ/",  # non-canonical trailing bits

@@ -205,17 +205,37 @@ def test_nothing_to_decode_gives_no_texts() -> None:
 def test_blur_and_retry_when_the_first_pass_finds_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seen: list[Image.Image] = []
+    seen: dict[str, list[Image.Image]] = {"zxing": [], "zbar": []}
 
-    def first_pass_blind(image: Image.Image) -> list[str]:
-        seen.append(image)
-        return [] if len(seen) == 1 else ["SR1 RETRIED"]
+    def blind(name: str) -> Callable[[Image.Image], list[scan.Found]]:
+        def decoder(image: Image.Image) -> list[scan.Found]:
+            seen[name].append(image)
+            if name == "zbar" and len(seen[name]) == 2:
+                return [scan.Found("SR1 RETRIED", 0, 0, 10)]
+            return []
 
-    monkeypatch.setattr(scan, "_zbar_decode", first_pass_blind)
+        return decoder
+
+    monkeypatch.setattr(scan, "zxing_codes", blind("zxing"))
+    monkeypatch.setattr(scan, "zbar_codes", blind("zbar"))
     original = qr_image(SMALL, scale=4)
     assert decode_image(original) == ["SR1 RETRIED"]
-    assert len(seen) == 2
-    assert seen[1].tobytes() != original.tobytes()  # the second pass saw a blurred image
+    assert len(seen["zbar"]) == 2
+    assert len(seen["zxing"]) == 2  # both decoders had the first pass and the retry
+    assert seen["zxing"][0].tobytes() == original.tobytes()
+    assert seen["zbar"][1].tobytes() != original.tobytes()  # the retry saw a blurred image
+
+
+def test_either_decoder_alone_is_enough_and_texts_are_given_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    image = qr_image(SMALL, scale=4)
+    assert decode_image(image) == [SMALL]  # both read it: given once
+    monkeypatch.setattr(scan, "zbar_codes", lambda image: [])
+    assert decode_image(image) == [SMALL]
+    monkeypatch.undo()
+    monkeypatch.setattr(scan, "zxing_codes", lambda image: [])
+    assert decode_image(image) == [SMALL]
 
 
 def test_unreadable_files_are_a_transfer_error(tmp_path: Path) -> None:

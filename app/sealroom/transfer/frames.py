@@ -8,7 +8,8 @@ One frame, byte-exact (``docs/qr-frames.md`` is the specification)::
 message, so frames are collected in any order and a frame of another message is refused. The
 split is a pure function of ``LENGTH`` and ``TOTAL``, so each frame's data length is checked on its
 own, and ``CRC`` (CRC-32 of everything before it) rejects a misread frame by itself. Every
-character is in the QR alphanumeric set, so a QR decoder never transcodes it.
+character is in the QR alphanumeric set, so a QR decoder never transcodes it. An optional parity
+frame (``INDEX`` 0) carries the XOR of the fragments, so any one missing data frame can be rebuilt.
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ _DIGEST_CHARS: Final = 52
 _CRC_CHARS: Final = 7
 _BODY_RE: Final = re.compile(
     r"SR1/(?P<type>[A-Z]{3})/(?P<digest>[A-Z2-7]{52})/(?P<length>0|[1-9][0-9]{0,7})/"
-    r"(?P<index>[1-9][0-9]{0,3})-(?P<total>[1-9][0-9]{0,3})/(?P<data>[A-Z2-7]*)/"
+    r"(?P<index>0|[1-9][0-9]{0,3})-(?P<total>[1-9][0-9]{0,3})/(?P<data>[A-Z2-7]*)/"
 )
 _VERSION_RE: Final = re.compile(r"SR[0-9]+/")
+PARITY_INDEX: Final = 0
+"""The parity frame is ``0-<total>``; it follows the data frames ``1-<total>`` .. ``n-<total>``."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -86,6 +89,19 @@ def fragment_bounds(length: int, total: int, index: int) -> tuple[int, int]:
     return ((index - 1) * length // total, index * length // total)
 
 
+def parity_size(length: int, total: int) -> int:
+    """Return the parity frame's data length: the longest fragment, ``ceil(length / total)``."""
+    return -(-length // total)
+
+
+def xor_fragments(fragments: Iterable[bytes], size: int) -> bytes:
+    """Return the XOR of ``fragments``, each zero-padded at its end to ``size`` bytes."""
+    acc = 0
+    for fragment in fragments:
+        acc ^= int.from_bytes(fragment.ljust(size, b"\0"), "big")
+    return acc.to_bytes(size, "big")
+
+
 # ---------------------------------------------------------------------------------------------
 # Sending
 
@@ -101,12 +117,18 @@ def require_payload_type(payload_type: object) -> PayloadType:
 
 
 def encode_frames(
-    payload: bytes, payload_type: str, fragment_size: int = DEFAULT_FRAGMENT_SIZE
+    payload: bytes,
+    payload_type: str,
+    fragment_size: int = DEFAULT_FRAGMENT_SIZE,
+    parity: bool = False,
 ) -> list[str]:
     """Split ``payload`` into SR1 frames of at most ``fragment_size`` payload bytes each.
 
-    A payload of 0 bytes gives one frame with empty data. Raises TransferError for an unknown type,
-    a fragment size outside 1..2000, or a payload needing more than 9999 frames or over 16 MiB.
+    A payload of 0 bytes gives one frame with empty data. With ``parity`` one more frame (index 0,
+    last in the list) carries the XOR of the fragments, so a receiver can rebuild any one missing
+    data frame; without it the frames are exactly those of SR1 as first published. Raises
+    TransferError for an unknown type, a fragment size outside 1..2000, or a payload needing more
+    than 9999 frames or over 16 MiB.
     """
     kind = require_payload_type(payload_type)
     if isinstance(fragment_size, bool) or not isinstance(fragment_size, int):
@@ -131,10 +153,16 @@ def encode_frames(
             "use a larger fragment size."
         )
     digest = b32_encode(hashlib.sha256(data).digest())
+    if not isinstance(parity, bool):
+        raise TransferError("The parity choice must be True or False.")
+    digest = b32_encode(hashlib.sha256(data).digest())
+    fragments = [data[slice(*fragment_bounds(length, total, i))] for i in range(1, total + 1)]
+    numbered = list(enumerate(fragments, start=1))
+    if parity:
+        numbered.append((PARITY_INDEX, xor_fragments(fragments, parity_size(length, total))))
     frames = []
-    for index in range(1, total + 1):
-        start, end = fragment_bounds(length, total, index)
-        body = f"{MAGIC}/{kind}/{digest}/{length}/{index}-{total}/{b32_encode(data[start:end])}/"
+    for index, fragment in numbered:
+        body = f"{MAGIC}/{kind}/{digest}/{length}/{index}-{total}/{b32_encode(fragment)}/"
         frames.append(body + frame_crc(body))
     return frames
 
@@ -142,13 +170,15 @@ def encode_frames(
 class FrameEncoder:
     """The engine's QrEncoder port: payloads to SR1 frames of a fixed maximum fragment size."""
 
-    def __init__(self, fragment_size: int = DEFAULT_FRAGMENT_SIZE) -> None:
-        encode_frames(b"", "TXT", fragment_size)  # refuse a bad size now, not at the first payload
+    def __init__(self, fragment_size: int = DEFAULT_FRAGMENT_SIZE, parity: bool = False) -> None:
+        # Refuse a bad size or parity choice now, not at the first payload.
+        encode_frames(b"", "TXT", fragment_size, parity)
         self.fragment_size = fragment_size
+        self.parity = parity
 
     def frames(self, payload: bytes, payload_type: str) -> list[str]:
-        """Return the SR1 frames of ``payload`` in order 1..n."""
-        return encode_frames(payload, payload_type, self.fragment_size)
+        """Return the SR1 frames of ``payload`` in order 1..n (then the parity frame, if any)."""
+        return encode_frames(payload, payload_type, self.fragment_size, self.parity)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -188,9 +218,24 @@ class Frame:
     length: int
     """Length of the whole payload in bytes."""
     index: int
-    """1-based position of this frame."""
+    """1-based position of this frame; 0 for the parity frame."""
     total: int
+    """Number of data frames (a parity frame is not counted)."""
     data: bytes
+
+    @property
+    def is_parity(self) -> bool:
+        """Return True for the parity frame (index 0)."""
+        return self.index == PARITY_INDEX
+
+    @property
+    def label(self) -> str:
+        """Return how the operator sees this frame: ``frame 3 of 5`` or ``the parity frame``."""
+        return (
+            f"the parity frame of {self.total}"
+            if self.is_parity
+            else (f"frame {self.index} of {self.total}")
+        )
 
     @property
     def message_key(self) -> tuple[str, bytes, int, int]:
@@ -206,7 +251,9 @@ class FrameResult:
     message: str
     reason: RejectReason | None = None
     index: int | None = None
-    """The frame's 1-based index when the frame could be read."""
+    """The frame's 1-based index when the frame could be read (0 for the parity frame)."""
+    repaired: int | None = None
+    """The index of a data frame this frame let the receiver rebuild from the parity frame."""
 
     @property
     def accepted(self) -> bool:
@@ -272,11 +319,17 @@ def _parse(text: str, expected_type: str | None) -> Frame:
         raise _Rejected(
             RejectReason.MALFORMED, "This frame's base32 text is not canonical.", index
         ) from exc
-    start, end = fragment_bounds(length, total, index)
-    if len(data) != end - start:
+    if index == PARITY_INDEX:
+        size = parity_size(length, total)
+        name = f"The parity frame of {total}"
+    else:
+        start, end = fragment_bounds(length, total, index)
+        size = end - start
+        name = f"Frame {index} of {total}"
+    if len(data) != size:
         raise _Rejected(
             RejectReason.BAD_LENGTH,
-            f"Frame {index} of {total} holds {len(data)} bytes; the envelope says {end - start}.",
+            f"{name} holds {len(data)} bytes; the envelope says {size}.",
             index,
         )
     return Frame(require_payload_type(kind), digest, length, index, total, data)
@@ -294,7 +347,8 @@ class FrameAssembler:
     """Collects the frames of one message in any order and gives the payload once it verifies.
 
     The first valid frame fixes the message (type, SHA-256, length, frame count); frames of any
-    other message are refused and do not disturb what was collected. ``reset()`` starts over.
+    other message are refused and do not disturb what was collected. With the parity frame and all
+    data frames but one, the missing one is rebuilt (``repaired``). ``reset()`` starts over.
     """
 
     def __init__(self, expected_type: str | None = None) -> None:
@@ -303,11 +357,15 @@ class FrameAssembler:
         )
         self._key: tuple[str, bytes, int, int] | None = None
         self._parts: dict[int, bytes] = {}
+        self._parity: bytes | None = None
+        self._repaired: int | None = None
 
     def reset(self) -> None:
         """Forget the message and every frame collected."""
         self._key = None
         self._parts = {}
+        self._parity = None
+        self._repaired = None
 
     def add(self, text: str) -> FrameResult:
         """Take one scanned text: accepted, a duplicate, or refused (and why)."""
@@ -327,26 +385,58 @@ class FrameAssembler:
                 RejectReason.DIFFERENT_MESSAGE,
                 frame.index,
             )
-        known = self._parts.get(frame.index)
+        label = frame.label[0].upper() + frame.label[1:]
+        known = self._parity if frame.is_parity else self._parts.get(frame.index)
         if known is not None:
             if known == frame.data:
                 return FrameResult(
-                    FrameStatus.DUPLICATE,
-                    f"Frame {frame.index} of {frame.total} was already scanned.",
+                    FrameStatus.DUPLICATE, f"{label} was already scanned.", index=frame.index
+                )
+            if frame.index == self._repaired:
+                # The real frame disagrees with the one rebuilt: trust neither parity nor rebuild.
+                del self._parts[frame.index]
+                self._parity = None
+                self._repaired = None
+                self._parts[frame.index] = frame.data
+                return FrameResult(
+                    FrameStatus.ACCEPTED,
+                    f"{label} scanned; it differs from the copy rebuilt from the parity frame, "
+                    "so the parity frame is set aside.",
                     index=frame.index,
                 )
             return FrameResult(
                 FrameStatus.REJECTED,
-                f"Frame {frame.index} of {frame.total} differs from the one scanned before.",
+                f"{label} differs from the one scanned before.",
                 RejectReason.CONFLICTING_DUPLICATE,
                 frame.index,
             )
-        self._parts[frame.index] = frame.data
-        return FrameResult(
-            FrameStatus.ACCEPTED,
-            f"Frame {frame.index} of {frame.total} scanned.",
-            index=frame.index,
-        )
+        if frame.is_parity:
+            self._parity = frame.data
+        else:
+            self._parts[frame.index] = frame.data
+        repaired = self._repair()
+        message = f"{label} scanned."
+        if repaired is not None:
+            message += f" Frame {repaired} of {frame.total} was rebuilt from the parity frame."
+        return FrameResult(FrameStatus.ACCEPTED, message, index=frame.index, repaired=repaired)
+
+    def _repair(self) -> int | None:
+        """Rebuild the one missing data frame from the parity frame, if that is all that is left."""
+        if self._key is None or self._parity is None:
+            return None
+        _kind, _digest, length, total = self._key
+        missing = [i for i in range(1, total + 1) if i not in self._parts]
+        if len(missing) != 1:
+            return None
+        index = missing[0]
+        size = parity_size(length, total)
+        rebuilt = xor_fragments([self._parity, *self._parts.values()], size)
+        start, end = fragment_bounds(length, total, index)
+        if any(rebuilt[end - start :]):
+            return None  # a short fragment's padding must come back as zeros; it did not
+        self._parts[index] = rebuilt[: end - start]
+        self._repaired = index
+        return index
 
     @property
     def payload_type(self) -> PayloadType | None:
@@ -365,13 +455,23 @@ class FrameAssembler:
 
     @property
     def total(self) -> int | None:
-        """Return the number of frames of the message, or None before the first frame."""
+        """Return the number of data frames of the message, or None before the first frame."""
         return None if self._key is None else self._key[3]
 
     @property
     def received(self) -> tuple[int, ...]:
-        """Return the 1-based indexes of the frames collected, in order."""
+        """Return the 1-based indexes of the data frames collected (or rebuilt), in order."""
         return tuple(sorted(self._parts))
+
+    @property
+    def repaired(self) -> tuple[int, ...]:
+        """Return the index rebuilt from the parity frame, if any (a subset of ``received``)."""
+        return () if self._repaired is None else (self._repaired,)
+
+    @property
+    def parity_received(self) -> bool:
+        """Return True once the message's parity frame has been scanned."""
+        return self._parity is not None
 
     @property
     def missing(self) -> tuple[int, ...]:
@@ -381,11 +481,16 @@ class FrameAssembler:
 
     @property
     def complete(self) -> bool:
-        """Return True once every frame of the message has been collected."""
+        """Return True once every data frame of the message has been collected or rebuilt."""
         return self.total is not None and len(self._parts) == self.total
 
     def payload(self) -> bytes:
-        """Return the payload once complete and its SHA-256 matches; else raise TransferError."""
+        """Return the payload once complete and its SHA-256 matches; else raise TransferError.
+
+        If the set was completed by a rebuild and fails its SHA-256, the rebuilt frame and the
+        parity frame are set aside (so scanning the real frame can still complete the message)
+        before the error is raised.
+        """
         if self._key is None:
             raise TransferError("No Sealroom frame has been scanned yet.")
         if not self.complete:
@@ -393,6 +498,15 @@ class FrameAssembler:
             raise TransferError(f"The QR transfer is incomplete: frames {missing} still missing.")
         data = b"".join(self._parts[i] for i in range(1, len(self._parts) + 1))
         if len(data) != self._key[2] or hashlib.sha256(data).digest() != self._key[1]:
+            if self._repaired is not None:
+                index = self._repaired
+                del self._parts[index]
+                self._parity = None
+                self._repaired = None
+                raise TransferError(
+                    f"Frame {index} rebuilt from the parity frame does not give the announced "
+                    f"payload (SHA-256 mismatch); scan frame {index} itself."
+                )
             raise TransferError(
                 "The frames scanned do not reassemble into the announced payload (SHA-256 "
                 "mismatch); start the transfer again."

@@ -22,6 +22,10 @@ from sealroom.ui.base import CeremonyScreen, step_heading
 from sealroom.ui.widgets import ActionButton, CeremonyState, FactsView, hex_lines
 
 FRAMES_PER_SECOND = 4
+"""The rate an animated code starts at: what a phone at arm's length keeps up with."""
+RATES = (1, 2, 3, 4, 5, 6, 8, 10)
+"""Frames per second the room may choose with - and +: slow enough for an old phone, no faster
+than a camera at 30 fps reads reliably (three camera frames per code)."""
 QUIET_MODULES = 2
 """Light modules around the symbol on screen (the dark terminal border adds contrast)."""
 SIDE_COLUMNS = 43
@@ -62,10 +66,15 @@ def render_symbols(frames: Sequence[str]) -> QrSymbols:
 
 
 class QrScreen(CeremonyScreen[None]):
-    """Shows the QR frames at 4 frames per second with a counter; space pauses, arrows step."""
+    """Shows the QR frames at 4 frames a second with a counter; a single frame stands still.
+
+    - and + change the rate (1 to 10 frames a second), space pauses, the arrows step.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("space", "pause", "Pause / play"),
+        Binding("minus", "rate(-1)", "Slower", key_display="-"),
+        Binding("plus,equals_sign", "rate(1)", "Faster", key_display="+"),
         Binding("left", "step(-1)", "Previous frame", show=False),
         Binding("right", "step(1)", "Next frame", show=False),
     ]
@@ -85,6 +94,7 @@ class QrScreen(CeremonyScreen[None]):
         self.facts = tuple(facts)
         self.index = 0
         self.paused = False
+        self.rate = FRAMES_PER_SECOND
         self.timer: Timer | None = None
 
     @property
@@ -99,6 +109,7 @@ class QrScreen(CeremonyScreen[None]):
                 yield Static(Content(self.view.step.instruction), classes="instruction")
                 yield Static(Content(self.qr_title), classes="who")
                 yield Label("", id="qr-counter", classes="section")
+                yield Label("", id="qr-controls", classes="muted")
                 yield FactsView(self.facts)
         with Vertical(id="qr-small"):
             yield from step_heading(self.view)
@@ -110,7 +121,7 @@ class QrScreen(CeremonyScreen[None]):
         yield ActionButton("Done: the QR code was scanned", "done")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in {"pause", "step"}:
+        if action in {"pause", "step", "rate"}:
             size = self.app.size
             return self.total > 1 and self.fits(size.width, size.height)
         return super().check_action(action, parameters)
@@ -118,7 +129,7 @@ class QrScreen(CeremonyScreen[None]):
     def on_mount(self) -> None:
         self.query_one("#done", Button).focus()
         if self.total > 1 and self.symbols.lines:
-            self.timer = self.set_interval(1 / FRAMES_PER_SECOND, self.advance)
+            self.timer = self.set_interval(1 / self.rate, self.advance)
         self.layout_for(self.app.size.width, self.app.size.height)
         self.show_frame()
 
@@ -133,7 +144,7 @@ class QrScreen(CeremonyScreen[None]):
             return len(textwrap.wrap(text, SIDE_TEXT_COLUMNS)) or 1
 
         rows = lines(self.view.step.title) + lines(self.view.step.instruction) + 1
-        rows += lines(self.qr_title) + 1 + 1
+        rows += lines(self.qr_title) + 1 + 1 + 1
         for fact in self.facts:
             rows += 1 + (2 if hex_lines(fact.value) else lines(fact.value))
             rows += lines(fact.words) if fact.words else 0
@@ -164,7 +175,7 @@ class QrScreen(CeremonyScreen[None]):
             text = (
                 f"Enlarge the terminal to at least {need_w} columns and {need_h} rows to show "
                 f"the QR code (it is {width} by {height} now; a smaller font also helps). "
-                f"The certificate is {frames}; the printed report carries the same codes."
+                f"It is {frames}; the printed report carries them too."
             )
         self.query_one("#qr-enlarge", Static).update(Content(text))
 
@@ -173,10 +184,17 @@ class QrScreen(CeremonyScreen[None]):
             return
         lines = self.symbols.lines[self.index]
         self.query_one("#qr-code", Static).update(Content("\n".join(lines)))
-        counter = f"Frame {self.index + 1}/{self.total}"
-        if self.total > 1:
-            counter += "  (paused: ←→ step)" if self.paused else "  (space pauses)"
+        if self.total == 1:
+            counter, controls = "1 frame: the code stands still", ""
+        else:
+            counter = f"Frame {self.index + 1} of {self.total}"
+            if self.paused:
+                counter += "  ·  PAUSED"
+                controls = "space plays  ·  \u2190 \u2192 step"
+            else:
+                controls = f"{self.rate} frames/s  ·  - slower  + faster"
         self.query_one("#qr-counter", Label).update(counter)
+        self.query_one("#qr-controls", Label).update(controls)
 
     def advance(self) -> None:
         if not self.paused:
@@ -192,6 +210,16 @@ class QrScreen(CeremonyScreen[None]):
             self.paused = True
             self.index = (self.index + delta) % self.total
             self.show_frame()
+
+    def action_rate(self, delta: int) -> None:
+        """One step slower or faster along RATES (the ends stay where they are)."""
+        position = RATES.index(self.rate) + delta
+        self.rate = RATES[max(0, min(position, len(RATES) - 1))]
+        if self.timer is not None:
+            self.timer.stop()
+        if self.total > 1 and self.symbols.lines:
+            self.timer = self.set_interval(1 / self.rate, self.advance)
+        self.show_frame()
 
     @on(Button.Pressed, "#done")
     def done(self) -> None:
