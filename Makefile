@@ -12,12 +12,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .demo
 SCRIPT ?= ceremony_scripts/root-key-generation.yaml
 
-.PHONY: help setup system-deps demo test lint typecheck contracts pytest bench clean printouts
+.PHONY: help setup system-deps demo test lint typecheck contracts pytest bench clean printouts image image-test image-deps
 
 help:
 	@echo "make demo   - install what is missing, make a throwaway SoftHSM2 token, start the TUI (rehearsal)"
 	@echo "make test   - the whole gate: format, lint, types, import contracts, tests"
 	@echo "make bench  - benchmarks (ratios measured side by side)"
+	@echo "make image  - build the verified live appliance ISOs into image/out/ (root; see image/README.md)"
+	@echo "make image-test - boot them under qemu (TCG) and check the in-image self-test (builds first if needed)"
 
 system-deps:
 	@missing=""; for c in $(NEEDED); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
@@ -70,3 +72,33 @@ printouts: setup
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) out .mypy_cache .ruff_cache .pytest_cache
+
+# ---------------------------------------------------------------------------------------- appliance image
+# Tools for building and boot-testing the image; installed only by these targets (see image/README.md).
+IMAGE_APT_PACKAGES := mmdebstrap squashfs-tools cryptsetup-bin xorriso mtools dosfstools grub-pc-bin \
+  grub-efi-amd64-bin systemd-boot-efi binutils sbsigntool openssl ovmf qemu-system-x86 qemu-utils git
+IMAGE_NEEDED := mmdebstrap mksquashfs veritysetup xorriso mformat mkfs.vfat grub-mkimage objcopy sbsign \
+  qemu-system-x86_64 git
+UPDATE_LOCK ?= 0
+
+image-deps:
+	@missing=""; for c in $(IMAGE_NEEDED); do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	[ -e /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || missing="$$missing systemd-boot-efi"; \
+	[ -e /usr/lib/grub/i386-pc/boot_hybrid.img ] || missing="$$missing grub-pc-bin"; \
+	[ -e /usr/lib/grub/x86_64-efi/linux.mod ] || missing="$$missing grub-efi-amd64-bin"; \
+	[ -e /usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd ] || missing="$$missing ovmf"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing image build tools (missing:$$missing)"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $(IMAGE_APT_PACKAGES); \
+	fi
+
+# SB_KEY/SB_CERT/SB_PASS (optional): sign the UKI with the CA's own Secure Boot db key.
+image: image-deps setup
+	$(SUDO) env UPDATE_LOCK=$(UPDATE_LOCK) $(if $(SB_KEY),SB_KEY=$(SB_KEY)) $(if $(SB_CERT),SB_CERT=$(SB_CERT)) \
+	  $(if $(SB_PASS),SB_PASS=$(SB_PASS)) image/build.sh
+
+# Builds the image first when image/out has none; `make image image-test` rebuilds it.
+image-test: image-deps
+	@[ -f image/out/sealroom.iso ] && [ -f image/out/sealroom-sb.iso ] || $(MAKE) image
+	$(SUDO) $(PYTHON) image/boottest.py

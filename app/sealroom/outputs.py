@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from sealroom.errors import OutputExistsError, SealroomError
+from sealroom.files import move_no_replace
 
 
 class OutputFolder:
@@ -34,9 +35,7 @@ class OutputFolder:
             return None
         target = self._path(name + suffix)
         try:
-            # link + unlink: unlike rename, linking never replaces an existing target.
-            os.link(path, target)
-            os.unlink(path)
+            move_no_replace(path, target)
             _fsync_dir(self.directory)
         except FileExistsError as exc:
             raise OutputExistsError(
