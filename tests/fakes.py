@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from sealroom.ceremony.ports import (
     Outcome,
     PrinterCheck,
     PrintJob,
+    QrProgress,
     RevokedCertificate,
     ShareSheet,
     SignOff,
@@ -50,6 +52,7 @@ from sealroom.ceremony.ports import (
     WrappedKey,
     ZeroiseRecord,
 )
+from sealroom.ceremony.preflight import CHECK_IDS, CheckResult, MaterialRef
 from sealroom.ceremony.runner import Adapters, Runner
 from sealroom.ceremony.script import (
     ActionStep,
@@ -277,7 +280,7 @@ class FakeHsm:
             (k for k in self.keys.values() if k.record.label == label), None
         )
 
-    def wrap_key(self, spec: KeySpec, kek: bytes) -> WrappedKey:
+    def wrap_key(self, spec: KeySpec, kek: bytes | bytearray) -> WrappedKey:
         self.calls.append(f"wrap:{spec.id}")
         if not self.logged_in:
             raise HsmError("Not logged in.")
@@ -300,7 +303,7 @@ class FakeHsm:
         )
 
     def unwrap_key(
-        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes, *, persist: bool
+        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes | bytearray, *, persist: bool
     ) -> SoftwareKey:
         self.calls.append(f"unwrap:{spec.id}:{'token' if persist else 'session'}")
         if not self.logged_in:
@@ -353,7 +356,12 @@ class FakeSheetPrinter:
 
     def print_share_sheet(self, sheet: ShareSheet, words: Sequence[str]) -> PrintJob:
         key = (sheet.custodian, sheet.title)
-        assert key not in self.sheets, f"sheet printed twice: {key}"
+        earlier = self.sheets.get(key)
+        # The same share set printed twice is an engine bug; a new set (a backup made anew after
+        # an abandoned one) replaces the sheet the custodian holds, as new paper does.
+        assert earlier is None or earlier[0].check_value != sheet.check_value, (
+            f"sheet printed twice: {key}"
+        )
         self.sheets[key] = (sheet, tuple(words))
         return PrintJob("fake", f"sheet-{len(self.sheets)}", f"{sheet.custodian}")
 
@@ -447,6 +455,15 @@ class FakeKeyBackup:
             # as FolderKeyBackup: a blob not on the medium is a MediaError, never a KeyError
             raise MediaError(f"Cannot read {name} on medium {material!r}: not there.") from None
 
+    def discard_medium(self, material: str, name: str, sha256: str) -> str | None:
+        medium = self.media.get(material, {})
+        if name not in medium:
+            return None
+        if hashlib.sha256(medium[name]).hexdigest() != sha256:
+            raise MediaError(f"{material}/{name} is not the blob this ceremony wrote.")
+        del medium[name]
+        return f"mem://{material}/{name}"
+
     def signature_valid(
         self,
         public_der: bytes,
@@ -471,17 +488,68 @@ class FakeKeyBackup:
         return True
 
 
+def complete_progress(source: str, payload: bytes, payload_type: str) -> QrProgress:
+    """The one update a clean one-frame reception gives: every frame in."""
+    return QrProgress(
+        source=source,
+        payload_type=payload_type,
+        digest_hex=hashlib.sha256(payload).hexdigest(),
+        total=1,
+        received=(1,),
+        repaired=(),
+        notice=None,
+        images=1,
+        codes=1,
+    )
+
+
 class FakeReceiver:
-    """QR frames 'read' from a source: each source name maps to the payload it holds."""
+    """QR frames 'read' from a source: each source name maps to the payload it holds.
+
+    ``updates`` (source -> QrProgress list) are fed to ``progress`` in order before the payload
+    is handed over (default: one update with every frame in). ``endless`` sources behave like a
+    camera that never sees the last frame: the last update is repeated until ``progress`` says
+    stop. A False from ``progress`` stops the reception with TransferError, as the port says.
+    """
 
     def __init__(self, payloads: Mapping[str, bytes] | None = None) -> None:
         self.payloads = dict(payloads or {})
+        self.updates: dict[str, list[QrProgress]] = {}
+        self.endless: set[str] = set()
+        self.interval = 0.02
+        """Seconds between repeated updates of an endless source."""
+        self.calls: list[tuple[tuple[str, ...], str]] = []
+        self.stopped_at: QrProgress | None = None
 
-    def receive(self, sources: Sequence[str], payload_type: str) -> bytes:
-        try:
-            return self.payloads[sources[0]]
-        except (KeyError, IndexError) as exc:
-            raise TransferError(f"No QR code was found in {', '.join(sources)}.") from exc
+    def receive(
+        self,
+        sources: Sequence[str],
+        payload_type: str,
+        progress: Callable[[QrProgress], bool] | None = None,
+    ) -> bytes:
+        self.calls.append((tuple(sources), payload_type))
+        source = sources[0] if sources else ""
+        payload = self.payloads.get(source)
+        if payload is not None and source not in self.updates:
+            updates = [complete_progress(source, payload, payload_type)]
+        else:
+            updates = list(self.updates.get(source, []))
+        for update in updates:
+            self._report(progress, update)
+        while source in self.endless and updates:
+            time.sleep(self.interval)
+            self._report(progress, updates[-1])
+        if payload is None:
+            raise TransferError(f"No QR code was found in {', '.join(sources)}.")
+        return payload
+
+    def _report(self, progress: Callable[[QrProgress], bool] | None, update: QrProgress) -> None:
+        if progress is not None and not progress(update):
+            self.stopped_at = update
+            raise TransferError(
+                f"The QR reception from {update.source} was stopped by the operator with "
+                f"{len(update.received)} of {update.total or '?'} frames in; nothing is kept."
+            )
 
 
 class FakeIssuer:
@@ -778,6 +846,15 @@ def fake_restore_token(pin: str) -> FakeHsm:
     return token
 
 
+class PassingPreflight:
+    """A Preflight port whose every check passes (production worlds not testing preflight)."""
+
+    def run_checks(
+        self, checks: Sequence[str] | None = None, *, materials: Sequence[MaterialRef] = ()
+    ) -> tuple[CheckResult, ...]:
+        return tuple(CheckResult(c, True, "fake: passes") for c in (checks or CHECK_IDS))
+
+
 def fake_world(
     loaded: LoadedScript | None = None, *, pin: str = "4711-2027", rehearsal: bool = True
 ) -> FakeWorld:
@@ -800,6 +877,7 @@ def fake_world(
         sheets=sheets,
         backup=FakeKeyBackup(),
         restore_hsm=fake_restore_token(pin),
+        preflight=None if rehearsal else PassingPreflight(),
     )
     _ROOM_SHEETS[:] = [sheets]
     return FakeWorld(
@@ -844,6 +922,14 @@ class ScriptedOperator:
         self.secrets_asked: list[str] = []
         self.problems: list[str] = []
         """Every problem the room was asked to decide about (action_failed), in order."""
+        self.progress: list[QrProgress] = []
+        """Every QR reception update the engine passed on (qr_progress), in order."""
+        self.stop_reception: Callable[[QrProgress], bool] | None = None
+        """Says when the operator stops a reception (None: never)."""
+        self.witnessed: list[tuple[str, tuple[Fact, ...]]] = []
+        """What the witnesses were shown of each object taken in (witness_input)."""
+        self.refuse_input: str | None = None
+        """When set, the witnesses refuse every object taken in, saying this."""
 
     def _ack(self, view: StepView) -> Acknowledgement:
         performer = view.performer_candidates[0]
@@ -879,6 +965,19 @@ class ScriptedOperator:
     def qr_sources(self, view: StepView, input_id: str, description: str) -> Sequence[str]:
         self.shown.append(f"scan:{input_id}")
         return (input_id,)
+
+    def qr_progress(self, view: StepView, progress: QrProgress) -> bool:
+        """Keep every update; stop once ``stop_reception`` says so."""
+        self.progress.append(progress)
+        return not (self.stop_reception is not None and self.stop_reception(progress))
+
+    def witness_input(self, view: StepView, title: str, facts: Sequence[Fact]) -> Acknowledgement:
+        """Show the received object to the witnesses; refuse it if ``refuse_input`` is set."""
+        self.witnessed.append((title, tuple(facts)))
+        ack = self._ack(view)
+        if self.refuse_input is not None:
+            return Acknowledgement(ack.performer, ack.witnesses, False, self.refuse_input)
+        return ack
 
     def custodian_ready(self, view: StepView, custodian: str, what: str) -> None:
         self.shown.append(f"ready:{custodian}:{what}")

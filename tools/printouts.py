@@ -24,10 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from PIL import Image  # reportlab's own dependency
 
 from sealroom.ceremony.loader import load_script
 from sealroom.report.worksheet import render_worksheet
+from sealroom.transfer.paper import render_transfer_pdf
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 CATALOGUE: Final = ROOT / "ceremony_scripts"
@@ -51,6 +54,9 @@ SHARE_SHEETS: Final[Mapping[str, str]] = {
 }
 """Rehearsed scripts whose first share sheet is sampled, and the kind of sheet it is: one of the
 m-of-n PIN split, one of the root key's backup (a share of its key-encryption key)."""
+EXPORT_SHEETS: Final[Mapping[str, str]] = {"root-key-generation": "root.crt.pem"}
+"""Rehearsed scripts whose certificate (file in the rehearsal folder) is sampled as an export
+sheet: QR codes, SHA-256 and base32 listing, as `sealroom transfer send --pdf` prints them."""
 WORKSHEETS: Final = ("root-key-generation",)
 """Catalogue scripts whose worksheet (``sealroom print-script``) is sampled."""
 
@@ -66,6 +72,10 @@ KIND_TEXT: Final = {
         "key-encryption key, with its key check value (SLIP-39 words and QR code); the "
         "rehearsal's throwaway words"
     ),
+    "export sheet": (
+        "An object carried out of the room on paper: the rehearsal's root certificate as a "
+        "labelled grid of QR codes, its SHA-256 and a base32 listing to type by hand"
+    ),
 }
 
 
@@ -80,7 +90,7 @@ class Printout:
     name: str
     """File name in the folder, e.g. ``root-key-generation-report.pdf``."""
     kind: str
-    """``report``, ``worksheet``, ``share sheet`` or ``backup share sheet``."""
+    """``report``, ``worksheet``, ``share sheet``, ``backup share sheet`` or ``export sheet``."""
     source: str
     """What made it, as a reader would re-run it."""
     pages: int
@@ -147,6 +157,29 @@ def render_previews(pdf: Path, folder: Path) -> tuple[Path, ...]:
     return tuple(made)
 
 
+def write_export_sheet(run: Path, script: str, name: str, pdf: Path) -> Path:
+    """Write the export sheet of certificate ``name`` of rehearsal ``run`` to ``pdf``."""
+    try:
+        certificate = x509.load_pem_x509_certificate((run / name).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise PrintoutError(f"The rehearsal of {script} left no certificate {name}: {exc}") from exc
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    subject = certificate.subject.rfc4514_string()
+    pdf.write_bytes(
+        render_transfer_pdf(
+            der,
+            "CRT",
+            title=f"Certificate {name}: {subject}",
+            facts=(
+                ("Subject", subject),
+                ("From", f"the rehearsal of ceremony_scripts/{script}.yaml, file {name}"),
+            ),
+            rehearsal=True,
+        )
+    )
+    return pdf
+
+
 def _share_sheet(run: Path) -> Path | None:
     sheets = sorted((run / "share-sheets").glob("*.pdf"))
     return sheets[0] if sheets else None
@@ -158,6 +191,7 @@ def build_printouts(
     rehearsals: Sequence[str] = REHEARSALS,
     worksheets: Sequence[str] = WORKSHEETS,
     share_sheets: Mapping[str, str] = SHARE_SHEETS,
+    export_sheets: Mapping[str, str] = EXPORT_SHEETS,
     previews: bool = True,
     sealroom: Path = SEALROOM,
 ) -> list[Printout]:
@@ -192,6 +226,17 @@ def build_printouts(
                 copy = out / f"{script}-share-sheet.pdf"
                 shutil.copyfile(sheet, copy)
                 made.append((copy, share_sheets[script], f"{source}, `share-sheets/{sheet.name}`"))
+            if script in export_sheets:
+                name = export_sheets[script]
+                sheet_pdf = out / f"{script}-export-sheet.pdf"
+                write_export_sheet(run, script, name, sheet_pdf)
+                made.append(
+                    (
+                        sheet_pdf,
+                        "export sheet",
+                        f"{source}, then its {name} printed as `sealroom transfer send --pdf` does",
+                    )
+                )
     printouts = []
     for pdf, kind, source in made:
         pngs = render_previews(pdf, out / PREVIEW_DIR) if previews else ()
@@ -232,8 +277,6 @@ def write_readme(out: Path, printouts: Sequence[Printout]) -> Path:
             f"| [{p.name}]({p.name}) | {KIND_TEXT[p.kind]} | {p.source} | {p.pages} | {links} |"
         )
     lines += [
-        "| export sheet | An artefact (certificate, CSR, CRL) as QR codes on paper, to carry it "
-        "out of the room | comes with issue 7 | - | - |",
         "",
         "The share sheets hold the words of a rehearsal token's PIN share and of a rehearsal "
         "backup's key-encryption key share: they protect nothing (the token and the backup were "
@@ -247,7 +290,8 @@ def write_readme(out: Path, printouts: Sequence[Printout]) -> Path:
         "```",
         "",
         f"This rehearses {_listed(REHEARSALS)}, renders the worksheet of {_listed(WORKSHEETS)}, "
-        f"keeps the first share sheet of {_listed(SHARE_SHEETS)}, replaces the PDFs and "
+        f"keeps the first share sheet of {_listed(SHARE_SHEETS)}, prints the export sheet of "
+        f"{_listed(EXPORT_SHEETS)}'s certificate, replaces the PDFs and "
         "previews here, and rewrites this file. Journal times and keys differ at every run, so "
         "the files change each time; commit them when a document's layout changes.",
         "",

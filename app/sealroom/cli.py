@@ -227,6 +227,8 @@ class CeremonySetup:
     restore_module: str | None = None
     restore_token: str | None = None
     """Production: the token a backup's restore test unwraps into (--restore-module/-token)."""
+    inputs: tuple[tuple[str, Path], ...] = ()
+    """Rehearsals: (input id, image, folder or PDF) from --input, read instead of a stand-in."""
 
 
 class NoToken:
@@ -268,11 +270,11 @@ class NoToken:
     def initialise(self, label: str, so_pin: str, user_pin: str) -> TokenInfo:
         raise self._refuse()
 
-    def wrap_key(self, spec: KeySpec, kek: bytes) -> WrappedKey:
+    def wrap_key(self, spec: KeySpec, kek: bytes | bytearray) -> WrappedKey:
         raise self._refuse()
 
     def unwrap_key(
-        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes, *, persist: bool
+        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes | bytearray, *, persist: bool
     ) -> SigningKey:
         raise self._refuse()
 
@@ -424,13 +426,20 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
         if setup.resume:
             from sealroom.rehearsal import prepared_inputs
 
-            prepared = prepared_inputs(script, setup.out_dir)
+            prepared = prepared_inputs(
+                script, setup.out_dir, dict(setup.inputs), setup.out_dir / JOURNAL_NAME
+            )
         elif setup.rehearsal and script.hsm is not None and not blank:
             from sealroom.rehearsal import prepare_rehearsal
 
             assert setup.answers is not None  # noqa: S101 - guaranteed by the callers
             prepared = prepare_rehearsal(
-                script, hsm, issuer, setup.answers.token.user_pin, setup.out_dir
+                script,
+                hsm,
+                issuer,
+                setup.answers.token.user_pin,
+                setup.out_dir,
+                given=dict(setup.inputs),
             )
         sheets: SheetPrinter
         sheet_words = None
@@ -462,6 +471,8 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             if setup.rehearsal
             else CupsPrinter(setup.printer)
         )
+        from sealroom.preflight.checks import SystemPreflight
+
         adapters = Adapters(
             hsm=hsm,
             issuer=issuer,
@@ -477,6 +488,7 @@ def ceremony_runner(setup: CeremonySetup) -> Iterator[Wired]:
             software_sha256=software_sha256(),
             backup=backup_kit,
             restore_hsm=restore_hsm,
+            preflight=SystemPreflight(out_dir=setup.out_dir),
         )
         runner = Runner(
             setup.loaded,
@@ -587,6 +599,14 @@ def _media_option(value: str) -> tuple[str, Path]:
     return material, Path(folder)
 
 
+def _input_option(value: str) -> tuple[str, Path]:
+    """``ID=PATH`` of rehearse --input: a script input and the image, folder or PDF of its codes."""
+    input_id, sep, path = value.partition("=")
+    if not sep or not input_id or not path:
+        raise argparse.ArgumentTypeError(f"{value!r} is not ID=PATH (e.g. issuing-ca-csr=frames/)")
+    return input_id, Path(path)
+
+
 def _registry_input(path: Path | None) -> RegistryInput | None:
     """Load the previous ceremony's registry (refused with file:line and field if malformed)."""
     if path is None:
@@ -632,11 +652,16 @@ def _setup_from_args(args: argparse.Namespace, *, rehearsal: bool) -> CeremonySe
         media=tuple(getattr(args, "media", None) or ()),
         restore_module=getattr(args, "restore_module", None),
         restore_token=getattr(args, "restore_token", None),
+        inputs=tuple(getattr(args, "input", None) or ()),
     )
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
     setup = _setup_from_args(args, rehearsal=True)
+    if setup.inputs or setup.resume:
+        from dataclasses import replace
+
+        setup = replace(setup, inputs=_given_inputs(setup))
     assert setup.answers is not None  # noqa: S101 - rehearsal always loads answers
     opened = False
     try:
@@ -657,6 +682,18 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     _out(f"rehearsal complete: {result.steps_done} steps; outputs in {setup.out_dir}")
     _write_bundle(setup)
     return EXIT_OK
+
+
+def _given_inputs(setup: CeremonySetup) -> tuple[tuple[str, Path], ...]:
+    """``rehearse --input``: refused before anything starts unless each names an import's codes."""
+    from sealroom.rehearsal import require_given_inputs, require_resumed_inputs
+
+    given = require_given_inputs(setup.loaded.script, setup.inputs, setup.answers)
+    if setup.resume and (setup.out_dir / JOURNAL_NAME).is_file():
+        require_resumed_inputs(setup.out_dir, given, setup.out_dir / JOURNAL_NAME)
+    for input_id, path in given.items():
+        _out(f"{input_id}: its QR codes are read from {path} (--input), not from a stand-in")
+    return tuple(given.items())
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -792,6 +829,14 @@ def build_parser() -> argparse.ArgumentParser:
     rehearse.add_argument(
         "--answers", metavar="FILE", help="answers file (default: next to SCRIPT)"
     )
+    rehearse.add_argument(
+        "--input",
+        action="append",
+        type=_input_option,
+        metavar="ID=PATH",
+        help="read the QR codes of the script's input ID from PATH (an image, a folder of images "
+        "or a PDF) instead of a stand-in; once per input (docs/transfer.md)",
+    )
     rehearse.set_defaults(func=cmd_rehearse)
 
     run = sub.add_parser("run", help="run a ceremony in the full-screen terminal UI")
@@ -852,6 +897,12 @@ def build_parser() -> argparse.ArgumentParser:
     from sealroom.evidence.registry_cli import add_registry_parser
 
     add_registry_parser(sub)
+    from sealroom.transfer.cli import add_transfer_parser
+
+    add_transfer_parser(sub)
+    from sealroom.preflight.cli import add_preflight_parser
+
+    add_preflight_parser(sub)
     return parser
 
 

@@ -74,6 +74,18 @@ def _prompt(child: pexpect.spawn, total: int) -> int:
     return int(child.match.group(1))
 
 
+def assert_journal_verifies(out: Path) -> None:
+    """``sealroom verify-journal`` accepts the rehearsal's journal in ``out``."""
+    verified = subprocess.run(
+        [str(SEALROOM), "verify-journal", str(out / "journal.jsonl")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
 def _kill(child: pexpect.spawn) -> None:
     os.kill(child.pid, signal.SIGKILL)
     child.expect(pexpect.EOF)
@@ -124,14 +136,7 @@ def test_killed_at_every_step_boundary_the_root_ceremony_resumes_to_one_key(
         _kill(child)
         target += 1
 
-    verified = subprocess.run(
-        [str(SEALROOM), "verify-journal", str(out / "journal.jsonl")],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert_journal_verifies(out)
     journal = (out / "journal.jsonl").read_text(encoding="utf-8")
     assert journal.count('"event":"ceremony.resumed"') == resumes
     assert journal.count('"event":"certificate.issued"') == 1

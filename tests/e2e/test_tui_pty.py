@@ -46,7 +46,7 @@ SEALROOM = Path(sys.executable).with_name("sealroom")
 ENTER, TAB, SPACE = "\r", "\t", " "
 DOWN, RIGHT = "\x1b[B", "\x1b[C"
 F2 = "\x1bOQ"
-STEPS = 27
+STEPS = 28
 SCREEN_TIMEOUT = 20.0
 HSM_TIMEOUT = 90.0  # RSA-4096 generation in SoftHSM has a long tail (9 s seen)
 LIGHT = "\u2588\u2580\u2584"
@@ -228,17 +228,21 @@ def scan_screen_qr(term: Terminal) -> list[str]:
     cols, rows = int(found.group(1)), int(found.group(2))
     total = int(re.search(r"is (\d+) QR codes?", " ".join(text.split())).group(1))  # type: ignore[union-attr]
     term.resize(rows, cols)
-    term.wait_for("Frame ", "/" + str(total))
-    term.send(SPACE)
-    term.wait_for("(paused")
     texts: set[str] = set()
-    for _ in range(total):
-        shown = re.search(r"Frame (\d+)/", term.text())
+    if total == 1:  # one frame stands still
+        term.wait_for("1 frame: the code stands still")
+        texts.update(decode_image(qr_image(term.qr_lines())))
+    else:
+        term.wait_for("Frame ", f" of {total}", "frames/s")
+        term.send(SPACE)
+        term.wait_for("PAUSED")
+    for _ in range(total if total > 1 else 0):
+        shown = re.search(r"Frame (\d+) of", term.text())
         assert shown
         texts.update(decode_image(qr_image(term.qr_lines())))
         term.send(RIGHT)
         nxt = int(shown.group(1)) % total + 1
-        term.wait_for(f"Frame {nxt}/{total}")
+        term.wait_for(f"Frame {nxt} of {total}")
     term.resize(24, 80)
     term.wait_for("Enlarge the terminal to at least", "\u25b8 Done")
     return sorted(texts)
@@ -360,10 +364,13 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
         text = term.wait_for("\u25b8 Record the statements")
         term.send(ENTER)
 
-        answer_step(term, "ACTION", 26, TAB * 3, "Run this step")
-        continue_after(term, 26, "Report printed", timeout=HSM_TIMEOUT)
-        answer_step(term, "ENTRY", 27, TAB * 3, "Next: type the value")
-        type_entry(term, 27, "New workstation bag serial", *typed["workstation-reseal"]["typed"])
+        answer_step(term, "ACTION", 26, TAB * 2, "Run this step")
+        head_frames = scan_screen_qr(term)
+        term.send(ENTER)
+        answer_step(term, "ACTION", 27, TAB * 3, "Run this step")
+        continue_after(term, 27, "Report printed", timeout=HSM_TIMEOUT)
+        answer_step(term, "ENTRY", 28, TAB * 3, "Next: type the value")
+        type_entry(term, 28, "New workstation bag serial", *typed["workstation-reseal"]["typed"])
 
         term.wait_for("CEREMONY COMPLETE", "root.crt.pem", "\u25b8 Close Sealroom")
         term.send(ENTER)
@@ -414,9 +421,21 @@ def test_a_whole_rehearsal_driven_with_keys_in_a_real_terminal(tmp_path: Path) -
         "media-b-reseal",
         "custody",
         "sign-off",
+        "export-journal-head",
         "print-report",
         "workstation-reseal",
     ]
+    # The journal head shown on screen is the entry before the one that records the export.
+    shown = next(
+        e
+        for e in entries
+        if e["event"] == "qr.shown" and e["data"].get("artifact") == "journal-head"
+    )
+    kind, head_payload = decode_frames(head_frames, "JNL")
+    assert kind == "JNL" and head_payload.decode() == shown["data"]["journal_head"]
+    head = json.loads(head_payload)
+    assert head["seq"] == shown["seq"] - 1 and head["entry_sha256"] == shown["prev"]
+    assert head["ceremony_id"] == script.ceremony.id and head["rehearsal"] is True
     values = [e["data"]["value"] for e in entries if e["event"] == "entry.recorded"]
     assert values == [
         "+2",
@@ -755,11 +774,14 @@ def test_a_typed_confirmation_and_a_break_refuse_wrong_input_in_a_real_terminal(
         term.send(*[SPACE, TAB, TAB] * 10)
         term.wait_for("\u25b8 Record the statements")
         term.send(ENTER)
-        answer_step(term, "ACTION", 28, TAB * 3, "Run this step", total)
-        continue_after(term, 28, "Report printed", timeout=HSM_TIMEOUT, total=total)
-        answer_step(term, "ENTRY", 29, TAB * 3, "Next: type the value", total)
+        answer_step(term, "ACTION", 28, TAB * 2, "Run this step", total)
+        scan_screen_qr(term)
+        term.send(ENTER)
+        answer_step(term, "ACTION", 29, TAB * 3, "Run this step", total)
+        continue_after(term, 29, "Report printed", timeout=HSM_TIMEOUT, total=total)
+        answer_step(term, "ENTRY", 30, TAB * 3, "Next: type the value", total)
         label = "New workstation bag serial"
-        type_entry(term, 29, label, *typed["workstation-reseal"]["typed"], total=total)
+        type_entry(term, 30, label, *typed["workstation-reseal"]["typed"], total=total)
 
         term.wait_for("CEREMONY COMPLETE", "\u25b8 Close Sealroom")
         term.send(ENTER)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 from typing import Literal
 
 import pkcs11
@@ -24,7 +23,6 @@ from sealroom.hsm.token import Pkcs11Hsm
 
 pytestmark = pytest.mark.softhsm
 
-KEYGEN_SECONDS_LIMIT = 60  # RSA-4096 has a long tail in SoftHSM (9.3 s seen); be generous
 HASHES = {"sha256": hashes.SHA256(), "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
 TOKEN_KEY_TYPES = {
     "rsa-3072": "RSA",
@@ -61,10 +59,7 @@ def spec(algorithm: KeyAlgorithm, label: str = "root-2027", backup: bool = False
 
 
 def generate(hsm: Pkcs11Hsm, key_spec: KeySpec) -> Pkcs11SigningKey:
-    started = time.monotonic()
-    key = hsm.generate_key(key_spec)
-    assert time.monotonic() - started < KEYGEN_SECONDS_LIMIT
-    return key
+    return hsm.generate_key(key_spec)
 
 
 def pkcs11_tool_objects(token: SoftHsmToken, user_pin: str) -> str:

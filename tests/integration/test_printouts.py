@@ -113,6 +113,7 @@ def test_the_committed_documents_are_those_the_tool_makes() -> None:
         *(f"{s}-report.pdf" for s in tool.REHEARSALS),
         *(f"{s}-worksheet.pdf" for s in tool.WORKSHEETS),
         *(f"{s}-share-sheet.pdf" for s in tool.SHARE_SHEETS),
+        *(f"{s}-export-sheet.pdf" for s in tool.EXPORT_SHEETS),
     }
     assert "key-backup-report.pdf" in listed
 
@@ -133,11 +134,31 @@ def test_the_committed_backup_share_sheet_is_a_kek_share_with_its_check_value() 
     assert "key-encryption key" in row
 
 
-def test_the_export_sheet_is_listed_as_not_yet_made(made: tuple[Path, list[Any]]) -> None:
-    out, _ = made
-    for readme in (out / "README.md", COMMITTED / "README.md"):
-        row = next(line for line in readme.read_text().splitlines() if "| export sheet |" in line)
-        assert "comes with issue 7" in row
+def test_the_committed_export_sheet_scans_back_to_a_certificate(tmp_path: Path) -> None:
+    from cryptography import x509
+
+    from sealroom.transfer.frames import decode_frames
+    from sealroom.transfer.scan import decode_image
+
+    pdf = COMMITTED / "root-key-generation-export-sheet.pdf"
+    texts: list[str] = []
+    for page in range(1, _pages(pdf) + 1):
+        assert "REHEARSAL" in _page_text(pdf, page), page
+        prefix = tmp_path / f"p{page}"
+        subprocess.run(
+            ["pdftoppm", "-r", "100", "-png", "-f", str(page), "-l", str(page), str(pdf), prefix],
+            check=True,
+        )
+        texts += [t for image in tmp_path.glob(f"p{page}*.png") for t in decode_image(image)]
+    _, der = decode_frames(texts, expected_type="CRT")
+    certificate = x509.load_der_x509_certificate(der)
+    assert certificate.subject == certificate.issuer, "the rehearsal's self-signed root"
+    row = next(
+        line
+        for line in (COMMITTED / "README.md").read_text().splitlines()
+        if line.startswith("| [root-key-generation-export-sheet.pdf]")
+    )
+    assert "QR codes" in row
 
 
 @pytest.mark.parametrize("folder", [COMMITTED, None], ids=["committed", "generated"])

@@ -342,7 +342,7 @@ def test_the_root_report_names_roles_once_and_says_what_follows_the_printing(
     assert "The independent witness's signature is required (EV-WITNESS)." in text
     assert "HSM activated after 1 attempt " in text and "attempt(s)" not in text
     printing, last = _step("print-report"), _step("workstation-reseal")
-    assert last == printing + 1 == 27
+    assert last == printing + 1 == 28
     assert (
         f"By design, this report is printed at step {printing} (Print the ceremony report), "
         "before the closing steps. Still to come, in the journal and the evidence bundle but not "

@@ -26,8 +26,10 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _pdf_text(pdf: Path) -> str:
+    """The report's text in drawing order: -layout mixed the diagonal REHEARSAL watermark's
+    letters into whichever table line they crossed once the preflight table moved the pages."""
     result = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True
     )
     return result.stdout
 

@@ -21,6 +21,7 @@ from sealroom.ui.forms import (
     TypingScreen,
 )
 from sealroom.ui.qr_screen import QrScreen
+from sealroom.ui.receive_screen import ReceivedCheckScreen, ReceiveScreen, ReceiveSourceScreen
 from sealroom.ui.screens import (
     AttendanceScreen,
     FailureScreen,
@@ -281,6 +282,12 @@ async def answer(pilot: Pilot[Any], screen: Screen[Any], pin: str = PIN) -> None
         await press_button(pilot, screen, "continue")
     elif isinstance(screen, QrScreen):
         await press_button(pilot, screen, "done")
+    elif isinstance(screen, ReceiveSourceScreen):
+        await press_button(pilot, screen, "start")  # the first source offered
+    elif isinstance(screen, ReceiveScreen):
+        await until(pilot, lambda: not screen.is_attached, "the QR reception to end")
+    elif isinstance(screen, ReceivedCheckScreen):
+        await press_button(pilot, screen, "accept")
     elif isinstance(screen, CustodianReadyScreen):
         await press_button(pilot, screen, "print")
     elif isinstance(screen, ShareWordsScreen):

@@ -497,7 +497,7 @@ async def test_a_certificate_too_big_for_the_terminal_asks_to_enlarge_it_then_an
             checks.append(screen_text(screen))
             await pilot.press("right")
         assert sorted(seen) == sorted(frames)
-        assert any("Frame 2/3" in t for t in checks)
+        assert any("Frame 2 of 3" in t for t in checks)
         await pilot.press("space")
         assert not screen.paused
         shown = set()
@@ -657,3 +657,42 @@ async def test_a_stray_key_right_after_a_screen_appears_neither_chooses_nor_conf
     async with app.run_test(size=SIZE) as pilot:
         await drive(pilot, app, {**hooks, "hsm-login": login})
     assert checked == [True, True]
+
+
+async def test_a_failed_preflight_check_is_waived_at_attendance_with_a_deviation() -> None:
+    from dataclasses import replace
+
+    from tests.unit.test_preflight_engine import SCRIPTED_HSM_SERIAL, FakePreflight
+
+    world = fake_world(rehearsal=False)
+    world.hsm.token = replace(world.hsm.token, serial=SCRIPTED_HSM_SERIAL)
+    world.runner.ports = replace(world.runner.ports, preflight=FakePreflight(failing=("devices",)))
+    app = SealroomApp(world.runner, unsafe_no_arming_delay=True)
+    shown: list[str] = []
+    after: list[str] = []
+
+    async def decide(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+        assert isinstance(screen, FailureDecisionScreen)
+        shown.append(screen_text(screen))
+        await pick(pilot, screen.query_one("#decision", ListPicker), "proceed")
+        await press_button(pilot, screen, "record")
+        return True
+
+    async def next_step(pilot: Pilot[Any], screen: Screen[Any]) -> bool:
+        after.append(type(screen).__name__)
+        app.exit(None)
+        return True
+
+    first_after_attendance = world.runner.script.steps[1].id
+    async with app.run_test(size=SIZE) as pilot:
+        await drive(
+            pilot, app, {"FailureDecisionScreen": decide, first_after_attendance: next_step}
+        )
+    assert len(shown) == 1
+    assert "Preflight check devices failed: devices is broken" in shown[0]
+    assert "Proceed: record the deviation and go on" in shown[0]
+    assert "Check again (once the room has put it right)" in shown[0]
+    assert after, "the ceremony did not go on after the deviation was recorded"
+    deviation = next(e for e in world.journal.entries if e["event"] == "deviation.recorded")
+    assert deviation["data"]["decision"] == "proceed"  # type: ignore[index,call-overload]
+    assert deviation["data"]["observed"] == "preflight check devices failed: devices is broken"  # type: ignore[index,call-overload]

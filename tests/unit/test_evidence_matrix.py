@@ -209,8 +209,12 @@ def test_a_clock_step_without_its_clock_offset_entry_is_not_ev_clock(
     assert any(e.event == "step.completed" and e.step == "clock" for e in entries)
     matrix = evidence_matrix(entries)
     row = matrix.row("EV-CLOCK")
-    assert not row.present and row.entries == ()
-    assert row.note == "no clock-offset entry"
+    # The preflight's clock check is supporting evidence, never the reference the witnesses read.
+    clocks = [
+        e.seq for e in entries if e.event == "preflight.checked" and e.data["check"] == "clock"
+    ]
+    assert clocks and not row.present and row.entries == tuple(clocks)
+    assert row.note.startswith("no clock-offset entry; preflight (entry ")
     assert [r.item_id for r in matrix.missing] == ["EV-CLOCK"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -230,3 +231,14 @@ def test_a_value_read_as_a_number_is_asked_to_be_quoted(tmp_path: Path) -> None:
     assert len(bad) == 1 and bad[0].rule == "SR-SCHEMA"
     assert 'was read as a number; write it in quotes, e.g. check_value: "771851"' in bad[0].message
     assert bad[0].position.line == _line_of(path, "check_value: 771851")
+
+
+def test_a_certificate_may_not_be_called_journal_head(tmp_path: Path) -> None:
+    # export-qr's artifact "journal-head" is the journal head, never a certificate of that id.
+    path = tmp_path / "script.yaml"
+    path.write_text(re.sub(r"(?<!sign-)root-certificate", "journal-head", ORIGINAL))
+    _doc, _script, findings = lint_findings(path)
+    named = [f for f in findings if "names the journal head" in f.message]
+    assert len(named) == 1
+    assert named[0].rule == "SR-DUPLICATE"
+    assert "certificates[0].id" in str(named[0])

@@ -19,6 +19,7 @@ from test_report_sample import (
     sample_script_data,
 )
 
+from sealroom.ceremony.actions import journal_head_payload
 from sealroom.ceremony.fingerprint import sha256_fingerprint
 from sealroom.ceremony.script import Script
 from sealroom.errors import ReportError
@@ -72,6 +73,11 @@ ISSUE_6_EVENTS = frozenset(
 )
 """The key backup, its restore test, recovery, migration and re-split (EV-BACKUP, EV-RESTORE,
 EV-MIGRATE), which EVERY_EVENT predates."""
+PREFLIGHT_AND_ABANDON_EVENTS = frozenset(
+    {"preflight.checked", "backup.wrapped", "backup.abandoned"}
+)
+"""The opening's preflight checks and an interrupted backup's attempt (wrapped, then abandoned on
+resume), which EVERY_EVENT predates too."""
 NAMES = (
     "Alice Martin",
     "Bob Okafor",
@@ -344,7 +350,11 @@ def test_an_aborted_report_shows_the_deviation_and_the_steps_not_performed(
     flat = squeeze(pdf_text(pdf))
     assert squeeze("ABORTED at 2027-01-15") in flat
     assert (
-        squeeze("4 deviation(s) are recorded in the journal: 2 decided by the room, 2 found")
+        squeeze(
+            # the preflight devices failure (retried, then waived), CCTV, photographs; the
+            # mismatch and the abort
+            "6 deviation(s) are recorded in the journal: 4 decided by the room, 2 found"
+        )
         in flat
     )
     assert squeeze("tactics talon tiger tissue") in flat
@@ -395,14 +405,26 @@ def test_the_printed_qr_codes_give_back_the_certificate(journals: Path, tmp_path
         )
         for image in sorted(tmp_path.glob(f"page{number}*.png")):
             texts += decode_image(image)
-    assert len(texts) >= 2, "a 1.4 KB certificate needs several frames"
-    kind, payload = decode_frames(texts, expected_type="CRT")
+    certificate = [t for t in texts if t.startswith("SR1/CRT/")]
+    assert len(certificate) >= 2, "a 1.4 KB certificate needs several frames"
+    kind, payload = decode_frames(certificate, expected_type="CRT")
     assert kind == "CRT"
     assert payload == der
     labels = re.findall(r"CRT (\d)/(\d) ([A-Z2-7]{8})", pdf_text(pdf))
     assert sorted((i, n) for i, n, _ in labels) == [
-        (str(i), str(len(texts))) for i in range(1, len(texts) + 1)
+        (str(i), str(len(certificate))) for i in range(1, len(certificate) + 1)
     ]
+    # The journal head the report covers is printed too, as the engine's JNL payload.
+    record = ceremony_record(read_entries(pdf.with_suffix(".jsonl")))
+    head = [t for t in texts if t.startswith("SR1/JNL/")]
+    assert decode_frames(head, expected_type="JNL") == (
+        "JNL",
+        journal_head_payload(
+            record.ceremony_id, record.head, record.script_sha256, rehearsal=record.rehearsal
+        ),
+    )
+    assert {t.split("/")[0] for t in texts} == {"SR1"}
+    assert len(texts) == len(certificate) + len(head), "no other object in this report"
 
 
 # ------------------------------------------------------------------------------------ sample
@@ -422,6 +444,7 @@ def test_the_sample_journals_in_tests_data_still_render() -> None:
         - ISSUE_5_EVENTS
         - ISSUE_6_EVENTS
         - JOURNAL_EVENTS
+        - PREFLIGHT_AND_ABANDON_EVENTS
         - {"ceremony.aborted"}
     )
     record = ceremony_record(entries)

@@ -157,7 +157,13 @@ def test_a_stand_in_in_a_production_journal_is_a_deviation(journals: Path) -> No
     entries = _entries("key-compromise-response", journals)
     production = _changed(entries, "ceremony.opened", {"rehearsal": False})
     found = _integrity_findings(ceremony_record(production))
-    assert len(found) == 1 and "a stand-in with SHA-256" in found[0]
+    preflight = [f for f in found if "preflight" in f]
+    assert len(found) == len(preflight) + 1
+    assert "a stand-in with SHA-256" in next(f for f in found if "preflight" not in f)
+    # The rehearsal's informational preflight checks do not fit a production journal either:
+    # a check journaled as non-blocking there would be a failure nobody had to decide.
+    assert len(preflight) == 3
+    assert all("blocking and rehearsal flags of the preflight check" in f for f in preflight)
 
 
 def test_a_root_csr_is_checked_against_the_key(journals: Path) -> None:
@@ -434,9 +440,16 @@ def test_the_printed_qr_codes_give_back_the_crl_and_the_certificate(
     texts: list[str] = []
     for image in sorted(tmp_path.glob("p*.png")):
         texts += decode_image(image)
-    by_type: dict[str, list[str]] = {}
+    by_message: dict[tuple[str, bytes], list[str]] = {}
     for text in texts:
-        by_type.setdefault(parse_frame(text).payload_type, []).append(text)
+        frame = parse_frame(text)
+        by_message.setdefault((frame.payload_type, frame.digest), []).append(text)
+    payloads = {decode_frames(group) for group in by_message.values()}
     record = _record("key-compromise-response", journals)
-    assert decode_frames(by_type["CRL"], expected_type="CRL") == ("CRL", record.crls[0].der)
-    assert decode_frames(by_type["CRT"], expected_type="CRT") == ("CRT", record.certificates[0].der)
+    assert ("CRL", record.crls[0].der) in payloads
+    assert ("CRT", record.certificates[0].der) in payloads
+    # Every object the report carries is printed, and nothing else: the objects received too.
+    received = {("CRT" if i.kind == "certificate" else "CSR", i.der) for i in record.inputs}
+    objects = {("CRL", c.der) for c in record.crls} | {("CRT", c.der) for c in record.certificates}
+    assert {p for p in payloads if p[0] != "JNL"} == objects | received
+    assert sum(1 for p in payloads if p[0] == "JNL") == 1

@@ -9,6 +9,7 @@ key-compromise response, root CSR and key destruction scripts walked the same wa
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import re
@@ -23,13 +24,17 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import NameOID
 
-from sealroom.ceremony.fingerprint import sha256_fingerprint
+from sealroom.ceremony.actions import journal_head_payload
+from sealroom.ceremony.fingerprint import fingerprint_from_hex, sha256_fingerprint
 from sealroom.ceremony.loader import LoadedScript, load_script
 from sealroom.ceremony.ports import Actor
+from sealroom.ceremony.preflight import CEREMONY_CHECKS, REHEARSAL_CHECKS
 from sealroom.ceremony.script import (
+    JOURNAL_HEAD,
     AcknowledgeStep,
     ActionStep,
     AttendanceStep,
+    BackupSpec,
     BreakStep,
     ConfirmStep,
     EntryStep,
@@ -445,6 +450,185 @@ BACKUP_SET = (5909, "5b914d")
 """The (SLIP-39 set identifier, set check value) of the sample backups' shares."""
 BACKUP_BLOB = b"-----BEGIN SEALROOM KEY BACKUP-----\n(the sample's stand-in for a blob)\n"
 """The bytes standing in for the blob on each medium (the journal holds only its SHA-256)."""
+ABANDONED_KCV = "7A41C2"
+"""The key check value of the interrupted sample's first backup attempt (abandoned on resume)."""
+ABANDONED_BLOB = b"-----BEGIN SEALROOM KEY BACKUP-----\n(the interrupted attempt's blob)\n"
+"""The bytes standing in for the abandoned attempt's blob (destroyed on every medium)."""
+ABANDONED_BAGS = "TEB-2299{:02d}"
+"""The spare bags the abandoned attempt's sheets were sealed in (member number filled in)."""
+SOFTWARE_SHA256 = hashlib.sha256(b"sealroom 0.1.0, the sample's installed package").hexdigest()
+"""``software_sha256()`` of the sample's Sealroom (ceremony.opened and the software check)."""
+IMAGE_ROOT_HASH = hashlib.sha256(b"the sample's Sealroom image 2027.1 squashfs").hexdigest()
+"""The dm-verity root hash the sample production workstation booted with."""
+IMAGE_COMMIT = "0123456789abcdef0123456789abcdef01234567"
+PACKAGES_LOCK = hashlib.sha256(b"the sample image's packages.lock").hexdigest()
+SAMPLE_DISTRIBUTIONS = (
+    "asn1crypto",
+    "cffi",
+    "cryptography",
+    "linkify-it-py",
+    "markdown-it-py",
+    "pillow",
+    "pkilint",
+    "pycparser",
+    "pydantic",
+    "python-pkcs11",
+    "pyzbar",
+    "qrcode",
+    "reportlab",
+    "textual",
+)
+KEYBOARD = "usb 1-3 046a:0011 Cherry GmbH KC 1000 Keyboard"
+"""The workstation's keyboard: no script material names it, so the devices check flags it."""
+STRAY_STICK = "usb 1-4 0781:5581 SanDisk Ultra serial 4C530001230811"
+"""A USB stick left in the workstation: flagged at the opening, removed before the retry."""
+PREFLIGHT_RETRY_NOTE = "The stray USB stick was removed and put in the bin for the auditor."
+PREFLIGHT_PROCEED_NOTE = (
+    "The keyboard is the workstation's own, sealed with it in TEB-100202; the script will list "
+    "it as a material from the next ceremony on."
+)
+
+
+def preflight_data(
+    script: Script,
+    check: str,
+    moment: datetime,
+    *,
+    rehearsal: bool,
+    at: str,
+    unexpected: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """One ``preflight.checked`` entry's data as the engine journals it (docs/preflight.md).
+
+    The facts and details are those the adapter's checks write for the sample workstation:
+    booted from the production image in a production ceremony, a development machine (no image)
+    in a rehearsal; ``unexpected`` lists devices no material accounts for.
+    """
+    facts: dict[str, Any]
+    if check == "network":
+        passed, detail = True, "only lo is present and up; no wireless or bluetooth device"
+        facts = {"interfaces": ["lo (up)"], "wireless": [], "bluetooth": []}
+    elif check == "image" and rehearsal:
+        passed = False
+        detail = "not booted from a Sealroom image: /etc/sealroom/image.json is missing"
+        facts = {
+            "image_manifest": "/etc/sealroom/image.json",
+            "medium_manifest": "/run/live/medium/live/sealroom-medium.json",
+            "cmdline_root_hash": "",
+        }
+    elif check == "image":
+        root_words = fingerprint_from_hex(IMAGE_ROOT_HASH).words
+        passed = True
+        detail = (
+            f"Sealroom image 2027.1 (commit {IMAGE_COMMIT[:12]}); dm-verity root hash "
+            f"{IMAGE_ROOT_HASH} ({root_words}); compare with the published hash"
+        )
+        facts = {
+            "image_manifest": "/etc/sealroom/image.json",
+            "medium_manifest": "/run/live/medium/live/sealroom-medium.json",
+            "cmdline_root_hash": IMAGE_ROOT_HASH,
+            "image_version": "2027.1",
+            "commit": IMAGE_COMMIT,
+            "source_date_epoch": "1800000000",
+            "packages_lock_sha256": PACKAGES_LOCK,
+            "expected_root_hash": IMAGE_ROOT_HASH,
+            "iso_sha256": "",
+            "verity_devices": ["dm-0"],
+            "root_hash_words": root_words,
+        }
+    elif check == "software":
+        passed = True
+        detail = (
+            f"Sealroom {SOFTWARE_SHA256} and {len(SAMPLE_DISTRIBUTIONS)} distributions (2315 "
+            "files) match /etc/sealroom/software.json"
+        )
+        facts = {
+            "manifest": "/etc/sealroom/software.json",
+            "sealroom_sha256": SOFTWARE_SHA256,
+            "expected_sealroom_sha256": SOFTWARE_SHA256,
+            "files_checked": "2315",
+            "distributions": list(SAMPLE_DISTRIBUTIONS),
+        }
+    elif check == "devices":
+        hsm = next(m for m in script.materials if m.kind == "hsm")
+        printer = next(m for m in script.materials if m.kind == "printer")
+        workstation = next(m for m in script.materials if m.kind == "workstation")
+        usb = [
+            "usb usb1 1d6b:0002 Linux Foundation xHCI Host Controller",
+            f"usb 1-1 0a89:0030 Example HSM serial {hsm.serial}",
+            f"usb 1-2 03f0:e111 Example LaserJet serial {printer.serial}",
+            *unexpected,
+        ]
+        block = [f"block nvme0n1 nvme0n1 Samsung SSD 980 500GB serial {workstation.serial}"]
+        pci = [
+            "pci 0000:00:00.0 8086:4641 class 0x060000",
+            "pci 0000:00:14.0 8086:51ed class 0x0c0330",
+        ]
+        matched = [
+            f"usb 1-1 is material {hsm.id}",
+            f"usb 1-2 is material {printer.id}",
+            f"block nvme0n1 is material {workstation.id}",
+        ]
+        counts = f"{len(usb)} USB, {len(block)} block and {len(pci)} PCI devices"
+        passed = not unexpected
+        detail = (
+            f"{counts}; not among the script's materials: {'; '.join(unexpected)}"
+            if unexpected
+            else f"{counts}; every one is infrastructure or a scripted material "
+            f"({len(matched)} matched)"
+        )
+        facts = {
+            "usb": usb,
+            "block": block,
+            "pci": pci,
+            "matched": matched,
+            "unexpected": list(unexpected),
+        }
+    elif check == "clock":
+        system = utc_text(moment)
+        rtc = utc_text(moment - timedelta(seconds=3))
+        passed = True
+        detail = (
+            f"system clock {system} UTC, hardware clock rtc0 {rtc} UTC (system minus RTC +3 s); "
+            "compare with a reference clock"
+        )
+        facts = {
+            "system_utc": system,
+            "rtc": "rtc0",
+            "rtc_utc": rtc,
+            "system_minus_rtc_seconds": "3",
+        }
+    elif check == "evidence":
+        passed = True
+        detail = (
+            "/media/evidence/root-key-generation is on /dev/sdb1 (vfat, label SRLEVIDENCE) "
+            "mounted at /media/evidence read-write, 7620 MB free"
+        )
+        facts = {
+            "out_dir": "/media/evidence/root-key-generation",
+            "measured_at": "/media/evidence",
+            "mount_point": "/media/evidence",
+            "device": "/dev/sdb1",
+            "fstype": "vfat",
+            "label": "SRLEVIDENCE",
+            "options": ["nodev", "noexec", "nosuid", "rw", "sync"],
+            "free_mb": "7620",
+            "min_free_mb": "64",
+        }
+    else:
+        raise AssertionError(f"the sample has no preflight check {check}")
+    return {
+        "check": check,
+        "passed": passed,
+        "verdict": "PASS" if passed else "FAIL",
+        "detail": detail,
+        "facts": dict(sorted(facts.items())),
+        "rehearsal": rehearsal,
+        "blocking": not rehearsal,
+        "at": at,
+    }
+
+
 RESTORE_PROBLEM = (
     "Step {number} (Prove the backup restores on the backup HSM): the blob on medium {medium} "
     "has SHA-256 {bad}, not {good} as journaled by backup.made."
@@ -504,6 +688,7 @@ def build_sample_journal(
     absent: tuple[str, ...] | None = None,
     steps_done: int | None = None,
     ceremony: str | None = None,
+    interrupt_backup: bool = False,
 ) -> Path:
     """Write a journal of the sample script to ``path`` and return ``path``.
 
@@ -519,7 +704,19 @@ def build_sample_journal(
 
     ``steps_done`` stops after that many steps (as a report rendered mid-ceremony sees it);
     ``abort_at_key_check`` makes the witnesses see a mismatch at the fingerprint read-back.
+
+    The opening journals the preflight checks after ``printer.checked``: a rehearsal's network,
+    image (failed: a development machine) and clock as informational; a production ceremony's
+    five, and in the root sample the devices check fails (a stray USB stick and the keyboard),
+    is retried at attendance after the stick is removed, still fails and is decided ``proceed``.
+
+    ``interrupt_backup`` (root rehearsal only): the power fails during backup-key after the key
+    was wrapped (``backup.wrapped``) and two sheets were sealed, mid-way through the third
+    sheet's line; the resumed ceremony repeats the login, abandons the attempt
+    (``backup.abandoned``: its blob destroyed on both media, its two sheets to destroy) and
+    makes the backup again under a new key-encryption key.
     """
+    assert not interrupt_backup or (ceremony is None and rehearsal), "root rehearsal only"
     if ceremony is None:
         loaded = sample_script(path.parent)
     else:
@@ -593,7 +790,9 @@ def build_sample_journal(
     assert hsm is not None
     hsm_material = script.material(hsm.material)
 
-    with JournalWriter.create(path, clock) as journal:
+    login_step: str | None = None
+    with contextlib.ExitStack() as writers:
+        journal = writers.enter_context(JournalWriter.create(path, clock))
 
         def add(event: str, step_id: str, data: dict[str, Any]) -> None:
             journal.append(event, data, step=step_id, actors=actors(step_id))
@@ -639,12 +838,110 @@ def build_sample_journal(
                 },
             )
 
+        def interrupted_backup(step_id: str, backup: BackupSpec) -> None:
+            """The first attempt, cut by a power failure; the resumption abandons it."""
+            nonlocal journal
+            blob_name = f"{backup.id}.sealroom-backup"
+            add(
+                "backup.wrapped",
+                step_id,
+                {
+                    "backup_id": backup.id,
+                    "check_value": ABANDONED_KCV,
+                    "blob_name": blob_name,
+                    "blob_sha256": hashlib.sha256(ABANDONED_BLOB).hexdigest(),
+                    "blob_length": len(ABANDONED_BLOB),
+                    "media": list(backup.media),
+                },
+            )
+            printed = []
+            for index, member in enumerate(backup.shares[:2], start=1):
+                bag = ABANDONED_BAGS.format(index)
+                journal.append(
+                    "share.sealed",
+                    {
+                        "what": f"Backup {backup.id} key-encryption key",
+                        "share": member.share,
+                        "custodian": member.custodian,
+                        "member_index": index,
+                        "member_count": len(backup.shares),
+                        "bag": bag,
+                        "printer": "file",
+                        "job": f"share-{backup.id}-{index}-of-{len(backup.shares)}.pdf",
+                        "backup_id": backup.id,
+                        "check_value": ABANDONED_KCV,
+                    },
+                    step=step_id,
+                    actors=[custodian_actor(member.custodian)],
+                )
+                printed.append({"custodian": member.custodian, "share": member.share, "bag": bag})
+            stopped = journal.head.seq
+            done = sorted(
+                {
+                    e.step
+                    for e in read_entries(path)
+                    if e.event in ("step.completed", "step.skipped") and e.step
+                }
+            )
+            journal.close()
+            with path.open("ab") as torn:
+                torn.write(b'{"actors":[{"capacity":"custodian"')  # the power went out here
+            journal = writers.enter_context(JournalWriter.resume(path, clock))
+            journal.append(
+                "ceremony.resumed",
+                {
+                    "after_seq": stopped,
+                    "steps_done": done,
+                    "next_step": login_step,
+                    "login_repeated": login_step,
+                    "interrupted_after_effect": {},
+                    "set_aside": [],
+                    "present": present,
+                },
+            )
+            for check in REHEARSAL_CHECKS:
+                journal.append(
+                    "preflight.checked",
+                    preflight_data(script, check, clock.moment, rehearsal=True, at="resumption"),
+                )
+            journal.append("printer.checked", printer_data)
+            assert login_step is not None
+            add("hsm.login", login_step, {"attempts": 1})
+            completed(login_step, {"action": "hsm-login"})
+            add(
+                "backup.abandoned",
+                step_id,
+                {
+                    "backup_id": backup.id,
+                    "check_value": ABANDONED_KCV,
+                    "blob_sha256": hashlib.sha256(ABANDONED_BLOB).hexdigest(),
+                    "blob_removed": [
+                        {"material": m, "path": f"out/media/{m}/{blob_name}"} for m in backup.media
+                    ],
+                    "sheets_to_destroy": printed,
+                },
+            )
+
         def backup_journal(step_id: str, backup_id: str) -> None:
             """backup-key: each sheet sealed, ``backup.made``, the blob shown as QR codes."""
             backup = next(b for b in script.backups if b.id == backup_id)
             key = script.key(backup.key)
             use_key(key.id, step_id)
             what = f"Backup {backup.id} key-encryption key"
+            if interrupt_backup:
+                interrupted_backup(step_id, backup)
+            add(
+                "backup.wrapped",
+                step_id,
+                {
+                    "backup_id": backup.id,
+                    "check_value": BACKUP_KCV,
+                    "blob_name": f"{backup.id}.sealroom-backup",
+                    "blob_sha256": hashlib.sha256(BACKUP_BLOB).hexdigest(),
+                    "blob_length": len(BACKUP_BLOB),
+                    "media": list(backup.media),
+                },
+            )
             sealed = []
             for index, member in enumerate(backup.shares, start=1):
                 # the bag the script's custody section names for the share, as typed twice
@@ -662,7 +959,9 @@ def build_sample_journal(
                         "member_count": len(backup.shares),
                         "bag": bag,
                         "printer": "file",
-                        "job": f"share-{backup.id}-{index}-of-{len(backup.shares)}.pdf",
+                        # a rehearsal never overwrites a sheet: a reprint is <name>.2.pdf
+                        "job": f"share-{backup.id}-{index}-of-{len(backup.shares)}"
+                        + (".2.pdf" if interrupt_backup and index <= 2 else ".pdf"),
                         "backup_id": backup.id,
                         "check_value": BACKUP_KCV,
                     },
@@ -1117,7 +1416,7 @@ def build_sample_journal(
                 "script_text": loaded.text,
                 "script": script.model_dump(mode="json"),
                 "rehearsal": rehearsal,
-                "software": {"name": "sealroom", "version": "0.1.0"},
+                "software": {"name": "sealroom", "version": "0.1.0", "sha256": SOFTWARE_SHA256},
             },
         )
         journal.append(
@@ -1131,17 +1430,30 @@ def build_sample_journal(
             },
         )
         printer = next(m for m in script.materials if m.kind == "printer")
-        journal.append(
-            "printer.checked",
-            {
-                "material": printer.id,
-                "declared_model": printer.model,
-                "declared_serial": printer.serial,
-                "printer": "ceremony-laser",
-                "make_and_model": printer.model,
-                "destination": "ceremony-laser",
-            },
-        )
+        printer_data = {
+            "material": printer.id,
+            "declared_model": printer.model,
+            "declared_serial": printer.serial,
+            "printer": "ceremony-laser",
+            "make_and_model": printer.model,
+            "destination": "ceremony-laser",
+        }
+        journal.append("printer.checked", printer_data)
+        # The opening's preflight (docs/preflight.md): informational in a rehearsal.
+        flagged = (STRAY_STICK, KEYBOARD) if deviations and not rehearsal else ()
+        failed: dict[str, Any] | None = None
+        for check in REHEARSAL_CHECKS if rehearsal else CEREMONY_CHECKS:
+            result = preflight_data(
+                script,
+                check,
+                clock.moment,
+                rehearsal=rehearsal,
+                at="opening",
+                unexpected=flagged if check == "devices" else (),
+            )
+            journal.append("preflight.checked", result)
+            if not rehearsal and not result["passed"]:
+                failed = result
         plan = list(script.steps)
         if steps_done is not None:
             plan = plan[:steps_done]
@@ -1159,6 +1471,33 @@ def build_sample_journal(
                     step=step_id,
                     actors=roll + actors(step_id),
                 )
+                if failed is not None:
+                    # The failed devices check, decided at attendance: the stray stick is
+                    # removed and the check run again; the keyboard stays, and the room proceeds.
+                    for decision, note in (
+                        ("retry", PREFLIGHT_RETRY_NOTE),
+                        ("proceed", PREFLIGHT_PROCEED_NOTE),
+                    ):
+                        deviation(
+                            step_id,
+                            {
+                                "expected": f"preflight check {failed['check']} passes",
+                                "observed": f"preflight check {failed['check']} failed: "
+                                f"{failed['detail']}",
+                                "decision": decision,
+                                "note": note,
+                            },
+                        )
+                        if decision == "retry":
+                            failed = preflight_data(
+                                script,
+                                failed["check"],
+                                clock.moment,
+                                rehearsal=False,
+                                at="retry",
+                                unexpected=(KEYBOARD,),
+                            )
+                            journal.append("preflight.checked", failed, step=step_id)
                 completed(step_id, {})
             elif isinstance(step, AcknowledgeStep):
                 if deviations and "EV-PHYSICAL" in step.evidence:
@@ -1365,6 +1704,7 @@ def build_sample_journal(
                     )
                     add("hsm.login", step_id, {"attempts": 1, "activation": "m-of-n"})
                     logged_in = True
+                    login_step = step_id
                 elif action == "hsm-login":
                     for attempt in range(1, pin_failures + 1):
                         add(
@@ -1374,6 +1714,7 @@ def build_sample_journal(
                         )
                     add("hsm.login", step_id, {"attempts": pin_failures + 1})
                     logged_in = True
+                    login_step = step_id
                 elif action == "generate-key":
                     key = script.key(step.params["key"])
                     add(
@@ -1610,7 +1951,15 @@ def build_sample_journal(
                     produced[csr.id] = (csr_der, "CSR")
                 elif action == "export-qr":
                     artifact = step.params["artifact"]
-                    payload, kind = produced[artifact]
+                    if artifact == JOURNAL_HEAD:  # the engine shows the latest entry (actions.py)
+                        payload, kind = (
+                            journal_head_payload(
+                                script.ceremony.id, journal.head, loaded.sha256, rehearsal=rehearsal
+                            ),
+                            "JNL",
+                        )
+                    else:
+                        payload, kind = produced[artifact]
                     add(
                         "qr.shown",
                         step_id,
@@ -1657,6 +2006,7 @@ def build_sample_journal(
                 elif action == "hsm-logout":
                     add("hsm.logout", step_id, {})
                     logged_in = False
+                    login_step = None
                 elif action == "print-report":
                     add(
                         "report.printed",
@@ -1701,6 +2051,13 @@ def test_the_sample_journals_verify_and_hold_every_documented_event(tmp_path: Pa
         assert verdict.ended_by == "ceremony.closed"
         events |= {entry.event for entry in read_entries(other)}
     events |= {entry.event for entry in read_entries(_torn_and_resumed(path, tmp_path))}
+    production = build_sample_journal(tmp_path / "production.jsonl", rehearsal=False)
+    interrupted = build_sample_journal(tmp_path / "interrupted.jsonl", interrupt_backup=True)
+    for journal in (production, interrupted):
+        verdict = verify_journal(journal)
+        assert verdict.ok, verdict.first_problem
+        assert verdict.ended_by == "ceremony.closed"
+        events |= {entry.event for entry in read_entries(journal)}
     assert len(documented_events()) >= 20
     assert events == documented_events()
 

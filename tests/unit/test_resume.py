@@ -9,10 +9,18 @@ from typing import Any
 
 import pytest
 
-from sealroom.ceremony.ports import Actor, Attendance, JournalHead, Json, Outcome, StepView
+from sealroom.ceremony.ports import (
+    Actor,
+    Attendance,
+    Deviation,
+    JournalHead,
+    Json,
+    Outcome,
+    StepView,
+)
 from sealroom.ceremony.runner import Adapters, Runner
 from sealroom.ceremony.script import Script
-from sealroom.errors import CeremonyAborted, CeremonyError
+from sealroom.errors import CeremonyAborted, CeremonyError, SealroomError
 from tests.fakes import FakeWorld, ScriptedOperator, fake_world
 
 
@@ -244,3 +252,95 @@ def test_the_resume_names_the_last_entry_before_the_interruption() -> None:
     runner.resume(_history(world))
     resumed = next(e for e in world.journal.entries if e["event"] == "ceremony.resumed")
     assert resumed["data"]["after_seq"] == last  # type: ignore[index]
+
+
+class KilledAtSheet(ScriptedOperator):
+    """Answers like ScriptedOperator, but the process dies when the ``n``th custodian of a
+    backup's key-encryption key is called to the printer (``n - 1`` sheets are sealed)."""
+
+    def __init__(self, script: Script, n: int) -> None:
+        super().__init__(script)
+        self.n = n
+        self.called = 0
+
+    def custodian_ready(self, view: StepView, custodian: str, what: str) -> None:
+        if "key-encryption key" in what:
+            self.called += 1
+            if self.called == self.n:
+                raise Killed
+        super().custodian_ready(view, custodian, what)
+
+
+class AdministratorAborts(ScriptedOperator):
+    """The ceremony administrator (the only role allowed to decide) aborts at a failure."""
+
+    def action_failed(self, view: StepView, problem: str) -> Deviation:
+        super().action_failed(view, problem)
+        admin = next(p.id for p in self.script.participants if "administrator" in p.roles)
+        return Deviation("", problem, "abort", admin)
+
+
+def _backup_port(world: FakeWorld) -> Any:
+    return world.runner.ports.backup
+
+
+@pytest.mark.parametrize("sheets_sealed", [0, 2])
+def test_a_backup_interrupted_before_it_was_recorded_is_abandoned_and_made_anew(
+    sheets_sealed: int,
+) -> None:
+    world = fake_world()
+    script = world.runner.script
+    with pytest.raises(Killed):
+        world.runner.run(KilledAtSheet(script, sheets_sealed + 1))
+    port = _backup_port(world)
+    (wrapped,) = [e for e in world.journal.entries if e["event"] == "backup.wrapped"]
+    first_kcv = wrapped["data"]["check_value"]  # type: ignore[index]
+    media = {m: dict(files) for m, files in port.media.items()}
+    assert media and all(len(files) == 1 for files in media.values())  # the blob, on each
+
+    runner = _restart(world)
+    runner.resume(_history(world))
+    operator = ScriptedOperator(script)
+    result = runner.run(operator)
+    assert result.completed
+
+    (abandoned,) = [e for e in world.journal.entries if e["event"] == "backup.abandoned"]
+    data: Any = abandoned["data"]
+    assert data["check_value"] == first_kcv
+    assert sorted(r["material"] for r in data["blob_removed"]) == sorted(media)
+    assert len(data["sheets_to_destroy"]) == sheets_sealed
+    assert all(sheet["bag"] for sheet in data["sheets_to_destroy"])
+    made = next(e for e in world.journal.entries if e["event"] == "backup.made")
+    assert made["data"]["check_value"] != first_kcv  # type: ignore[index]
+    assert made["seq"] > abandoned["seq"]
+    # Each medium holds only the new blob: the one of the abandoned KEK is gone.
+    for files in port.media.values():
+        (blob,) = files.values()
+        assert all(blob != old for old in media[next(iter(media))].values())
+    # The room was told which sealed sheets to destroy, by custodian and bag.
+    told = [o for o in operator.outcomes if "is abandoned" in o.headline]
+    assert len(told) == 1
+    destroy = [f for f in told[0].facts if f.label.startswith("Destroy the sheet of")]
+    assert [f.value for f in destroy] == [
+        f"bag {s['bag']}, unopened" for s in data["sheets_to_destroy"]
+    ]
+
+
+def test_a_file_on_the_medium_that_this_ceremony_did_not_write_is_never_destroyed() -> None:
+    world = fake_world()
+    script = world.runner.script
+    with pytest.raises(Killed):
+        world.runner.run(KilledAtSheet(script, 1))
+    port = _backup_port(world)
+    material = next(iter(port.media))
+    (name,) = port.media[material]
+    port.media[material][name] = b"another ceremony's backup"
+    runner = _restart(world)
+    runner.resume(_history(world))
+    operator = AdministratorAborts(script)
+    with pytest.raises(SealroomError, match="is not the blob this ceremony wrote"):
+        runner.run(operator)
+    assert operator.failed is not None
+    assert "is not the blob this ceremony wrote" in operator.failed
+    assert port.media[material][name] == b"another ceremony's backup"
+    assert not [e for e in world.journal.entries if e["event"] == "backup.abandoned"]

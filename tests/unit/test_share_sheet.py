@@ -402,7 +402,12 @@ def test_the_file_printer_writes_one_private_file_per_sheet_once(
         assert_no_word(path.name.replace("-", " "), words_of(pin_set, member))
     before = (tmp_path / names[1]).read_bytes()
     with pytest.raises(OutputExistsError, match="never overwrites a share sheet"):
-        printer.print_share_sheet(sheet_for(pin_set, 2), words_of(pin_set, 3))
+        printer.print_share_sheet(sheet_for(pin_set, 2), words_of(pin_set, 2))
+    assert (tmp_path / names[1]).read_bytes() == before
+    # Another share for the same member (a backup made anew after an abandoned one) is new paper.
+    again = printer.print_share_sheet(sheet_for(pin_set, 2), words_of(pin_set, 3))
+    assert again.job == "share-hsm-user-pin-share-2-of-5.2.pdf"
+    assert read_share_sheet_words(Path(again.destination)) == words_of(pin_set, 3)
     assert (tmp_path / names[1]).read_bytes() == before
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -125,6 +126,38 @@ class FolderKeyBackup:
             return path.read_bytes()
         except OSError as exc:
             raise MediaError(f"Cannot read {path} on medium {material!r}: {exc.strerror}.") from exc
+
+    def discard_medium(self, material: str, name: str, sha256: str) -> str | None:
+        """Overwrite with zeros, fsync and delete ``name`` if it is the blob with ``sha256``.
+
+        Flash media remap blocks, so the zeros are best effort: the share sheets of an abandoned
+        backup are destroyed as well (the engine asks for that), which is what makes it useless.
+        """
+        path = self._folder(material) / name
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise MediaError(f"Cannot read {path} on medium {material!r}: {exc.strerror}.") from exc
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise MediaError(
+                f"{path} on medium {material!r} is not the blob this ceremony wrote (its SHA-256 "
+                "differs); it was left untouched. Remove the medium and use a new one."
+            )
+        try:
+            fd = os.open(path, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                os.write(fd, bytes(len(data)))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            path.unlink()
+        except OSError as exc:
+            raise MediaError(
+                f"Cannot destroy {path} on medium {material!r}: {exc.strerror}."
+            ) from exc
+        return str(path)
 
     def signature_valid(
         self,

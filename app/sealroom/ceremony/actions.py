@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -16,17 +17,26 @@ from sealroom.ceremony.ports import (
     IssuedCertificate,
     IssuedCrl,
     IssuedRequest,
+    JournalHead,
     Json,
     KeyRecord,
     Operator,
     Outcome,
+    QrProgress,
     SigningKey,
     StepView,
     TokenInfo,
     TokenObjectSummary,
 )
-from sealroom.ceremony.script import SIGNING_ACTIONS, ActionStep, KeyPurpose, Script, utc_text
-from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout
+from sealroom.ceremony.script import (
+    JOURNAL_HEAD,
+    SIGNING_ACTIONS,
+    ActionStep,
+    KeyPurpose,
+    Script,
+    utc_text,
+)
+from sealroom.errors import CeremonyAborted, CeremonyError, PinError, PinLockout, TransferError
 
 if TYPE_CHECKING:
     from sealroom.ceremony.runner import Runner
@@ -35,6 +45,8 @@ Handler = Callable[[ActionStep, StepView, Operator, Acknowledgement], None]
 
 # SR1 payload type of each kind of object that crosses the air gap (docs/qr-frames.md).
 PAYLOAD_TYPES = {"certificate": "CRT", "csr": "CSR", "crl": "CRL"}
+JOURNAL_HEAD_FORMAT = "sealroom-journal-head/1"
+"""The ``format`` member of a JNL payload (docs/journal-events.md, the journal head)."""
 
 # PKCS#11 mechanisms each key algorithm uses here: generation, then signing (EV-SETTINGS).
 MECHANISMS: dict[str, tuple[str, ...]] = {
@@ -332,6 +344,13 @@ class KeyActions:
     def import_qr(
         self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
     ) -> None:
+        """Take an object in by QR codes, shown to the witnesses before it is journaled and used.
+
+        Every frame, then its SHA-256, then the object's own check, then the witnesses compare it
+        with their paperwork. A reception that fails or that the operator stops raises
+        TransferError (the runner asks the room to retry or abort); nothing of a partial or
+        refused reception is kept.
+        """
         runner = self.runner
         spec = runner.script.input(step.params["input"])
         payload_type = PAYLOAD_TYPES.get(spec.kind)
@@ -344,8 +363,22 @@ class KeyActions:
         if receiver is None:
             raise CeremonyError(f"Step {view.index + 1}: this workstation has no QR reader set up.")
         sources = operator.qr_sources(view, spec.id, spec.description)
+        stopped: list[QrProgress] = []
+
+        def progress(update: QrProgress) -> bool:
+            go_on = operator.qr_progress(view, update)
+            if not go_on:
+                stopped.append(update)
+            return go_on
+
         with operator.working(view, f"Reading the QR codes of {spec.id}"):
-            payload = receiver.receive(sources, payload_type)
+            payload = receiver.receive(sources, payload_type, progress)
+        if stopped:
+            # Fail closed: a receiver that finished after the stop still hands over nothing.
+            raise TransferError(
+                f"Step {view.index + 1} ({step.title}): the reception of {spec.id} was stopped "
+                f"by the operator after {_frames_in(stopped[0])}; nothing received is used."
+            )
         digest = sha256_fingerprint(payload)
         expected = spec.expected_sha256
         stand_in = expected is not None and digest.hex != expected
@@ -362,6 +395,23 @@ class KeyActions:
         checked = runner.ports.issuer.check_input(
             spec.id, spec.kind, payload, allow_ca_request=allow_ca
         )
+        headline = f"{spec.kind.upper()} received and checked: {checked.summary}"
+        if stand_in:
+            headline += " (rehearsal stand-in: its SHA-256 is not the one the script lists)"
+        facts: tuple[Fact, ...] = (
+            Fact("SHA-256 of what was received", digest.grouped(), digest.words),
+        )
+        if expected is not None:
+            listed = fingerprint_from_hex(expected)
+            facts += (Fact("SHA-256 the script lists", listed.grouped(), listed.words),)
+        facts += checked.facts
+        verdict = operator.witness_input(view, headline, facts)
+        if not verdict.matches:
+            raise CeremonyError(
+                f"Step {view.index + 1} ({step.title}): the witnesses did not accept the "
+                f"{spec.kind} received ({verdict.observed or 'it does not match their papers'}); "
+                "it is not used."
+            )
         self.inputs[spec.id] = checked
         der_fpr = sha256_fingerprint(checked.der)
         runner._journal(
@@ -377,19 +427,10 @@ class KeyActions:
                 "summary": checked.summary,
                 "der_b64": base64.b64encode(checked.der).decode("ascii"),
                 "facts": [{"label": f.label, "value": f.value} for f in checked.facts],
+                "witnessed": True,
             },
             step=step.id,
             actors=runner._actors(step, ack),
-        )
-        headline = f"{spec.kind.upper()} received and checked: {checked.summary}"
-        if stand_in:
-            headline += " (rehearsal stand-in: its SHA-256 is not the one the script lists)"
-        operator.outcome(
-            view,
-            Outcome(
-                headline,
-                (Fact("SHA-256", digest.grouped(), digest.words), *checked.facts),
-            ),
         )
 
     def export_qr(
@@ -397,6 +438,9 @@ class KeyActions:
     ) -> None:
         runner = self.runner
         artifact = step.params["artifact"]
+        if artifact == JOURNAL_HEAD:
+            self.export_journal_head(step, view, operator, ack)
+            return
         der, payload_type, title = self._artifact(artifact, view)
         frames = runner.ports.qr.frames(der, payload_type)
         fpr = sha256_fingerprint(der)
@@ -404,6 +448,44 @@ class KeyActions:
         runner._journal(
             "qr.shown",
             {"artifact": artifact, "frames": len(frames), "payload_sha256": fpr.hex},
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+
+    def export_journal_head(
+        self, step: ActionStep, view: StepView, operator: Operator, ack: Acknowledgement
+    ) -> None:
+        """Show the journal head as a JNL payload (docs/journal-events.md) and journal it.
+
+        The head is the latest entry when the step begins; the ``qr.shown`` entry that records
+        the export follows it and repeats the payload, so the outside copy can be found again.
+        """
+        runner = self.runner
+        head = runner.ports.journal.head
+        payload = journal_head_payload(
+            runner.script.ceremony.id, head, runner.loaded.sha256, rehearsal=runner.rehearsal
+        )
+        frames = runner.ports.qr.frames(payload, "JNL")
+        fpr = sha256_fingerprint(payload)
+        entry = fingerprint_from_hex(head.sha256)
+        operator.show_qr(
+            view,
+            f"Journal head: entry {head.seq} of {runner.script.ceremony.id}",
+            frames,
+            (
+                Fact("Journal entry", str(head.seq)),
+                Fact("Entry SHA-256", entry.grouped(), entry.words),
+                Fact("Payload SHA-256", fpr.grouped(), fpr.words),
+            ),
+        )
+        runner._journal(
+            "qr.shown",
+            {
+                "artifact": JOURNAL_HEAD,
+                "frames": len(frames),
+                "payload_sha256": fpr.hex,
+                "journal_head": payload.decode("ascii"),
+            },
             step=step.id,
             actors=runner._actors(step, ack),
         )
@@ -618,6 +700,36 @@ class KeyActions:
                 ),
             ),
         )
+
+
+def journal_head_payload(
+    ceremony_id: str, head: JournalHead, script_sha256: str, *, rehearsal: bool
+) -> bytes:
+    """The JNL payload: canonical JSON (sorted keys, no spaces, ASCII) naming the journal head.
+
+    ``{"ceremony_id", "entry_sha256", "format": "sealroom-journal-head/1", "rehearsal",
+    "script_sha256", "seq"}``: the entry's SHA-256 is the one the next entry chains to.
+    """
+    return json.dumps(
+        {
+            "ceremony_id": ceremony_id,
+            "entry_sha256": head.sha256,
+            "format": JOURNAL_HEAD_FORMAT,
+            "rehearsal": rehearsal,
+            "script_sha256": script_sha256,
+            "seq": head.seq,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    ).encode("ascii")
+
+
+def _frames_in(progress: QrProgress) -> str:
+    """``3 of 5 frames`` (or ``no frame``) for a stopped reception's message."""
+    if progress.total is None:
+        return "no frame"
+    return f"{len(progress.received)} of {progress.total} frames"
 
 
 def certificate_outcome(issued: IssuedCertificate, what: str) -> Outcome:

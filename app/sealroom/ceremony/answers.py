@@ -16,6 +16,7 @@ from sealroom.ceremony.ports import (
     Deviation,
     Fact,
     Outcome,
+    QrProgress,
     SignOff,
     StepView,
 )
@@ -200,6 +201,8 @@ class AnswersOperator:
         self.sheet_words = sheet_words
         """Reads a custodian's words off their printed share sheet: (name, what) -> words."""
         self._typed: dict[str, int] = {}
+        self._complete: set[tuple[str, str | None]] = set()
+        """(step id, message digest) of receptions already reported complete."""
         self.pause = pause
         """Called before each step is performed (``rehearse --pause``: wait for Enter)."""
 
@@ -314,8 +317,32 @@ class AnswersOperator:
             sources = tuple(self.prepared[input_id])
         else:
             raise self._finding(view, "scan", f"no QR images are given for the input {input_id!r}")
-        self.emit(f"  scanning {len(sources)} image(s) for {input_id}")
+        self.emit(f"  reading the QR codes of {input_id} from {', '.join(sources)}")
         return sources
+
+    def qr_progress(self, view: StepView, progress: QrProgress) -> bool:
+        """Print each notice and the count once every frame is in; never stops a reception."""
+        if progress.notice:
+            self.emit(f"  notice: {progress.notice}")
+        if progress.total is not None and len(progress.received) == progress.total:
+            key = (view.step.id, progress.digest_hex)
+            if key not in self._complete:
+                self._complete.add(key)
+                repaired = f", {len(progress.repaired)} repaired" if progress.repaired else ""
+                self.emit(
+                    f"  {progress.payload_type} frames {progress.total}/{progress.total} "
+                    f"received{repaired} ({progress.images} image(s))"
+                )
+        return True
+
+    def witness_input(self, view: StepView, title: str, facts: Sequence[Fact]) -> Acknowledgement:
+        """The step's answer: its ``matches`` and ``observed`` are the witnesses' verdict."""
+        answer = self._answer(view)
+        self.emit(f"  shown to the witnesses: {title}")
+        self._facts(facts)
+        verdict = "accepted" if answer.matches else f"refused: {answer.observed}"
+        self.emit(f"  witnesses {', '.join(answer.witnesses.values()) or 'none'}: {verdict}")
+        return Acknowledgement(answer.performer, answer.witnesses, answer.matches, answer.observed)
 
     def custodian_ready(self, view: StepView, custodian: str, what: str) -> None:
         self.emit(f"  {custodian} receives their share sheet of the {what}")

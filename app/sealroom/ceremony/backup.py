@@ -20,8 +20,8 @@ import base64
 import hashlib
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final, Protocol
 
 from sealroom.ceremony.custody import ShareCustody, wipe
 from sealroom.ceremony.fingerprint import sha256_fingerprint
@@ -69,6 +69,35 @@ def kek_what(backup: BackupSpec) -> str:
     return f"Backup {backup.id} key-encryption key"
 
 
+class _Checked(Protocol):
+    @property
+    def check_value(self) -> str: ...
+
+
+def check_combined_kek(
+    where: str, check_value: str, recorded: _Checked, blob: _Checked, names: str, *, split: bool
+) -> None:
+    """Refuse a combined KEK whose KCV is not the journaled one, or not the blob's.
+
+    ``names`` is ``"<backup id> on <medium>"``; ``split`` says a re-split combined the old shares
+    (nothing was split) rather than a recovery (nothing was unwrapped). A KCV is not secret.
+    """
+    backup_id, medium = names.split(" on ", 1)
+    expected, blob_check_value = recorded.check_value, blob.check_value
+    shares, nothing = ("the old shares", "split") if split else ("the shares", "unwrapped")
+    if check_value.upper() != expected.upper():
+        raise CeremonyError(
+            f"{where}: {shares} combine to a key-encryption key with check value "
+            f"{check_value.upper()}, not {expected.upper()} as recorded for {backup_id}: they "
+            f"are shares of another backup. Nothing was {nothing}."
+        )
+    if blob_check_value.upper() != check_value.upper():
+        raise CeremonyError(
+            f"{where}: the blob on {medium} was wrapped under the key-encryption key with check "
+            f"value {blob_check_value.upper()}, not {check_value.upper()}. Nothing was {nothing}."
+        )
+
+
 @dataclass(frozen=True)
 class MadeBackup:
     """What ``backup.made`` recorded: enough to test the backup later, never a secret."""
@@ -85,6 +114,18 @@ class MadeBackup:
     """Custodians' names in member order (what a collector for the set expects)."""
 
 
+@dataclass
+class InterruptedBackup:
+    """A backup journaled as wrapped (``backup.wrapped``) but never made: a resume abandons it."""
+
+    backup_id: str
+    check_value: str
+    blob_sha256: str
+    blob_name: str
+    sheets: list[tuple[str, str, str]] = field(default_factory=list)
+    """(custodian, share, bag) of each sheet printed for it (``share.sealed``): to be destroyed."""
+
+
 class BackupActions:
     """backup-key and restore-test, bound to one runner."""
 
@@ -93,6 +134,8 @@ class BackupActions:
         self.custody = ShareCustody(runner)
         self.made: dict[str, MadeBackup] = {}
         self.tested: set[str] = set()
+        self.interrupted: dict[str, InterruptedBackup] = {}
+        """Backups a resume found wrapped but never made: abandoned when their step runs again."""
         self._recovery: RecoveryActions | None = None
         self._resplit: ResplitActions | None = None
 
@@ -126,12 +169,34 @@ class BackupActions:
 
     def replay(self, history: Sequence[RecordedEntry]) -> None:
         """After a resume: the backups the journal shows made, and the restore tests passed."""
+        wrapped: dict[str, InterruptedBackup] = {}
+        abandoned: set[str] = set()
         for entry in history:
             data = entry.data
             if entry.event == "backup.made":
                 self.made[str(data["backup_id"])] = _made_from_journal(data)
             elif entry.event == "restore.tested" and data.get("passed") is True:
                 self.tested.add(str(data["backup_id"]))
+            elif entry.event == "backup.wrapped":
+                wrapped[str(data["backup_id"])] = InterruptedBackup(
+                    backup_id=str(data["backup_id"]),
+                    check_value=str(data["check_value"]),
+                    blob_sha256=str(data["blob_sha256"]),
+                    blob_name=str(data["blob_name"]),
+                )
+            elif entry.event == "backup.abandoned":
+                abandoned.add(str(data["check_value"]))
+            elif entry.event == "share.sealed" and "backup_id" in data:
+                pending = wrapped.get(str(data["backup_id"]))
+                if pending is not None and data.get("check_value") == pending.check_value:
+                    pending.sheets.append(
+                        (str(data.get("custodian")), str(data.get("share")), str(data.get("bag")))
+                    )
+        self.interrupted = {
+            backup_id: pending
+            for backup_id, pending in wrapped.items()
+            if backup_id not in self.made and pending.check_value not in abandoned
+        }
         self.recovery.replay(history)
         self.resplit.replay(history)
 
@@ -201,6 +266,10 @@ class BackupActions:
             raise CeremonyError(
                 f"Step {view.index + 1} ({step.title}) needs the HSM: log in before the backup."
             )
+        if backup.id in self.interrupted:
+            # Kept until abandoned: a retry after a failure here abandons it again, in full.
+            self._abandon(step, view, operator, ack, self.interrupted[backup.id])
+            del self.interrupted[backup.id]
         key_spec = runner.script.key(backup.key)
         key = runner.key_actions.located(backup.key, step, view, ack)
         certificate = self._certificate_of(backup.key)
@@ -213,7 +282,7 @@ class BackupActions:
         try:
             check_value = port.check_value(kek)
             with operator.working(view, f"Wrapping the key {key_spec.label} in the HSM"):
-                wrapped = hsm.wrap_key(key_spec, bytes(kek))
+                wrapped = hsm.wrap_key(key_spec, kek)
             if wrapped.spki_der != key.record.spki_der:
                 raise CeremonyAborted(
                     f"Step {view.index + 1} ({step.title}): the HSM wrapped a key whose public "
@@ -223,6 +292,21 @@ class BackupActions:
                 wrapped, check_value, certificate.der if certificate is not None else None
             )
             digest = hashlib.sha256(blob).hexdigest()
+            # Before anything leaves the HSM: what a resume needs to find and destroy this
+            # attempt's blob and sheets if the step is interrupted before backup.made.
+            runner._journal(
+                "backup.wrapped",
+                {
+                    "backup_id": backup.id,
+                    "check_value": check_value,
+                    "blob_name": name,
+                    "blob_sha256": digest,
+                    "blob_length": len(blob),
+                    "media": list(backup.media),
+                },
+                step=step.id,
+                actors=runner._actors(step, ack),
+            )
             media = self._write_media(step, view, backup, name, blob, digest)
             names = [self.custody.name(h.custodian) for h in backup.shares]
             share_set = sharing.split(kek, backup.threshold, names, hsm.random_bytes)
@@ -287,7 +371,18 @@ class BackupActions:
         self.made[backup.id] = made
         blob_fpr = sha256_fingerprint(blob)
         frames = runner.ports.qr.frames(blob, "BLB")
+        total = len(share_set.shares)
         facts = (
+            Fact(
+                "What this is",
+                f"{key_spec.label}, encrypted: safe to copy, useless without "
+                f"{share_set.threshold} of the {total} shares.",
+            ),
+            Fact(
+                "Who scans it",
+                f"Nobody needs to: the same blob is on the {len(backup.media)} backup media. "
+                "Scan it only to keep one more copy.",
+            ),
             Fact("Blob SHA-256", blob_fpr.grouped(), blob_fpr.words),
             Fact("Key check value", check_value),
         )
@@ -376,6 +471,66 @@ class BackupActions:
             share_set=share_set,
             sheet_for=sheet_for,
             journal_extra={"backup_id": backup.id, "check_value": check_value},
+        )
+
+    def _abandon(
+        self,
+        step: ActionStep,
+        view: StepView,
+        operator: Operator,
+        ack: Acknowledgement,
+        pending: InterruptedBackup,
+    ) -> None:
+        """Destroy what an interrupted attempt left: its blob on the media, its share sheets.
+
+        The KEK of that attempt is gone (it was wiped with the process), but its sheets, sealed
+        in bags, and its blob together would still rebuild the CA key: an untracked backup. The
+        blob files this ceremony wrote (same SHA-256) are overwritten and deleted; the room is
+        told which sealed sheets to destroy, unopened, in view of the witnesses;
+        ``backup.abandoned`` records both. The step then makes a new backup.
+        """
+        runner = self.runner
+        port = self._port()
+        backup = self._backup(step)
+        removed: list[tuple[str, str]] = []
+        for material in backup.media:
+            path = port.discard_medium(material, pending.blob_name, pending.blob_sha256)
+            if path is not None:
+                removed.append((material, path))
+        runner._journal(
+            "backup.abandoned",
+            {
+                "backup_id": pending.backup_id,
+                "check_value": pending.check_value,
+                "blob_sha256": pending.blob_sha256,
+                "blob_removed": [{"material": m, "path": path} for m, path in removed],
+                "sheets_to_destroy": [
+                    {"custodian": custodian, "share": share, "bag": bag}
+                    for custodian, share, bag in pending.sheets
+                ],
+            },
+            step=step.id,
+            actors=runner._actors(step, ack),
+        )
+        facts = [Fact("Abandoned key check value", pending.check_value)]
+        facts += [Fact("Blob destroyed", f"{path} ({material})") for material, path in removed]
+        for custodian, _share, bag in pending.sheets:
+            name = self.custody.name(custodian)
+            facts.append(Fact(f"Destroy the sheet of {name}", f"bag {bag}, unopened"))
+        sheets = (
+            f"The {len(pending.sheets)} share sheet(s) printed for it are now worthless but "
+            "dangerous: destroy each one, in its bag, unopened, in view of the witnesses."
+            if pending.sheets
+            else "No share sheet had been printed for it."
+        )
+        operator.outcome(
+            view,
+            Outcome(
+                f"The backup {pending.backup_id} was interrupted before it was recorded, so it "
+                f"is abandoned: its blob was destroyed on {len(removed)} medium(s). {sheets} "
+                "A new backup, with a new key check value, is made next.",
+                tuple(facts),
+            ),
         )
 
     def _write_media(  # noqa: PLR0917 - one call site
@@ -512,7 +667,7 @@ class BackupActions:
                 logged_in = True
                 key_spec = runner.script.key(backup.key)
                 with operator.working(view, "Unwrapping the key into the restore-test token"):
-                    restored = restore.unwrap_key(key_spec, blob.wrapped, bytes(kek), persist=False)
+                    restored = restore.unwrap_key(key_spec, blob.wrapped, kek, persist=False)
             finally:
                 wipe(kek)
             if restored.record.spki_der != made.spki_der:

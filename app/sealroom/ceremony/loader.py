@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from sealroom.ceremony.compliance import compliance_findings, script_clause
 from sealroom.ceremony.script import (
     ACTION_PARAMS,
+    JOURNAL_HEAD,
     ActionStep,
     BreakStep,
     CertificateSpec,
@@ -232,6 +233,14 @@ def _reference_findings(doc: SourceDocument, script: Script) -> Iterator[Finding
     }
     for section, items in sections.items():
         yield from _duplicates(at, section, (item.id for item in items))
+    for section in ("certificates", "csrs", "crls"):
+        for index, item in enumerate(sections[section]):
+            if item.id == JOURNAL_HEAD:
+                yield at(
+                    (section, index, "id"),
+                    "SR-DUPLICATE",
+                    f"{JOURNAL_HEAD!r} names the journal head export-qr shows; choose another id",
+                )
     share_seen: set[str] = set()
     for b_index, backup in enumerate(script.backups):
         for s_index, share in enumerate(backup.shares):
@@ -620,7 +629,7 @@ def _order_findings(at: Any, script: Script) -> Iterator[Finding]:
             issued.add(artifact)
         elif step.action == "export-qr":
             artifact = step.params.get("artifact", "")
-            if artifact not in issued:
+            if artifact not in issued and artifact != JOURNAL_HEAD:
                 yield at(
                     where, "SR-ORDER", f"{artifact!r} is not produced before this step (export-qr)"
                 )

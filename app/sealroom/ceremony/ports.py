@@ -278,7 +278,7 @@ class Hsm(Protocol):
         """Initialise an empty token with ``label`` and the two PINs (hsm-initialisation)."""
         ...
 
-    def wrap_key(self, spec: KeySpec, kek: bytes) -> WrappedKey:
+    def wrap_key(self, spec: KeySpec, kek: bytes | bytearray) -> WrappedKey:
         """Wrap ``spec``'s private key under ``kek`` (32 bytes) with CKM_AES_KEY_WRAP_PAD.
 
         ``kek`` is imported as a session AES key that can only wrap and destroyed afterwards; the
@@ -287,7 +287,7 @@ class Hsm(Protocol):
         ...
 
     def unwrap_key(
-        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes, *, persist: bool
+        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes | bytearray, *, persist: bool
     ) -> SigningKey:
         """Unwrap into this token under ``spec``'s label and CKA_ID as a sign-only key.
 
@@ -506,6 +506,15 @@ class KeyBackup(Protocol):
         """Read ``name`` back from the medium ``material``."""
         ...
 
+    def discard_medium(self, material: str, name: str, sha256: str) -> str | None:
+        """Destroy ``name`` on ``material`` if its SHA-256 is ``sha256``; its path (None: absent).
+
+        Used only when resuming a backup interrupted before ``backup.made``: the blob this
+        ceremony wrote is overwritten with zeros and deleted. A file with another SHA-256 is
+        never touched (a MediaError says so: it is not this ceremony's).
+        """
+        ...
+
     def signature_valid(
         self,
         public_der: bytes,
@@ -545,11 +554,48 @@ class SheetPrinter(Protocol):
     def print_share_sheet(self, sheet: ShareSheet, words: Sequence[str]) -> PrintJob: ...
 
 
+@dataclass(frozen=True)
+class QrProgress:
+    """What a QR reception has so far, for the live grid: counts and notices, never payload."""
+
+    source: str
+    """Where the last image came from: ``camera 0``, ``scan.pdf page 2``, ``a.png``."""
+    payload_type: str | None
+    """Fixed by the first valid frame (e.g. ``CSR``), None before."""
+    digest_hex: str | None
+    """The message's SHA-256 (hex) from the first valid frame."""
+    total: int | None
+    """Frames in the message, None before the first valid frame."""
+    received: tuple[int, ...]
+    """1-based indices received so far, sorted."""
+    repaired: tuple[int, ...]
+    """Indices rebuilt from the parity frame (a subset of ``received``)."""
+    notice: str | None
+    """The latest refusal or remark, a sentence naming frame and source."""
+    images: int
+    """Images or camera frames looked at so far."""
+    codes: int
+    """QR codes decoded so far (valid or not)."""
+
+
 class QrReceiver(Protocol):
     """Reassembles an object from QR frames (camera or image files) and checks its SHA-256."""
 
-    def receive(self, sources: Sequence[str], payload_type: str) -> bytes:
-        """The payload once every frame is in and its SHA-256 matches; TransferError otherwise."""
+    def receive(
+        self,
+        sources: Sequence[str],
+        payload_type: str,
+        progress: Callable[[QrProgress], bool] | None = None,
+    ) -> bytes:
+        """The payload once every frame is in and its SHA-256 matches; TransferError otherwise.
+
+        ``sources``: ``camera:N`` (live V4L2 capture until complete), image files, folders of
+        images, PDFs. ``progress`` is called after every image or camera frame and on every
+        notice; when it returns False the reception stops with TransferError("... stopped by the
+        operator ..."). A frame of another message, a bad CRC, a wrong type, a duplicate: a notice,
+        and the frame is ignored (never the whole reception aborted); a payload whose SHA-256
+        fails: TransferError.
+        """
         ...
 
 
@@ -768,6 +814,22 @@ class Operator(Protocol):
 
     def qr_sources(self, view: StepView, input_id: str, description: str) -> Sequence[str]:
         """Where the QR codes of an import come from: ``camera:N``, image files or a PDF."""
+        ...
+
+    def qr_progress(self, view: StepView, progress: QrProgress) -> bool:
+        """Show how far the reception is (the grid of frames, the latest notice); False stops it.
+
+        Called from the engine's worker thread, inside ``working``, after every image or camera
+        frame the receiver looked at and on every notice. It must return quickly.
+        """
+        ...
+
+    def witness_input(self, view: StepView, title: str, facts: Sequence[Fact]) -> Acknowledgement:
+        """The witnesses compare an object taken in with their paperwork before it is used.
+
+        ``facts``: its SHA-256 and what the check found (subject, key, fingerprint). ``matches``
+        False refuses it (``observed`` says what differed): the object is not used.
+        """
         ...
 
     def custodian_ready(self, view: StepView, custodian: str, what: str) -> None:

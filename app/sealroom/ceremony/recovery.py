@@ -302,7 +302,7 @@ class RecoveryActions:
         collector = backups._sharing().collector(
             backup.threshold, expected.set_identifier, expected.set_check_value, names
         )
-        from sealroom.ceremony.backup import kek_what
+        from sealroom.ceremony.backup import check_combined_kek, kek_what
 
         kek, accepted, identifiers = backups.custody.collect(
             step,
@@ -317,20 +317,10 @@ class RecoveryActions:
         try:
             try:
                 check_value = port.check_value(kek)
-                if check_value.upper() != expected.check_value.upper():
-                    raise CeremonyError(
-                        f"{where}: the shares combine to a key-encryption key with check value "
-                        f"{check_value}, not {expected.check_value.upper()} as recorded for "
-                        f"{backup.id}: they are shares of another backup. Nothing was unwrapped."
-                    )
-                if blob.check_value.upper() != check_value.upper():
-                    raise CeremonyError(
-                        f"{where}: the blob on {medium['material']} was wrapped under the "
-                        f"key-encryption key with check value {blob.check_value}, not "
-                        f"{check_value}. Nothing was unwrapped."
-                    )
+                on = f"{backup.id} on {medium['material']}"
+                check_combined_kek(where, check_value, expected, blob, on, split=False)
                 with operator.working(view, f"Unwrapping {key_spec.label} into the target token"):
-                    restored = target.unwrap_key(key_spec, blob.wrapped, bytes(kek), persist=True)
+                    restored = target.unwrap_key(key_spec, blob.wrapped, kek, persist=True)
             finally:
                 wipe(kek)
             data = self._prove(where, backup, expected, target, restored, key_spec.label)

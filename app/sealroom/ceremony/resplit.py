@@ -119,6 +119,8 @@ class ResplitActions:
         old_identifier = expected.set_identifier
         old_check = expected.set_check_value
         collector = sharing.collector(resplit.old_threshold, old_identifier, old_check, old_names)
+        from sealroom.ceremony.backup import check_combined_kek
+
         kek, accepted, identifiers = backups.custody.collect(
             step,
             view,
@@ -130,18 +132,8 @@ class ResplitActions:
         )
         try:
             check_value = port.check_value(kek)
-            if check_value.upper() != expected.check_value.upper():
-                raise CeremonyError(
-                    f"{where}: the old shares combine to a key-encryption key with check value "
-                    f"{check_value.upper()}, not {expected.check_value.upper()} as recorded for "
-                    f"{backup.id}: they are shares of another backup. Nothing was split."
-                )
-            if blob.check_value.upper() != check_value.upper():
-                raise CeremonyError(
-                    f"{where}: the blob on {medium['material']} was wrapped under the "
-                    f"key-encryption key with check value {blob.check_value}, not "
-                    f"{check_value}. Nothing was split."
-                )
+            on = f"{backup.id} on {medium['material']}"
+            check_combined_kek(where, check_value, expected, blob, on, split=True)
             proof = self._prove(where, view, operator, backup, key_spec, expected, blob, kek)
             new_names = [backups.custody.name(h.custodian) for h in backup.shares]
             share_set = sharing.split(kek, backup.threshold, new_names, hsm.random_bytes)
@@ -270,7 +262,7 @@ class ResplitActions:
         check_spec = key_spec.model_copy(update={"label": CHECK_LABEL, "uri": None})
         before = hsm.object_count()
         with operator.working(view, f"Checking that the backup of {key_spec.label} unwraps"):
-            copy = hsm.unwrap_key(check_spec, blob.wrapped, bytes(kek), persist=False)
+            copy = hsm.unwrap_key(check_spec, blob.wrapped, kek, persist=False)
         try:
             if copy.record.spki_der != expected.spki_der:
                 raise CeremonyError(

@@ -50,6 +50,7 @@ from sealroom.ceremony.ports import (
     SigningKey,
     StepView,
 )
+from sealroom.ceremony.preflight import Preflight, PreflightActions
 from sealroom.ceremony.quorum import (
     acknowledgement_problem,
     attendance_problem,
@@ -119,6 +120,9 @@ class Adapters:
     """KEKs, the blob format and the backup media (backup-key); None where nothing is backed up."""
     restore_hsm: Hsm | None = None
     """The second token a backup's restore test unwraps into (BackupSpec.restore_test_token)."""
+    preflight: Preflight | None = None
+    """Checks the workstation at the opening (docs/preflight.md); a production ceremony without
+    it is stopped before any step."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +192,7 @@ class Runner:
         self.key_actions = KeyActions(self)
         self.activation = Activation(self)
         self.backups = BackupActions(self)
+        self.preflight = PreflightActions(self)
 
     # ------------------------------------------------------------------ driving
 
@@ -267,6 +272,7 @@ class Runner:
         if script.hsm is None:
             self._compare_registry(None, stand_in=False)
             self._check_printer()
+            self.preflight.opening()
             self.statuses[0] = StepStatus.ENABLED
             return
         token = self.ports.hsm.token_info()
@@ -296,6 +302,7 @@ class Runner:
             self._journal("token.inventory", inventory_json(inventory))
         self._compare_registry(inventory, stand_in=stand_in)
         self._check_printer()
+        self.preflight.opening()
         self.statuses[0] = StepStatus.ENABLED
 
     def _compare_registry(
@@ -492,6 +499,7 @@ class Runner:
                 "present": list(self.present),
             },
         )
+        self.preflight.opening(at="resumption")
         if not state.report_printed:
             self._check_printer()
         if following is not None:
@@ -511,6 +519,9 @@ class Runner:
             )
         step = self.script.steps[index]
         view = self.view(index)
+        if self.preflight.failures and self.present and not isinstance(step, AttendanceStep):
+            # Resumed after attendance: failed checks are decided before the next step.
+            self.preflight.decide(step, view, operator)
         if isinstance(step, AttendanceStep):
             self._attendance(step, view, operator)
         elif isinstance(step, AcknowledgeStep | WitnessCheckStep):
@@ -618,6 +629,8 @@ class Runner:
         )
         if self.registry_mismatches:
             self._decide_registry_mismatches(step, view, operator)
+        if self.preflight.failures:
+            self.preflight.decide(step, view, operator)
         self._completed(step, ack, {})
 
     def _manual(

@@ -121,6 +121,10 @@ SIGNING_ACTIONS: frozenset[str] = frozenset(
     {"sign-root-certificate", "sign-certificate", "make-csr", "sign-crl"}
 )
 
+# export-qr's artifact for the journal head as the step begins (docs/journal-events.md, qr.shown):
+# a fixed word, never the id of something the script makes.
+JOURNAL_HEAD = "journal-head"
+
 EvidenceId = Literal[
     "EV-SCRIPT",
     "EV-APPROVAL",

@@ -440,7 +440,7 @@ class Pkcs11Hsm:
 
     # -- key backup: wrap and unwrap under a key-encryption key -------------------------------
 
-    def wrap_key(self, spec: KeySpec, kek: bytes) -> WrappedKey:
+    def wrap_key(self, spec: KeySpec, kek: bytes | bytearray) -> WrappedKey:
         """Wrap ``spec``'s private key under ``kek`` with CKM_AES_KEY_WRAP_PAD, proved (wrap.py).
 
         Needs a login. The key must be marked ``backup: true`` and be the generated original
@@ -456,7 +456,7 @@ class Pkcs11Hsm:
                 return wrap_private_key(session, spec, kek, lambda: self._user_session is session)
 
     def unwrap_key(
-        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes, *, persist: bool
+        self, spec: KeySpec, wrapped: WrappedKey, kek: bytes | bytearray, *, persist: bool
     ) -> Pkcs11SigningKey:
         """Unwrap ``wrapped`` into this token as ``spec``'s key: sensitive, non-extractable, sign.
 

@@ -10,21 +10,26 @@ from typing import TYPE_CHECKING, Final
 from reportlab.lib.units import mm
 from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, Spacer, Table, TableStyle
 
+from sealroom.ceremony.actions import journal_head_payload
 from sealroom.ceremony.evidence import ROOT_CEREMONY_TYPES
 from sealroom.ceremony.fingerprint import Fingerprint, fingerprint_from_hex, pgp_words
 from sealroom.ceremony.ports import ReportRenderer
-from sealroom.ceremony.script import ActionStep, EntryStep, Role, Script, WitnessCheckStep
+from sealroom.ceremony.script import (
+    JOURNAL_HEAD,
+    ActionStep,
+    EntryStep,
+    Role,
+    Script,
+    WitnessCheckStep,
+)
 from sealroom.errors import JournalError, ReportError, SealroomError, TransferError
 from sealroom.journal.entry import JournalEntry
 from sealroom.journal.verify import read_verified_entries
 from sealroom.report.layout import (
+    ALERT,
     CONTENT_WIDTH,
-    MAX_QR_MODULE,
-    MIN_QR_MODULE,
-    QR_QUIET_ZONE,
     CheckBox,
     PageFrame,
-    QrCode,
     esc,
     fields,
     grid,
@@ -34,6 +39,7 @@ from sealroom.report.layout import (
 )
 from sealroom.report.matrix import EvidenceRow, awaited, evidence_matrix
 from sealroom.report.record import (
+    AbandonedBackupView,
     ActivationView,
     BackupShareView,
     BackupView,
@@ -46,6 +52,7 @@ from sealroom.report.record import (
     InterruptionView,
     KeyView,
     MechanismView,
+    PreflightCheckView,
     PrinterCheckView,
     RecoveryView,
     RegistryView,
@@ -60,12 +67,14 @@ from sealroom.report.record import (
     clock_text,
     share_problem,
 )
-from sealroom.transfer.frames import encode_frames, parse_frame
-from sealroom.transfer.qr import Ecc, qr_matrix
+from sealroom.transfer.paper import transfer_grid_flowables
 
-QR_ECC: Final[Ecc] = "Q"
-"""Paper QR codes use error correction Q (about 25 % of a symbol may be damaged)."""
-QR_COLUMNS = 2
+INPUT_PAYLOAD_TYPES: Final[dict[str, str]] = {
+    "csr": "CSR",
+    "certificate": "CRT",
+    "journal-head": "JNL",
+}
+"""Inputs printed again as QR codes; a backup blob is not (it stays on its media)."""
 
 
 class JournalReportRenderer:
@@ -287,6 +296,7 @@ def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
         ("Physical security", _bullets(ceremony.location.physical_security)),
         ("Started (journal opened)", clock_text(record.opened_at)),
         ("Clock [EV-CLOCK]", _clock(record)),
+        *_preflight_clock_rows(record),
         ("Ended", _ended(record)),
         ("Script file", record.script_name),
         ("Script SHA-256", _fingerprint_cell(script_fpr)),
@@ -297,6 +307,7 @@ def _identity(record: CeremonyRecord, number: int) -> list[Flowable]:
             record.software_sha256, pgp_words(bytes.fromhex(record.software_sha256))
         )
         rows.append(("Software SHA-256 [EV-INTEGRITY]", _fingerprint_cell(software_fpr)))
+    rows += _preflight_integrity_rows(record)
     for check in record.registry_checks:
         rows.append(("Registry of the previous ceremony", _registry_cell(check)))
     return [
@@ -568,7 +579,263 @@ def _materials(record: CeremonyRecord, number: int) -> list[Flowable]:
             "after a break.",
             "small",
         ),
+        *_preflight(record),
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Preflight: the workstation checked at the opening (EV-INTEGRITY, EV-CLOCK, EV-MATERIALS,
+# EV-DEVICE), docs/preflight.md
+
+PREFLIGHT_EVIDENCE: Final = {
+    "network": "EV-MATERIALS",
+    "image": "EV-INTEGRITY",
+    "software": "EV-INTEGRITY",
+    "devices": "EV-MATERIALS, EV-DEVICE",
+    "clock": "EV-CLOCK",
+    "evidence": "EV-LOG",
+}
+"""The evidence item each preflight check supplies (as the compliance matrix maps it)."""
+
+
+def _red(text: str) -> str:
+    return f"<font color='#b00020'><b>{text}</b></font>"
+
+
+def _preflight_verdict(record: CeremonyRecord, view: PreflightCheckView) -> str:
+    """PASS, or FAIL with what became of it: informational, waived by whom, retried, aborted."""
+    if view.passed:
+        return "<b>PASS</b>"
+    if not view.blocking:
+        return "<b>FAIL</b>, informational: a rehearsal's check decides nothing"
+    decision = view.decision
+    deviations = f"section {NUMBER['deviations']}"
+    if decision is None:
+        if record.ended_by is None:
+            return _red("FAIL") + ": to be decided by the room (a deviation) before any step"
+        return _red("FAIL, NOT DECIDED: no deviation records a decision on it")
+    note = f"<br/><i>Note:</i> {esc(decision.note)}" if decision.note else ""
+    if decision.decision == "proceed":
+        return (
+            _red("FAIL, WAIVED") + f": the room proceeded with the failure on record, decided by "
+            f"<b>{esc(decision.decided_by)}</b> (deviation, entry {decision.seq}, {deviations})"
+            + note
+        )
+    if decision.decision == "retry":
+        return (
+            _red("FAIL")
+            + f": checked again, decided by {esc(decision.decided_by)} (deviation, entry "
+            f"{decision.seq}, {deviations})" + note
+        )
+    return (
+        _red("FAIL: the ceremony was stopped")
+        + f" ({esc(decision.decided_by)}, entry {decision.seq}, {deviations})"
+        + note
+    )
+
+
+def _preflight_when(record: CeremonyRecord, view: PreflightCheckView) -> str:
+    moment = view.checked_at.strftime("%H:%M:%S")
+    if view.at == "retry":
+        step = record.step_number(view.step_id) if view.step_id else None
+        where = f"retry at step {step}" if step is not None else "retry"
+    else:
+        where = view.at
+    return f"{where}, {moment} (entry {view.seq})"
+
+
+def _preflight(record: CeremonyRecord) -> list[Flowable]:
+    """The table of every preflight check, then what the devices and network checks saw."""
+    checks = record.preflight
+    if not checks:
+        return []
+    if record.rehearsal:
+        intro = (
+            "Sealroom checked the workstation at the opening (docs/preflight.md). In a rehearsal "
+            "the checks are informational: they show what production will check, and nothing "
+            "they find stops or waives anything. Production runs network, image, software, "
+            "devices, clock and evidence (the output folder is on a medium that survives "
+            "power-off)."
+        )
+    else:
+        intro = (
+            "Sealroom checked the workstation at the opening, before any step (docs/preflight.md"
+            "), and again on each resumption. A failed network check stops the ceremony and "
+            "cannot be waived; any other failure is decided by the room as a deviation at "
+            "attendance: proceed (the failure stays on record: WAIVED below, in red), check "
+            "again, or abort."
+        )
+    rows: list[list[Flowable | str]] = []
+    alerts: list[int] = []
+    for view in checks:
+        if not view.passed and view.blocking:
+            alerts.append(len(rows))
+        rows.append(
+            [
+                para(
+                    f"<b>{esc(view.check)}</b><br/><font color='#555555' size='7'>"
+                    f"{esc(PREFLIGHT_EVIDENCE.get(view.check, ''))}</font>",
+                    "cell",
+                    markup=True,
+                ),
+                para(_preflight_verdict(record, view), "cell", markup=True),
+                view.detail,
+                _preflight_when(record, view),
+            ]
+        )
+    table = grid(
+        ["Check", "Verdict", "Detail (as the room saw it)", "When"],
+        rows,
+        [22 * mm, 46 * mm, CONTENT_WIDTH - 100 * mm, 32 * mm],
+        alerts=alerts,
+        split_in_row=20 * mm,
+    )
+    out: list[Flowable] = [
+        CondPageBreak(60 * mm),
+        KeepTogether(
+            [
+                para(
+                    "Workstation checks (preflight) <font color='#555555' size='8'>"
+                    "[EV-INTEGRITY, EV-CLOCK, EV-MATERIALS, EV-DEVICE, EV-LOG]</font>",
+                    "h2",
+                    markup=True,
+                ),
+                para(intro, "body"),
+            ]
+        ),
+        table,
+    ]
+    devices = [v for v in checks if v.check == "devices"]
+    network = [v for v in checks if v.check == "network"]
+    facts: list[tuple[str, Flowable | str]] = []
+    if devices:
+        last = devices[-1]
+        unexpected = last.fact_list("unexpected")
+        facts += [
+            ("Matched to a material", _lines(last.fact_list("matched"))),
+            (
+                "No material accounts for",
+                para("<br/>".join(esc(u) for u in unexpected), "alert", markup=True)
+                if unexpected
+                else "nothing",
+            ),
+            ("USB devices", _lines(last.fact_list("usb"))),
+            ("Block devices", _lines(last.fact_list("block"))),
+            ("PCI devices", _lines(last.fact_list("pci"))),
+        ]
+    if network:
+        last_net = network[-1]
+        facts.append(("Network interfaces", _lines(last_net.fact_list("interfaces"))))
+        radios = last_net.fact_list("wireless") + last_net.fact_list("bluetooth")
+        if radios:
+            facts.append(
+                ("Wireless or bluetooth", para(", ".join(radios), "alert")),
+            )
+    if facts:
+        seqs = [str(v.seq) for v in (devices[-1:] + network[-1:])]
+        where = f"entry {seqs[0]}" if len(seqs) == 1 else f"entries {', '.join(seqs)}"
+        out += [
+            para(
+                f"What the last devices and network checks saw ({where}) "
+                "<font color='#555555' size='8'>[EV-MATERIALS, EV-DEVICE]</font>",
+                "h3",
+                markup=True,
+            ),
+            fields(facts),
+        ]
+    return out
+
+
+def _lines(items: Sequence[str]) -> Flowable | str:
+    return para("<br/>".join(esc(i) for i in items), "cell", markup=True) if items else "none"
+
+
+def _last_check(record: CeremonyRecord, check: str) -> PreflightCheckView | None:
+    return next((v for v in reversed(record.preflight) if v.check == check), None)
+
+
+def _preflight_clock_rows(record: CeremonyRecord) -> list[tuple[str, Flowable | str]]:
+    """Beside the witnesses' clock offset: the clocks the preflight clock check read."""
+    lines = []
+    for view in record.preflight:
+        if view.check != "clock":
+            continue
+        system = view.fact("system_utc") or "?"
+        rtc = view.fact("rtc_utc")
+        difference = view.fact("system_minus_rtc_seconds")
+        text = f"{esc(_preflight_when(record, view))}: system clock {esc(system)} UTC"
+        if rtc is not None and difference is not None:
+            sign = "" if difference.startswith("-") else "+"
+            text += (
+                f", hardware clock {esc(view.fact('rtc') or 'RTC')} {esc(rtc)} UTC (system minus "
+                f"RTC {esc(sign + difference)} s)"
+            )
+        else:
+            text += ", no hardware clock found"
+        lines.append(text)
+    if not lines:
+        return []
+    lines.append(
+        "<font color='#555555'>Neither clock is a reference: the offset above, read by the "
+        "witnesses from a reference clock, is.</font>"
+    )
+    return [("Workstation clocks (preflight)", para("<br/>".join(lines), "cell", markup=True))]
+
+
+def _preflight_integrity_rows(record: CeremonyRecord) -> list[tuple[str, Flowable | str]]:
+    """The boot image and the software checked by hash before use (EV-INTEGRITY)."""
+    rows: list[tuple[str, Flowable | str]] = []
+    image = _last_check(record, "image")
+    if image is not None:
+        text = f"{_preflight_verdict(record, image)} ({esc(_preflight_when(record, image))})"
+        root = image.fact("cmdline_root_hash")
+        if image.passed and root is not None:
+            words = image.fact("root_hash_words") or fingerprint_from_hex(root).words
+            text += (
+                f"<br/>Sealroom image {esc(image.fact('image_version') or '?')}, commit "
+                f"<font name='Courier-Bold'>{esc(image.fact('commit') or '?')}</font>"
+                f"<br/>dm-verity root hash on the kernel command line, equal to the boot "
+                f"medium's manifest:<br/><font name='Courier-Bold' size='7'>"
+                f"{esc(_grouped(root))}</font><br/>{esc(words)}<br/>Compare with the root hash "
+                "published with the image."
+            )
+            lock = image.fact("packages_lock_sha256")
+            if lock is not None:
+                text += (
+                    f"<br/>packages.lock SHA-256 <font name='Courier-Bold' size='7'>"
+                    f"{esc(lock)}</font>"
+                )
+        else:
+            text += f"<br/>{esc(image.detail)}"
+        rows.append(("Boot image (preflight) [EV-INTEGRITY]", para(text, "cell", markup=True)))
+    software = _last_check(record, "software")
+    if software is not None:
+        text = f"{_preflight_verdict(record, software)} ({esc(_preflight_when(record, software))})"
+        running = software.fact("sealroom_sha256")
+        expected = software.fact("expected_sealroom_sha256")
+        if software.passed and running is not None:
+            text += (
+                f"<br/>Sealroom <font name='Courier-Bold' size='7'>{esc(_grouped(running))}"
+                f"</font><br/>equal to the manifest {esc(software.fact('manifest') or '')}"
+            )
+            if expected is not None and expected != running:
+                text += " " + _red("(the manifest says otherwise)")
+            if record.software_sha256 is not None:
+                text += (
+                    "; equal to the software SHA-256 above"
+                    if record.software_sha256 == running
+                    else "; " + _red("NOT the software SHA-256 journaled at the opening")
+                )
+            files = software.fact("files_checked")
+            count = len(software.fact_list("distributions"))
+            if files is not None:
+                text += f"<br/>{count} distributions, {esc(files)} files hashed and matched"
+        else:
+            text += f"<br/>{esc(software.detail)}"
+        rows.append(
+            ("Software manifest (preflight) [EV-INTEGRITY]", para(text, "cell", markup=True))
+        )
+    return rows
 
 
 def _checked_value(
@@ -1423,6 +1690,9 @@ def _inputs(record: CeremonyRecord, number: int) -> list[Flowable]:
             out += _section(number, title, evidence, [intro, *parts])
         else:
             out.append(KeepTogether(parts))
+        payload_type = INPUT_PAYLOAD_TYPES.get(item.kind)
+        if payload_type is not None and item.der:
+            out += _artifact_qr(item.der, payload_type, f"received {item.kind} {item.input_id}")
     return out
 
 
@@ -1523,14 +1793,14 @@ def _artefacts(record: CeremonyRecord, number: int) -> list[Flowable]:
         heading = para(f"Certificate {index + 1}: {cert.certificate_id} ({cert.output})", "h2")
         out += [CondPageBreak(40 * mm), heading]
         out.append(fields(_certificate_rows(record, cert)))
-        out += _artifact_qr(cert.der, "CRT", "certificate", cert.sha256)
+        out += _artifact_qr(cert.der, "CRT", f"certificate {cert.certificate_id}")
     for index, request in enumerate(record.csrs):
         heading = para(
             f"Certificate signing request {index + 1}: {request.csr_id} ({request.output})", "h2"
         )
         out += [CondPageBreak(40 * mm), heading]
         out.append(fields(_csr_rows(record, request)))
-        out += _artifact_qr(request.der, "CSR", "request", request.sha256)
+        out += _artifact_qr(request.der, "CSR", f"request {request.csr_id}")
     return out
 
 
@@ -1682,7 +1952,7 @@ def _crls(record: CeremonyRecord, number: int) -> list[Flowable]:
         out.append(_revoked_table(crl))
         out.append(Spacer(1, 2 * mm))
         out.append(fields([("PEM", mono_lines(crl.pem.strip(), "mono_small"))]))
-        out += _artifact_qr(crl.der, "CRL", "CRL", crl.sha256)
+        out += _artifact_qr(crl.der, "CRL", f"CRL {crl.crl_id}")
     return out
 
 
@@ -1840,6 +2110,7 @@ def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
         and not record.recoveries
         and not record.recovery_failures
         and not record.resplits
+        and not record.abandoned_backups
     ):
         text = "No key backup was made and no backup was restored in this ceremony."
         if record.script.backups:
@@ -1886,7 +2157,12 @@ def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
         )
     out = _section(number, title, evidence, intro)
     migrated = {r.backup_id for r in record.recoveries if r.migration}
+    shown: set[int] = set()
     for backup in record.backups:
+        for abandoned in record.abandoned_backups:
+            if abandoned.backup_id == backup.backup_id and abandoned.seq < backup.seq:
+                out += _abandoned(record, abandoned, backup)
+                shown.add(abandoned.seq)
         out += _backup_made(record, backup)
         for restore in record.restores_of(backup.backup_id):
             out += _restore_tested(record, restore, backup)
@@ -1907,6 +2183,9 @@ def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
                 "close until one passes"
             )
             out.append(para(f"Restore test: {pending}.", "alert"))
+    for abandoned in record.abandoned_backups:
+        if abandoned.seq not in shown:
+            out += _abandoned(record, abandoned, None)
     made = {b.backup_id for b in record.backups}
     for restore in record.restores:
         if restore.backup_id not in made:
@@ -1920,6 +2199,130 @@ def _backup(record: CeremonyRecord, number: int) -> list[Flowable]:
     if record.recovery_failures:
         out += _recovery_failures(record)
     return out
+
+
+def _abandoned(
+    record: CeremonyRecord, view: AbandonedBackupView, made: BackupView | None
+) -> list[Flowable]:
+    """The red block of a backup attempt abandoned after an interruption (docs/resume.md).
+
+    What was wrapped, the blob files destroyed, the sheets to destroy (custodian, bag serial),
+    and signature lines for the witnesses who saw the sheets destroyed unopened.
+    """
+    inner = CONTENT_WIDTH - 8  # the frame's padding, 4 points a side
+    step = _step_name(record, view.step_id)
+    wrapped = (
+        f"entry {view.wrapped_seq}, {_time(view.wrapped_at)}"
+        if view.wrapped_seq is not None
+        else _red("no backup.wrapped entry in this journal")
+    )
+    after = (
+        f"The backup made afterwards has the key check value <b>{esc(made.check_value)}</b> "
+        f"(entry {made.seq}): that is the backup's; the abandoned value "
+        f"{esc(view.check_value)} names a key-encryption key that no longer exists."
+        if made is not None
+        else _red("No backup was made after it in these journal entries.")
+    )
+    story = (
+        f"The ceremony stopped during {esc(step)} after the CA key had been wrapped under a "
+        f"key-encryption key with KCV {esc(view.check_value)} ({wrapped}) and before the backup "
+        "was recorded (no backup.made). That key-encryption key died with the process, but the "
+        "blob on the media and the sheets already sealed would together rebuild the CA key: an "
+        "untracked copy. On resumption Sealroom overwrote each blob file of that attempt with "
+        f"zeros and deleted it (entry {view.seq}, {_time(view.abandoned_at)}), and named the "
+        "sheets to destroy. Flash media remap blocks, so the zeros are best effort: destroying "
+        f"the sheets is what makes the abandoned blob useless. {after}"
+    )
+    removed = grid(
+        ["Medium", "Blob file overwritten with zeros and deleted"],
+        [[m, para(path, "mono")] for m, path in view.blob_removed]
+        or [["-", "no blob file of this attempt was found on the media"]],
+        [30 * mm, inner - 30 * mm],
+    )
+    sheets = grid(
+        ["Custodian", "Share", "Bag serial", "Sealed"],
+        [
+            [
+                para(s.name, "cell_bold"),
+                f"{s.share}"
+                + (
+                    f" ({s.member_index} of {s.member_count})" if s.member_index is not None else ""
+                ),
+                para(s.bag, "mono"),
+                f"entry {s.sealed_seq}" if s.sealed_seq is not None else "not journaled",
+            ]
+            for s in view.sheets
+        ]
+        or [["-", "no share sheet had been printed for it", "", ""]],
+        [50 * mm, 42 * mm, 40 * mm, inner - 132 * mm],
+    )
+    signers = list(view.witnesses) or []
+    sign_rows: list[list[Flowable | str]] = [
+        [
+            para(f"<b>{esc(p.name)}</b><br/>{esc(p.role_name)}", "cell", markup=True),
+            Spacer(1, 12 * mm),
+            "",
+        ]
+        for p in signers
+    ] or [["", Spacer(1, 12 * mm), ""], ["", Spacer(1, 12 * mm), ""]]
+    signatures = grid(
+        ["Witness", "Signature", "Date"], sign_rows, [60 * mm, 70 * mm, inner - 130 * mm]
+    )
+    count = len(view.sheets)
+    block: list[Flowable] = [
+        para(f"Backup attempt abandoned after an interruption: backup {view.backup_id}", "alert"),
+        para(story, "cell", markup=True),
+        Spacer(1, 2 * mm),
+        grid(
+            None,
+            [
+                [
+                    para("Abandoned key check value", "cell_bold"),
+                    para(
+                        f"<font name='Courier-Bold'>{esc(view.check_value)}</font> (NOT the "
+                        "backup's KCV)",
+                        "cell",
+                        markup=True,
+                    ),
+                ],
+                [
+                    para("Blob of the abandoned attempt", "cell_bold"),
+                    para(_grouped(view.blob_sha256), "mono"),
+                ],
+            ],
+            [48 * mm, inner - 48 * mm],
+            shade_first_column=True,
+        ),
+        Spacer(1, 2 * mm),
+        removed,
+        Spacer(1, 2 * mm),
+        para(
+            f"Share sheets to destroy, each in its bag, unopened, in view of the witnesses "
+            f"({count}):",
+            "cell_bold",
+        ),
+        sheets,
+        Spacer(1, 2 * mm),
+        para(
+            "We attest that each sheet listed above was destroyed in its sealed bag, unopened, "
+            "in our presence, after its bag serial was read against this list.",
+            "cell_bold",
+        ),
+        signatures,
+    ]
+    frame = Table([[block]], colWidths=[CONTENT_WIDTH], hAlign="LEFT")
+    frame.setStyle(
+        TableStyle(
+            [
+                ("BOX", (0, 0), (-1, -1), 1.5, ALERT),
+                ("LEFTPADDING", (0, 0), (-1, -1), 4),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 4),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
+    return [Spacer(1, 3 * mm), frame, Spacer(1, 3 * mm)]
 
 
 def _backup_made(record: CeremonyRecord, backup: BackupView) -> list[Flowable]:
@@ -2597,51 +3000,12 @@ def _grouped(hex_text: str) -> str:
     return " ".join(upper[i : i + 4] for i in range(0, len(upper), 4))
 
 
-def _artifact_qr(der: bytes, payload_type: str, what: str, sha256: Fingerprint) -> list[Flowable]:
+def _artifact_qr(der: bytes, payload_type: str, what: str) -> list[Flowable]:
+    """``der`` printed for the air gap: labelled QR grid, SHA-256 and base32 listing (paper.py)."""
     try:
-        frames = encode_frames(der, payload_type)
-        matrices = [qr_matrix(frame, ecc=QR_ECC) for frame in frames]
-        labels = []
-        for frame in frames:
-            parsed = parse_frame(frame)
-            message = frame.split("/")[2][:8]
-            labels.append(f"{payload_type} {parsed.index}/{parsed.total} {message}")
+        return transfer_grid_flowables(der, payload_type, title=what[0].upper() + what[1:])
     except TransferError as exc:
-        raise ReportError(f"The {what} cannot be drawn as QR codes: {exc}") from exc
-    cell = CONTENT_WIDTH / QR_COLUMNS
-    modules = max(len(m) for m in matrices) + 2 * QR_QUIET_ZONE
-    module = min(MAX_QR_MODULE, (cell - 4 * mm) / modules)
-    if module < MIN_QR_MODULE:
-        raise ReportError(f"The {what}'s QR codes are too large to print at 0.5 mm modules.")
-    cells: list[list[Flowable]] = []
-    for matrix, label in zip(matrices, labels, strict=True):
-        cells.append([QrCode(matrix, module), para(label, "qr_label")])
-    rows = [cells[i : i + QR_COLUMNS] for i in range(0, len(cells), QR_COLUMNS)]
-    if len(rows[-1]) < QR_COLUMNS:
-        rows[-1] = rows[-1] + [[Spacer(1, 1)]] * (QR_COLUMNS - len(rows[-1]))
-    table = Table(rows, colWidths=[cell] * QR_COLUMNS, hAlign="CENTER")
-    table.setStyle(
-        TableStyle(
-            [
-                ("ALIGN", (0, 0), (-1, -1), "CENTER"),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-            ]
-        )
-    )
-    intro = para(
-        f"The {what} (DER, {len(der)} bytes) as {len(frames)} QR code(s) in Sealroom's "
-        f"SR1 frame format, error correction {QR_ECC}. Scan every code, in any order; the "
-        f"receiver checks each frame and the SHA-256 of the whole {what}, which must equal "
-        f"{_grouped(sha256.hex)}.",
-        "body",
-    )
-    title = what[0].upper() + what[1:]
-    return [
-        CondPageBreak(95 * mm),
-        KeepTogether([para(f"{title} as QR codes", "h2"), intro]),
-        table,
-    ]
+        raise ReportError(f"The {what} cannot be printed as QR codes: {exc}") from exc
 
 
 def _deviations(record: CeremonyRecord, number: int) -> list[Flowable]:
@@ -2717,6 +3081,11 @@ def _interrupted_note(record: CeremonyRecord) -> str:
         f" The ceremony was interrupted and resumed {_times(len(record.interruptions))}; an "
         f"interruption is not by itself a deviation (see section {NUMBER['steps']}, "
         "Interruptions and resumptions)."
+    ) + (
+        f" The backup attempt(s) an interruption cut short were abandoned: that is a deviation "
+        f"(below; the sheets to destroy are in section {NUMBER['backup']})."
+        if record.abandoned_backups
+        else ""
     )
 
 
@@ -3022,6 +3391,8 @@ def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:
         ("Chain", "every entry's prev equals the SHA-256 of the entry before it (checked now)"),
         ("Journal ended", ended),
     ]
+    if record.shown(JOURNAL_HEAD):
+        rows.append(("Journal head shown as QR", _shown_text(record, JOURNAL_HEAD)))
     for item in record.interruptions:
         torn = (
             f"; a torn tail of {item.torn_length} bytes closed off (seq {item.torn_seq})"
@@ -3094,9 +3465,20 @@ def _journal(record: CeremonyRecord, number: int) -> list[Flowable]:
         "the closing) are in the journal, not in this report.",
         "small",
     )
+    head_payload = journal_head_payload(
+        record.ceremony_id, head, record.script_sha256, rehearsal=record.rehearsal
+    )
+    head_codes = _artifact_qr(head_payload, "JNL", f"journal head (entry {head.seq})")
     return [
         *_section(number, "Journal position covered", "EV-LOG", fields(rows)),
         note,
+        para(
+            f"The journal head this report covers as a JNL payload (the JSON object "
+            f"'sealroom-journal-head/1' that 'export-qr journal-head' shows on screen): "
+            f"seq {head.seq}, entry SHA-256 {head.sha256}.",
+            "small",
+        ),
+        *head_codes,
         para("Journal entries", "h2"),
         entries,
     ]

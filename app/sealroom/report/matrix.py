@@ -202,6 +202,36 @@ class _Facts:
     def tagged_steps(self, item_id: str) -> list[str]:
         return [step.id for step in self.script.steps if item_id in step_evidence(step)]
 
+    def preflight(self, *checks: str) -> list[JournalEntry]:
+        """``preflight.checked`` entries of ``checks`` (docs/preflight.md), in journal order."""
+        return [e for e in self.of("preflight.checked") if e.data.get("check") in checks]
+
+    def _preflight_note(self, entries: Sequence[JournalEntry]) -> str:
+        """``preflight image PASS, software PASS (entries 6, 7)``: the last verdict of each."""
+        last: dict[str, JournalEntry] = {}
+        for entry in entries:
+            last[str(entry.data.get("check"))] = entry
+        if not last:
+            return ""
+        verdicts = []
+        for check, entry in last.items():
+            verdict = f"{check} {entry.data.get('verdict')}"
+            if entry.data.get("blocking") is False:
+                verdict += " (informational)"
+            elif entry.data.get("passed") is False:
+                verdict += " (decided as a deviation)"
+            verdicts.append(verdict)
+        seqs = ", ".join(str(e.seq) for e in last.values())
+        return f"; preflight {', '.join(verdicts)} (entries {seqs})"
+
+    def _abandoned_kcvs(self, backup_id: Json | None) -> set[Json | None]:
+        """Key check values of the backup's attempts abandoned on resume (``backup.abandoned``)."""
+        return {
+            e.data.get("check_value")
+            for e in self.of("backup.abandoned")
+            if e.data.get("backup_id") == backup_id
+        }
+
     def row(self, item_id: str) -> EvidenceRow:
         method: Callable[[_Found], tuple[bool, str]] = getattr(
             self, "_" + item_id.lower().replace("-", "_")
@@ -438,7 +468,8 @@ class _Facts:
             return False, "the script lists no materials"
         serials = [e for e in self.of("entry.recorded") if e.data.get("format") == "serial"]
         identified = self.of("token.identified", "printer.checked")
-        found.add(*serials, *identified, *self.tagged("EV-MATERIALS"))
+        checked = self.preflight("devices", "network")
+        found.add(*serials, *identified, *checked, *self.tagged("EV-MATERIALS"))
         if not (serials or identified):
             return False, (
                 f"{_plural(len(self.script.materials), 'material')} listed, but no serial number "
@@ -447,11 +478,12 @@ class _Facts:
         return True, (
             f"{_plural(len(self.script.materials), 'material')} listed with serials; "
             f"{_plural(len(serials) + len(identified), 'serial')} checked in the room"
+            + self._preflight_note(checked)
         )
 
     def _ev_device(self, found: _Found) -> tuple[bool, str]:
         tokens = self.of("token.identified", "token.initialised")
-        found.add(*tokens, *self.of("token.inventory"))
+        found.add(*tokens, *self.of("token.inventory"), *self.preflight("devices"))
         if not tokens:
             return False, "no token.identified entry (device model, serial, firmware)"
         token = tokens[0].data.get("token")
@@ -497,23 +529,50 @@ class _Facts:
         return False, "no entry lists the device's mechanisms or key-generation settings"
 
     def _ev_integrity(self, found: _Found) -> tuple[bool, str]:
+        """A witness step that verified the software, or a production preflight that did.
+
+        The preflight counts when its last image (dm-verity root hash) and software (every
+        file's SHA-256) checks passed; a rehearsal's checks are informational.
+        """
         found.add(self.opened)
         software = self.opened.data.get("software")
         if isinstance(software, Mapping):
             found.digest("software", software.get("sha256"))
+        checked = self.preflight("image", "software")
+        found.add(*checked)
+        for entry in checked:
+            facts = entry.data.get("facts")
+            if isinstance(facts, Mapping):
+                found.digest("image dm-verity root hash", facts.get("cmdline_root_hash"))
+                found.digest("image packages.lock", facts.get("packages_lock_sha256"))
+                found.digest("software", facts.get("sealroom_sha256"))
+        last = {str(e.data.get("check")): e for e in checked}
+        hashed = all(
+            check in last
+            and last[check].data.get("passed") is True
+            and last[check].data.get("blocking") is True
+            for check in ("image", "software")
+        )
+        preflight = self._preflight_note(checked)
         tagged = self._with_tags(found, "EV-INTEGRITY")
         failed = [e.step or "" for e in tagged if e.data.get("matches") is False]
         if failed:
             return False, f"the integrity check at step {', '.join(failed)} did not match"
         if not tagged:
+            if hashed:
+                return True, "image and software verified by hash before any step" + preflight
             scripted = self.tagged_steps("EV-INTEGRITY")
             if scripted:
-                return False, f"step {', '.join(scripted)} (software integrity) not completed"
-            return False, "no step verifies the software's integrity"
+                return (
+                    False,
+                    f"step {', '.join(scripted)} (software integrity) not completed" + preflight,
+                )
+            return False, "no step verifies the software's integrity" + preflight
         return (
             True,
             "software hash checked by the witnesses at step "
-            + ", ".join(e.step or "" for e in tagged),
+            + ", ".join(e.step or "" for e in tagged)
+            + preflight,
         )
 
     def _ev_teb(self, found: _Found) -> tuple[bool, str]:
@@ -544,14 +603,29 @@ class _Facts:
             if e.data.get("format") == "clock-offset"
             and isinstance(e.data.get("offset_seconds"), int)
         ]
-        found.add(*offsets)
+        clocks = self.preflight("clock")
+        found.add(*offsets, *clocks)
+        rtc = ""
+        if clocks:
+            facts = clocks[0].data.get("facts")
+            difference = (
+                facts.get("system_minus_rtc_seconds") if isinstance(facts, Mapping) else None
+            )
+            rtc = (
+                f"; preflight (entry {clocks[0].seq}): system minus hardware clock {difference} s"
+                if isinstance(difference, str) and difference
+                else f"; preflight (entry {clocks[0].seq}): no hardware clock"
+            )
         if not offsets:
-            return False, "no clock-offset entry"
+            return False, "no clock-offset entry" + rtc
         offset = offsets[0].data.get("offset_seconds")
         readers = self._names(
             sorted({a.participant for a in offsets[0].actors if a.capacity == "witness"})
         )
-        return True, f"reference minus workstation: {offset} s, read by {readers or 'nobody named'}"
+        return (
+            True,
+            f"reference minus workstation: {offset} s, read by {readers or 'nobody named'}" + rtc,
+        )
 
     # -------------------------------------------------------------------------- D. execution
 
@@ -609,11 +683,12 @@ class _Facts:
 
     def _ev_deviation(self, found: _Found) -> tuple[bool, str]:
         found.add(self.opened)
-        recorded = self.of("deviation.recorded", "ceremony.aborted")
+        recorded = self.of("deviation.recorded", "ceremony.aborted", "backup.abandoned")
         found.add(*recorded)
         if self.script.deviations is None:
             return False, "the script has no deviations policy"
-        count = len(self.of("deviation.recorded"))
+        # A backup attempt abandoned after an interruption is a deviation by nature.
+        count = len(self.of("deviation.recorded", "backup.abandoned"))
         if self.closing is None:
             return False, (
                 f"{_plural(count, 'deviation')} recorded so far; the closing entry (not in these "
@@ -775,9 +850,20 @@ class _Facts:
         for entry in made:
             data = entry.data
             backup_id = data.get("backup_id")
-            sealed = self._backup_shares(backup_id)
+            # An attempt abandoned after an interruption sealed sheets of another KEK: not these.
+            abandoned = self._abandoned_kcvs(backup_id)
+            sealed = [
+                e
+                for e in self._backup_shares(backup_id)
+                if e.data.get("check_value") not in abandoned
+            ]
             shown = [e for e in self.of("qr.shown") if e.data.get("backup_id") == backup_id]
-            found.add(entry, *sealed, *shown)
+            attempts = [
+                e
+                for e in self.of("backup.wrapped", "backup.abandoned")
+                if e.data.get("backup_id") == backup_id
+            ]
+            found.add(entry, *sealed, *shown, *attempts)
             blob = _text(data, "blob_sha256")
             found.digest(f"backup {backup_id} blob", blob)
             found.digest(f"SPKI of {data.get('label')}", _fingerprint_hex(data))

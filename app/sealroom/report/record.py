@@ -306,6 +306,8 @@ class InputView:
     step_number: int
     received_at: datetime
     seq: int
+    der: bytes = b""
+    """The object as received (``der_b64``), printed again as QR codes."""
 
     @property
     def matches_expected(self) -> bool | None:
@@ -1019,6 +1021,107 @@ class RegistryView:
 
 
 @dataclass(frozen=True)
+class PreflightDecision:
+    """The room's decision on a failed preflight check (``deviation.recorded``), or the abort."""
+
+    decision: str
+    """``proceed`` (the failure waived), ``retry`` (the check run again) or ``abort``."""
+    decided_by: str
+    """Name (role) of the decider; for an abort without a deviation, how it was stopped."""
+    seq: int
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class PreflightCheckView:
+    """A ``preflight.checked`` entry: one check of the workstation (docs/preflight.md).
+
+    Image and software feed EV-INTEGRITY, clock EV-CLOCK, devices and network EV-MATERIALS and
+    EV-DEVICE. A failed blocking check is decided by the room as a deviation on the attendance
+    step (or before the next step after a resumption): ``decision``. A rehearsal's checks are
+    informational (``blocking`` false) and decided by nobody.
+    """
+
+    seq: int
+    checked_at: datetime
+    check: str
+    passed: bool
+    verdict: str
+    detail: str
+    facts: tuple[tuple[str, str | tuple[str, ...]], ...]
+    """What the check read, as journaled (never a secret), sorted by key."""
+    rehearsal: bool
+    blocking: bool
+    at: str
+    """``opening``, ``resumption`` or ``retry``."""
+    step_id: str | None
+    decision: PreflightDecision | None = None
+
+    def fact(self, key: str) -> str | None:
+        """A text fact, or None when absent, empty or a list."""
+        value = dict(self.facts).get(key)
+        return value if isinstance(value, str) and value else None
+
+    def fact_list(self, key: str) -> tuple[str, ...]:
+        """A list fact (or a text fact as one item); empty when absent."""
+        value = dict(self.facts).get(key)
+        if isinstance(value, tuple):
+            return value
+        return (value,) if value else ()
+
+    @property
+    def waived(self) -> bool:
+        """A failed blocking check the room decided to proceed past (a recorded deviation)."""
+        return (
+            not self.passed
+            and self.blocking
+            and self.decision is not None
+            and self.decision.decision == "proceed"
+        )
+
+
+@dataclass(frozen=True)
+class AbandonedSheet:
+    """A share sheet of an abandoned backup attempt, to destroy unopened (``backup.abandoned``)."""
+
+    custodian: str
+    name: str
+    share: str
+    bag: str
+    member_index: int | None
+    """From the attempt's ``share.sealed`` (None: no such entry in the journal)."""
+    member_count: int | None
+    sealed_seq: int | None
+
+
+@dataclass(frozen=True)
+class AbandonedBackupView:
+    """A backup attempt interrupted before ``backup.made`` and abandoned on resume.
+
+    Its key-encryption key died with the process, but its blob and its sealed sheets together
+    would rebuild the CA key: the blob files were overwritten and deleted, and the sheets are to
+    be destroyed unopened in view of the witnesses (docs/resume.md). A deviation by nature.
+    """
+
+    backup_id: str
+    check_value: str
+    """The abandoned attempt's KCV: never the backup's (``backup.made`` has its own)."""
+    blob_sha256: str
+    blob_removed: tuple[tuple[str, str], ...]
+    """(material, path) of each blob file destroyed."""
+    sheets: tuple[AbandonedSheet, ...]
+    wrapped_seq: int | None
+    """The ``backup.wrapped`` of the attempt (None: not in the journal)."""
+    wrapped_at: datetime | None
+    step_id: str
+    step_number: int
+    abandoned_at: datetime
+    seq: int
+    performer: Person | None
+    witnesses: tuple[Person, ...]
+
+
+@dataclass(frozen=True)
 class CeremonyRecord:
     """Everything the ceremony report shows, taken from the journal entries only."""
 
@@ -1087,6 +1190,10 @@ class CeremonyRecord:
     """Every recovery refused (``recovery.failed``), in order."""
     resplits: tuple[ResplitView, ...] = ()
     """Every backup re-split (``backup.resplit``), in order (EV-BACKUP, EV-QUORUM)."""
+    preflight: tuple[PreflightCheckView, ...] = ()
+    """Every preflight check journaled (``preflight.checked``), in order, with its decision."""
+    abandoned_backups: tuple[AbandonedBackupView, ...] = ()
+    """Every backup attempt abandoned after an interruption (``backup.abandoned``), in order."""
 
     def pin_share(self, share_id: str) -> tuple[SplitView, ShareSlot] | None:
         """The split and member a script share id (``user-pin-share-1``...) belongs to."""
@@ -1304,6 +1411,8 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
             *builder.deviations,
             *builder.backup_deviations(),
             *builder.recovery_deviations(),
+            *builder.abandon_deviations(ended_by),
+            *builder.preflight_deviations(),
         ),
         entries=tuple(entries),
         head=JournalHead(seq=entries[-1].seq, sha256=entries[-1].sha256),
@@ -1329,6 +1438,8 @@ def ceremony_record(entries: Sequence[JournalEntry]) -> CeremonyRecord:
         recoveries=builder.final_recoveries(),
         recovery_failures=builder.final_recovery_failures(),
         resplits=tuple(builder.resplits),
+        preflight=tuple(builder.preflight),
+        abandoned_backups=tuple(builder.abandoned),
     )
 
 
@@ -1399,6 +1510,11 @@ class _Builder:
         self.backup_whats = {_kek_what(b.id): b.id for b in script.backups}
         self.backup_whats |= {_old_kek_what(b.id): b.id for b in script.backups if b.resplit}
         self.resplits: list[ResplitView] = []
+        self.preflight: list[PreflightCheckView] = []
+        self.wrapped: list[JournalEntry] = []
+        """Every ``backup.wrapped``: an attempt is made (``backup.made`` with its KCV) or
+        abandoned (``backup.abandoned``); anything else left a blob and sheets unaccounted for."""
+        self.abandoned: list[AbandonedBackupView] = []
         self.voided: dict[tuple[str, str], JournalEntry] = {}
         """``shares.voided`` of a step (step id, backup id), read with its ``backup.resplit``."""
         """What a backup's shares protect, as the engine names it, to its backup id."""
@@ -1499,6 +1615,195 @@ class _Builder:
                 mismatches=sentences,
             )
         )
+
+    def _on_preflight_checked(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        facts: list[tuple[str, str | tuple[str, ...]]] = []
+        raw = data.obj("facts")
+        for key in sorted(raw.data):
+            value = raw.data[key]
+            facts.append((key, value if isinstance(value, str) else raw.texts(key)))
+        view = PreflightCheckView(
+            seq=entry.seq,
+            checked_at=entry.time,
+            check=data.text("check"),
+            passed=data.flag("passed"),
+            verdict=data.text("verdict"),
+            detail=data.text("detail"),
+            facts=tuple(facts),
+            rehearsal=data.flag("rehearsal"),
+            blocking=data.flag("blocking"),
+            at=data.text("at"),
+            step_id=entry.step,
+        )
+        self.preflight.append(view)
+        if view.verdict != ("PASS" if view.passed else "FAIL"):
+            self._integrity(entry, f"verdict of the preflight check {view.check}", "passed flag")
+        if view.blocking == self.rehearsal or view.rehearsal != self.rehearsal:
+            self._integrity(
+                entry,
+                f"blocking and rehearsal flags of the preflight check {view.check}",
+                "journal's mode (a rehearsal's checks are informational)",
+            )
+
+    def _decide_preflight(self, check: str, decision: PreflightDecision) -> bool:
+        """Attach a decision to the latest undecided failed blocking ``check``; False if none."""
+        for index in range(len(self.preflight) - 1, -1, -1):
+            view = self.preflight[index]
+            if view.check == check and not view.passed and view.blocking:
+                if view.decision is not None:
+                    return False
+                self.preflight[index] = replace(view, decision=decision)
+                return True
+        return False
+
+    def preflight_deviations(self) -> list[Deviation]:
+        """A failed blocking check in a closed journal that nobody decided: a silent waiver."""
+        if self.closed is None:
+            return []
+        return [
+            Deviation(
+                where="Preflight at the "
+                + ("opening" if view.at == "opening" else f"{view.at} (entry {view.seq})"),
+                expected=f"preflight check {view.check} passes, or the room decides its failure",
+                observed=f"preflight check {view.check} failed: {view.detail}; no deviation "
+                "decides it and the ceremony went on",
+                decision="found while rendering the report; no decision is journaled",
+                decided_by="-",
+                seq=view.seq,
+            )
+            for view in self.preflight
+            if not view.passed and view.blocking and view.decision is None
+        ]
+
+    def _on_backup_wrapped(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        data.text("backup_id")
+        data.text("blob_sha256")
+        if not re.fullmatch(r"[0-9A-F]{6}", data.text("check_value")):
+            raise data._fail("check_value", "6 upper-case hex digits")
+        self.wrapped.append(entry)
+
+    def _abandoned_kcvs(self, backup_id: str) -> set[str]:
+        return {a.check_value for a in self.abandoned if a.backup_id == backup_id}
+
+    def _on_backup_abandoned(self, entry: JournalEntry) -> None:
+        data = _Data(entry)
+        backup_id = data.text("backup_id")
+        check_value = data.text("check_value")
+        blob_sha256 = data.text("blob_sha256")
+        step_id = self._step_id(entry)
+        wrapped = next(
+            (
+                w
+                for w in reversed(self.wrapped)
+                if w.data.get("backup_id") == backup_id and w.data.get("check_value") == check_value
+            ),
+            None,
+        )
+        sealed = [
+            s for s in self.sealed if s.backup_id == backup_id and s.check_value == check_value
+        ]
+        sheets = []
+        for item in data.objs("sheets_to_destroy"):
+            custodian = item.text("custodian")
+            share = item.text("share")
+            bag = item.text("bag")
+            match = next((s for s in sealed if (s.share, s.bag) == (share, bag)), None)
+            sheets.append(
+                AbandonedSheet(
+                    custodian=custodian,
+                    name=participant_name(self.script, custodian),
+                    share=share,
+                    bag=bag,
+                    member_index=match.member_index if match is not None else None,
+                    member_count=match.member_count if match is not None else None,
+                    sealed_seq=match.seq if match is not None else None,
+                )
+            )
+        performer = next(
+            (person(self.script, a) for a in entry.actors if a.capacity == "performer"), None
+        )
+        view = AbandonedBackupView(
+            backup_id=backup_id,
+            check_value=check_value,
+            blob_sha256=blob_sha256,
+            blob_removed=tuple(
+                (m.text("material"), m.text("path")) for m in data.objs("blob_removed")
+            ),
+            sheets=tuple(sheets),
+            wrapped_seq=wrapped.seq if wrapped is not None else None,
+            wrapped_at=wrapped.time if wrapped is not None else None,
+            step_id=step_id,
+            step_number=self.numbers.get(step_id, 0),
+            abandoned_at=entry.time,
+            seq=entry.seq,
+            performer=performer,
+            witnesses=tuple(
+                person(self.script, a) for a in entry.actors if a.capacity == "witness"
+            ),
+        )
+        self.abandoned.append(view)
+        name = f"abandoned attempt {check_value} of backup {backup_id}"
+        if wrapped is None:
+            self._integrity(entry, name, "backup.wrapped entry with its key check value")
+        elif wrapped.data.get("blob_sha256") != blob_sha256:
+            self._integrity(entry, f"blob SHA-256 of the {name}", "SHA-256 backup.wrapped records")
+        journaled = sorted((s.custodian, s.share, s.bag) for s in sealed)
+        if sorted((s.custodian, s.share, s.bag) for s in sheets) != journaled:
+            self._integrity(
+                entry, f"sheets to destroy of the {name}", "share.sealed entries of that attempt"
+            )
+        spec = next((b for b in self.script.backups if b.id == backup_id), None)
+        if spec is None or any(m not in spec.media for m, _ in view.blob_removed):
+            self._integrity(entry, f"media of the {name}", "script's backup media")
+
+    def abandon_deviations(self, ended_by: str | None) -> list[Deviation]:
+        """Abandoned attempts (deviations by nature), and wrapped attempts left unaccounted for.
+
+        In a journal that ended, a ``backup.wrapped`` neither made nor abandoned left a blob and
+        perhaps sealed sheets that together rebuild the key: an untracked copy.
+        """
+        out = []
+        for view in self.abandoned:
+            removed = ", ".join(m for m, _ in view.blob_removed) or "no medium"
+            sheets = "; ".join(f"{s.name} (bag {s.bag})" for s in view.sheets) or "none printed"
+            who = [p for p in (view.performer, *view.witnesses) if p is not None]
+            out.append(
+                Deviation(
+                    where=self._step_label(view.step_id),
+                    expected=f"backup {view.backup_id} made in one attempt (wrapped, written, "
+                    "split, sealed and recorded by backup.made)",
+                    observed=f"the attempt with key check value {view.check_value} was "
+                    "interrupted before backup.made and abandoned on resume: its blob destroyed "
+                    f"on {removed}; share sheets to destroy unopened: {sheets}",
+                    decision="abandoned by Sealroom on resume; the sheets are destroyed unopened "
+                    "in view of the witnesses (section 12); a new backup was made",
+                    decided_by="; ".join(f"{p.name} ({p.role_name})" for p in who) or "-",
+                    seq=view.seq,
+                )
+            )
+        if ended_by is None:
+            return out
+        accounted = {(b.backup_id, b.check_value) for b in self.backups}
+        accounted |= {(a.backup_id, a.check_value) for a in self.abandoned}
+        for entry in self.wrapped:
+            key = (str(entry.data.get("backup_id")), str(entry.data.get("check_value")))
+            if key in accounted:
+                continue
+            out.append(
+                Deviation(
+                    where=self._step_label(entry.step),
+                    expected=f"the backup {key[0]} attempt wrapped at entry {entry.seq} is made "
+                    "(backup.made) or abandoned (backup.abandoned)",
+                    observed=f"the attempt with key check value {key[1]} is neither: its blob "
+                    "and any sheet sealed for it are unaccounted for",
+                    decision="found while rendering the report; no decision is journaled",
+                    decided_by="-",
+                    seq=entry.seq,
+                )
+            )
+        return out
 
     def _on_token_identified(self, entry: JournalEntry) -> None:
         data = _Data(entry)
@@ -1750,6 +2055,7 @@ class _Builder:
             step_number=self.numbers.get(self._step_id(entry), 0),
             received_at=entry.time,
             seq=entry.seq,
+            der=der,
         )
         self.inputs.append(view)
         name = f"{view.kind} {view.input_id}"
@@ -2366,8 +2672,13 @@ class _Builder:
             )
             for m in data.objs("media")
         )
+        abandoned = self._abandoned_kcvs(backup_id)
         sealed_here = [
-            s for s in self.sealed if s.backup_id == backup_id and s.step_number == number
+            s
+            for s in self.sealed
+            if s.backup_id == backup_id
+            and s.step_number == number
+            and s.check_value not in abandoned
         ]
         shares: list[BackupShareView] = []
         for item in data.objs("sealed"):
@@ -3340,6 +3651,17 @@ class _Builder:
             )
             or "(nobody named)"
         )
+        checked = re.fullmatch(r"preflight check (\S+) passes", data.text("expected"))
+        if checked is not None:
+            self._decide_preflight(
+                checked.group(1),
+                PreflightDecision(
+                    decision=data.text("decision"),
+                    decided_by=decided_by,
+                    seq=entry.seq,
+                    note=data.opt_text("note"),
+                ),
+            )
         self.deviations.append(
             Deviation(
                 where=self._step_label(entry.step) if entry.step else "the ceremony as a whole",
@@ -3433,6 +3755,16 @@ class _Builder:
 
     def _on_ceremony_aborted(self, entry: JournalEntry) -> None:
         self.aborted = entry
+        for view in self.preflight:
+            if not view.passed and view.blocking and view.decision is None:
+                self._decide_preflight(
+                    view.check,
+                    PreflightDecision(
+                        decision="abort",
+                        decided_by=f"the ceremony was aborted (entry {entry.seq})",
+                        seq=entry.seq,
+                    ),
+                )
         where = self._step_label(entry.step) if entry.step else "the ceremony as a whole"
         self.deviations.append(
             Deviation(
@@ -3588,7 +3920,7 @@ class _Builder:
                 last_check[_Data(entry).text("material")] = _Data(entry).flag("matches")
         if not all(last_check.values()):
             ok = False
-        if "deviation.recorded" in events:
+        if "deviation.recorded" in events or "backup.abandoned" in events:
             ok = False
         if step.id in self.skipped and completed is None:
             return "Not performed: skipped after deviation", details, False
@@ -3732,6 +4064,21 @@ class _Builder:
                 f"split {data.number('threshold')} of {data.number('share_count')}. Shares "
                 f"sealed: {self._sealed_text(entry.step, data.text('backup_id'), backup=True)}"
             )
+        if event == "backup.abandoned":
+            view = next((a for a in self.abandoned if a.seq == entry.seq), None)
+            if view is None:
+                return None
+            removed = ", ".join(m for m, _ in view.blob_removed) or "no medium"
+            sheets = ", ".join(f"{s.name} (bag {s.bag})" for s in view.sheets) or "none"
+            return (
+                f"Backup attempt with KCV {view.check_value} ABANDONED after the interruption: "
+                f"blob destroyed on {removed}; share sheets to destroy unopened: {sheets}"
+            )
+        if event == "preflight.checked":
+            return (
+                f"Preflight check {data.text('check')} run again ({data.text('at')}): "
+                f"{data.text('verdict')}: {data.text('detail')}"
+            )
         if event == "restore.tested":
             return (
                 f"Restore test of backup {data.text('backup_id')} PASSED: shares of "
@@ -3847,10 +4194,13 @@ class _Builder:
         With ``backup``, ``what`` is a backup id and the shares are those of its KEK.
         """
         number = self.numbers.get(step_id or "", 0)
+        abandoned = self._abandoned_kcvs(what) if backup else set()
         sealed = [
             s
             for s in self.sealed
-            if (s.backup_id == what if backup else s.what == what) and s.step_number == number
+            if (s.backup_id == what if backup else s.what == what)
+            and s.step_number == number
+            and s.check_value not in abandoned
         ]
         return (
             ", ".join(

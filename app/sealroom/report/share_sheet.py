@@ -260,9 +260,26 @@ class FileSheetPrinter:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
+    def _free_path(self, sheet: ShareSheet, words: Sequence[str]) -> Path:
+        """``sheet_file_name(sheet)``, or ``<stem>.2.pdf``… when that sheet holds another share.
+
+        The same share printed twice is refused (the caller's O_EXCL fails on the first name).
+        Another share for the same custodian and member (a backup made anew after a resume
+        abandoned the interrupted one, docs/resume.md) is the newest paper: the next free number.
+        """
+        path = self.folder / sheet_file_name(sheet)
+        number = 1
+        candidate = path
+        while candidate.exists():
+            if read_share_sheet_words(candidate) == tuple(words):
+                return candidate  # the same share again: refused by O_EXCL
+            number += 1
+            candidate = path.with_name(f"{path.stem}.{number}{path.suffix}")
+        return candidate
+
     def print_share_sheet(self, sheet: ShareSheet, words: Sequence[str]) -> PrintJob:
         pdf = render_share_sheet(sheet, words)
-        path = self.folder / sheet_file_name(sheet)
+        path = self._free_path(sheet, words)
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
         try:
             fd = os.open(path, flags, 0o600)

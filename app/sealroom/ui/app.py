@@ -11,13 +11,16 @@ from types import FrameType
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
+from textual.drivers.linux_driver import LinuxDriver
 from textual.screen import Screen
 
 from sealroom.ceremony.ports import StepView
 from sealroom.ceremony.runner import CeremonyResult, Runner, StepStatus
 from sealroom.errors import SealroomError
+from sealroom.ui.console import CONSOLE_THEME, ConsoleDriver, on_console
+from sealroom.ui.keys import KeysInTurn
 from sealroom.ui.operator import STOPPED_BY_OPERATOR, TERMINAL_CLOSED, TextualOperator
 from sealroom.ui.screens import ConfirmStopScreen, FailureScreen, FinishScreen, WaitScreen
 from sealroom.ui.widgets import ARMING_SECONDS, CeremonyBar
@@ -31,10 +34,11 @@ UI_FAILED = (
     "kept. Please report this with the journal file."
 )
 WORKER_GRACE_SECONDS = 120.0
+"""Textual's theme in the terminal's own 16 colours, for the console."""
 """How long to wait, after the UI closed, for the engine to finish HSM work and journal an abort."""
 
 
-class SealroomApp(App[CeremonyResult | None]):
+class SealroomApp(KeysInTurn[CeremonyResult | None]):
     """Full-screen ceremony UI. ``return_value`` is the ceremony's result once the app exits."""
 
     CSS_PATH = "sealroom.tcss"
@@ -95,10 +99,25 @@ class SealroomApp(App[CeremonyResult | None]):
 
     # ------------------------------------------------------------------ lifecycle
 
+    def get_driver_class(self) -> type[Driver]:
+        driver = super().get_driver_class()
+        # On tty1 the console font lacks characters Textual and Sealroom draw (▸, ●, ⏎).
+        return ConsoleDriver if on_console() and driver is LinuxDriver else driver
+
+    def get_key_display(self, binding: Binding) -> str:
+        shown = super().get_key_display(binding)
+        # The console font has no ⏎, and its substitute (a corner) is easy to miss in the footer.
+        return "Enter" if on_console() and shown == "\u23ce" else shown
+
     def get_default_screen(self) -> Screen[None]:
         return WaitScreen(self)
 
     def on_mount(self) -> None:
+        if on_console():
+            # The Linux console (the appliance's tty1) has 16 colours and no bright backgrounds:
+            # our colours, rounded to its palette, put some buttons red on dark red. The ANSI
+            # theme uses the console's own colours, with plain backgrounds only.
+            self.theme = CONSOLE_THEME
         self.run_worker(self.run_ceremony, name="ceremony", thread=True, exit_on_error=False)
 
     def on_unmount(self) -> None:

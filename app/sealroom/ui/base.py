@@ -5,16 +5,16 @@ from __future__ import annotations
 import time
 from typing import ClassVar, TypeVar
 
-from textual import events
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Input, Label, Static
 
 from sealroom.ceremony.ports import StepView
-from sealroom.ui.widgets import KIND_NAMES, CeremonyBar, CeremonyState
+from sealroom.ui.widgets import KIND_NAMES, ActionButton, CeremonyBar, CeremonyState
 
 ResultT = TypeVar("ResultT")
 
@@ -91,3 +91,63 @@ def step_heading(view: StepView, *, instruction: bool = True) -> ComposeResult:
         yield Static(Content(view.step.instruction), classes="instruction")
     else:
         yield Static("", classes="spacer")
+
+
+class ObservedScreen(ModalScreen[str | None]):
+    """Asks the witnesses what they saw that does not match; dismisses with it (None: back).
+
+    Subclasses set the texts: the title, an optional ``lead`` (what was expected), the question,
+    the field's example, what happens next, the two buttons, and the refusal of an empty answer.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("tab", "app.focus_next", "Next field"),
+    ]
+    title_text: ClassVar[str]
+    question: ClassVar[str]
+    example: ClassVar[str]
+    instruction: ClassVar[str]
+    back_label: ClassVar[str]
+    record_label: ClassVar[str]
+    empty_refusal: ClassVar[str]
+
+    def __init__(self, lead: str | None = None) -> None:
+        super().__init__()
+        self.lead = lead
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="danger"):
+            yield Label(self.title_text, classes="title")
+            if self.lead is not None:
+                yield Static(Content(self.lead), classes="instruction")
+            yield Label(self.question, classes="section")
+            yield Input(placeholder=self.example, id="observed")
+            yield Static(self.instruction, classes="instruction")
+            yield Static("", id="problem")
+            with Horizontal(classes="dialog-actions"):
+                yield ActionButton(self.back_label, "back", "default")
+                yield ActionButton(self.record_label, "record", "error")
+        yield Footer(show_command_palette=False, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#observed", Input).focus()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#back")
+    def back(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted, "#observed")
+    @on(Button.Pressed, "#record")
+    def record(self) -> None:
+        text = self.query_one("#observed", Input).value.strip()
+        if not text:
+            problem = self.query_one("#problem", Static)
+            problem.update(self.empty_refusal)
+            problem.add_class("visible")
+            self.query_one("#observed", Input).focus()
+            return
+        self.dismiss(text)

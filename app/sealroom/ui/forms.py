@@ -24,6 +24,7 @@ from sealroom.ceremony.quorum import (
 from sealroom.ceremony.runner import entry_problem
 from sealroom.ceremony.script import (
     ActionStep,
+    AttendanceStep,
     BreakStep,
     EntryStep,
     Script,
@@ -519,6 +520,14 @@ class SignOffScreen(CeremonyScreen[tuple[SignOff, ...]]):
 def decision_options(step: StepBase, failed: bool) -> list[tuple[str, str]]:
     """The choices the engine accepts: after a failure, or for a deviation recorded at a step."""
     if failed:
+        if isinstance(step, AttendanceStep):
+            # A registry mismatch or a failed preflight check, decided once the room is known:
+            # the engine accepts proceed (the deviation on record), a new check, or abort.
+            return [
+                ("proceed", "Proceed: record the deviation and go on"),
+                ("retry", "Check again (once the room has put it right)"),
+                ("abort", "Abort the ceremony"),
+            ]
         if isinstance(step, EntryStep):
             first = ("proceed", "Proceed: record a deviation; the value stays unconfirmed")
         else:

@@ -25,6 +25,7 @@ from sealroom.ceremony.ports import (
     Deviation,
     Fact,
     Outcome,
+    QrProgress,
     SignOff,
     StepView,
 )
@@ -41,6 +42,13 @@ from sealroom.ui.forms import (
     words_difference,
 )
 from sealroom.ui.qr_screen import QrScreen, render_symbols
+from sealroom.ui.receive_screen import (
+    ReceivedCheckScreen,
+    ReceiveScreen,
+    ReceiveSourceScreen,
+    SourceChoice,
+    cameras,
+)
 from sealroom.ui.screens import (
     AttendanceScreen,
     FailureScreen,
@@ -89,6 +97,10 @@ class TextualOperator:
         self.break_phase: dict[str, str] = {}
         """Step id -> ``seal`` once people were asked who leaves, ``recheck`` after the break."""
         self.working_now: str | None = None
+        self.receiving: tuple[str, str, tuple[str, ...]] | None = None
+        """(step id, input id, sources) chosen for the QR reception the engine starts next."""
+        self.receive_screen: ReceiveScreen | None = None
+        """The live grid of the reception under way (progress goes there)."""
         self.ended = False
         self._stop = threading.Event()
         self._lock = threading.RLock()  # re-entrant: a signal handler may stop mid-push
@@ -246,7 +258,14 @@ class TextualOperator:
     @contextmanager
     def _working(self, view: StepView, message: str) -> Iterator[None]:
         self._check_stop()
-        screen = WorkingScreen(self.app, view, message)
+        receiving, self.receiving = self.receiving, None
+        screen: Screen[None]
+        if receiving is not None and receiving[0] == view.step.id:
+            # The QR reception the room just chose its sources for: the live grid, not a spinner.
+            screen = ReceiveScreen(self.app, view, receiving[1], receiving[2])
+            self.receive_screen = screen
+        else:
+            screen = WorkingScreen(self.app, view, message)
 
         def show() -> None:
             self.app.set_progress(view)
@@ -257,10 +276,14 @@ class TextualOperator:
             self.working_now = None
             self.app.hide(screen)
 
+        def done() -> None:
+            self.receive_screen = None
+
         self._call(show)
         try:
             yield
         finally:
+            done()
             with suppress(CeremonyAborted):  # the app has gone; nothing is left to hide
                 self._call(hide)
 
@@ -275,20 +298,36 @@ class TextualOperator:
         self._ask(lambda: QrScreen(self.app, view, title, symbols, facts), view)
 
     def qr_sources(self, view: StepView, input_id: str, description: str) -> Sequence[str]:
-        self._check_stop()
-        prepared = self.prepared.get(input_id)
-        if prepared is None:
-            raise CeremonyError(
-                f"This workstation cannot read QR codes from a camera yet, so {input_id} cannot "
-                "be imported here. Rehearse this ceremony (its stand-in QR images are prepared "
-                "for you) or record a deviation."
-            )
-        outcome = Outcome(
-            f"Rehearsal: the stand-in QR images prepared for {input_id} are read now.",
-            (Fact("Stands in for", description), Fact("Images", str(len(prepared)))),
+        """The room chooses a camera (the default), typed paths, or a rehearsal's stand-ins."""
+        choice = SourceChoice(
+            input_id, description, cameras(), tuple(self.prepared.get(input_id, ()))
         )
-        self._ask(lambda: OutcomeScreen(self.app, view, outcome), view)
-        return tuple(prepared)
+        sources = self._ask(lambda: ReceiveSourceScreen(self.app, view, choice), view)
+        # The engine reads them next, inside ``working``: the live grid shows instead.
+        self.receiving = (view.step.id, input_id, tuple(sources))
+        return sources
+
+    def qr_progress(self, view: StepView, progress: QrProgress) -> bool:
+        """Update the live grid from the worker thread; False once Stop (or a stop) is asked."""
+        screen = self.receive_screen
+        if screen is not None:
+            self._call(lambda: screen.update(progress))
+            if screen.stop.is_set():
+                return False
+        return not self._stop.is_set()
+
+    def witness_input(self, view: StepView, title: str, facts: Sequence[Fact]) -> Acknowledgement:
+        ack = self.acks.get(view.step.id)
+        if ack is None:  # never without a step acknowledgement; fail closed
+            raise CeremonyError(
+                f"Step {view.index + 1}: nobody was chosen to witness what was received."
+            )
+        names = [self.script.participant(p).name for p in ack.witnesses.values()]
+        witnesses = " and ".join(names) if names else "Witnesses"
+        return self._ask(
+            lambda: ReceivedCheckScreen(self.app, view, title, facts, ack=ack, witnesses=witnesses),
+            view,
+        )
 
     def text(self, view: StepView, prompt: str, attempt: int) -> str:
         request, slot = self.typing_request(view, prompt, attempt)

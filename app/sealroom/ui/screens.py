@@ -41,7 +41,7 @@ from sealroom.ceremony.script import (
     SignOffStep,
     WitnessCheckStep,
 )
-from sealroom.ui.base import CeremonyScreen, step_heading
+from sealroom.ui.base import CeremonyScreen, ObservedScreen, step_heading
 from sealroom.ui.forms import FORMAT_HINTS, DeviationScreen
 from sealroom.ui.widgets import (
     ActionButton,
@@ -413,56 +413,23 @@ class StepScreen(CeremonyScreen[Acknowledgement]):
         self.show_problem(None)
 
 
-class MismatchScreen(ModalScreen[str | None]):
+class MismatchScreen(ObservedScreen):
     """What the witnesses saw instead of what was expected; confirming stops the ceremony."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back to the step"),
-        Binding("tab", "app.focus_next", "Next field"),
-    ]
+    title_text = "The witnesses saw a mismatch"
+    question = "What did you see instead?"
+    example = "e.g. bag serial TEB-100299, seal torn"
+    instruction = (
+        "Recording a mismatch stops the ceremony; the journal keeps what you type here. "
+        "To go on despite it, go back and record a deviation (F2) instead."
+    )
+    back_label = "Back to the step"
+    record_label = "Record and stop"
+    empty_refusal = "Not accepted: write what you saw before stopping the ceremony."
 
     def __init__(self, expected: str) -> None:
-        super().__init__()
+        super().__init__(f"Expected: {expected}")
         self.expected = expected
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="danger"):
-            yield Label("The witnesses saw a mismatch", classes="title")
-            yield Static(Content(f"Expected: {self.expected}"), classes="instruction")
-            yield Label("What did you see instead?", classes="section")
-            yield Input(placeholder="e.g. bag serial TEB-100299, seal torn", id="observed")
-            yield Static(
-                "Recording a mismatch stops the ceremony; the journal keeps what you type here. "
-                "To go on despite it, go back and record a deviation (F2) instead.",
-                classes="instruction",
-            )
-            yield Static("", id="problem")
-            with Horizontal(classes="dialog-actions"):
-                yield ActionButton("Back to the step", "back", "default")
-                yield ActionButton("Record and stop", "record", "error")
-        yield Footer(show_command_palette=False, compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one("#observed", Input).focus()
-
-    def action_back(self) -> None:
-        self.dismiss(None)
-
-    @on(Button.Pressed, "#back")
-    def back(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted, "#observed")
-    @on(Button.Pressed, "#record")
-    def record(self) -> None:
-        text = self.query_one("#observed", Input).value.strip()
-        if not text:
-            problem = self.query_one("#problem", Static)
-            problem.update("Not accepted: write what you saw before stopping the ceremony.")
-            problem.add_class("visible")
-            self.query_one("#observed", Input).focus()
-            return
-        self.dismiss(text)
 
 
 # --------------------------------------------------------------------------------------- PIN

@@ -7,12 +7,14 @@ logged, and the field is emptied as the screen returns.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -37,6 +39,9 @@ from sealroom.errors import SealroomError, TransferError
 from sealroom.ui.base import CeremonyScreen
 from sealroom.ui.forms import TypedInput
 from sealroom.ui.widgets import ActionButton, CeremonyState, FactsView, armed
+
+if TYPE_CHECKING:
+    from sealroom.transfer.camera import FrameSource
 
 MAX_SHARE_CHARACTERS = 600
 """Room for 33 whole words with generous spacing; nothing a custodian types is longer."""
@@ -95,10 +100,38 @@ def _place(holders: list[str], threshold: int, participant_id: str, what: str) -
     if holders.count(participant_id) != 1:
         return None
     total = len(holders)
+    said = spoken(what)
+    verb = "unlock" if said == what else "rebuild"
     return (
         f"{holders.index(participant_id) + 1} of {total}; "
-        f"any {threshold} of the {total} shares together unlock the {what}"
+        f"any {threshold} of the {total} shares together {verb} the {said}"
     )
+
+
+_KEK_WHAT: Final = re.compile(
+    r"Backup (?P<id>\S+) key-encryption key(?P<old> \(set being replaced\))?"
+)
+
+
+def spoken(what: str) -> str:
+    """``what`` as a custodian understands it: a backup's KEK is the key that unlocks the backup.
+
+    The engine names a backup's key-encryption key ``Backup <id> key-encryption key`` (the share
+    sheet and the report keep that name); on the screens a custodian reads, it is "the key that
+    unlocks backup <id>". PINs are named as they are.
+    """
+    match = _KEK_WHAT.fullmatch(what)
+    if match is None:
+        return what
+    if match["old"]:
+        return f"key that unlocks backup {match['id']} (old set, being replaced)"
+    return f"key that unlocks backup {match['id']}"
+
+
+KEK_EXPLAINED: Final = (
+    "The backup copy of the CA key is encrypted; this key decrypts it. Nobody ever holds it "
+    "whole: it exists only as these shares, and enough of them together rebuild it."
+)
 
 
 def sentence(text: str) -> str:
@@ -129,6 +162,10 @@ class CustodianReadyScreen(CeremonyScreen[None]):
         self.view = view
         self.custodian = custodian
         self.what = what
+        self.said = spoken(what)
+        """``what`` as the custodian reads it on this screen."""
+        self.kek = self.said != what
+        """The shares are of a backup's key-encryption key (not of a PIN)."""
         self.place = place
 
     def compose_body(self) -> ComposeResult:
@@ -139,13 +176,15 @@ class CustodianReadyScreen(CeremonyScreen[None]):
         facts = [Fact("Custodian", name)]
         if self.custodian.roles:
             facts.append(Fact("Roles", self.custodian.roles))
-        facts.append(Fact("Prints", f"{name}'s share of the {self.what}"))
+        facts.append(Fact("Prints", f"{name}'s share of the {self.said}"))
         if self.place:
             facts.append(Fact("Share", self.place))
+        if self.kek:
+            facts.append(Fact("What it is", KEK_EXPLAINED))
         yield FactsView(facts, id="custodian-facts")
         yield Static(
             Content(
-                f"Your share of the {self.what} prints when you press Enter; only you look at "
+                f"Your share of the {self.said} prints when you press Enter; only you look at "
                 "it, then you fold it and seal it in a tamper-evident bag in view of the "
                 "witnesses."
             ),
@@ -172,7 +211,8 @@ class CustodianReadyScreen(CeremonyScreen[None]):
 # ------------------------------------------------------------------------ typing a share unseen
 
 
-CAMERA_PREFIX = "camera:"
+SHEET_CAMERA_SECONDS: Final = 30.0
+"""How long a camera is watched for a share sheet's QR code before the screen says so."""
 PDF_DPI = 200
 """Resolution a sheet's PDF is rendered at for zbar (as the QR receiver renders scanned PDFs)."""
 
@@ -180,22 +220,30 @@ SheetReader = Callable[[str], str]
 """Reads the one QR code of a share sheet from a source the room types (a path); its text."""
 
 
-def read_sheet_qr(source: str) -> str:
-    """The text of the one QR code in the image or PDF at ``source`` (a share sheet's words).
+def read_sheet_qr(
+    source: str,
+    camera: Callable[[int], FrameSource] | None = None,
+    seconds: float = SHEET_CAMERA_SECONDS,
+) -> str:
+    """The text of the one QR code of a share sheet: from ``camera:N``, an image or a PDF.
 
     The text is the share's words: it is handed to the screen's field and never shown or put in
-    an error. ``camera:N`` is refused by name until the workstation can capture from a camera.
+    an error. A camera is watched until one frame shows exactly one QR code that is not an SR1
+    transfer frame, for at most ``seconds``; ``camera`` opens camera N (the V4L2 camera unless
+    a test gives a fake device).
     """
-    from sealroom.transfer.scan import decode_image  # PIL and zbar load only when scanning
+    from sealroom.transfer.camera import camera_index  # PIL and zbar load only when scanning
+    from sealroom.transfer.scan import decode_image
 
     source = source.strip()
     if not source:
-        raise TransferError("Type the path of an image or a PDF of the share sheet.")
-    if source.startswith(CAMERA_PREFIX):
         raise TransferError(
-            f"{source}: this workstation cannot capture from a camera yet. Type the path of an "
-            "image or PDF of the sheet, or type the words."
+            "Type camera:0 to hold the sheet up to the camera, or the path of an image or a PDF "
+            "of the share sheet."
         )
+    index = camera_index(source)
+    if index is not None:
+        return _sheet_from_camera(index, camera, seconds)
     path = Path(source).expanduser()
     if path.is_dir():
         raise TransferError(f"{path} is a folder: type the path of one sheet's image or PDF.")
@@ -215,6 +263,31 @@ def read_sheet_qr(source: str) -> str:
             "sheet at a time."
         )
     return texts[0]
+
+
+def _sheet_from_camera(
+    index: int, camera: Callable[[int], FrameSource] | None, seconds: float
+) -> str:
+    """The first share-sheet QR text camera ``index`` sees within ``seconds``."""
+    from sealroom.transfer.camera import V4L2Camera, frame_image
+    from sealroom.transfer.scan import decode_image
+
+    device = (camera or V4L2Camera)(index)
+    deadline = time.monotonic() + seconds
+    seen = 0
+    with device as frames:
+        for frame in frames:
+            texts = [t for t in decode_image(frame_image(frame)) if not t.startswith("SR1/")]
+            if len(texts) == 1:
+                return texts[0]
+            seen += 1 if texts else 0
+            if time.monotonic() > deadline:
+                break
+    more = " (more than one sheet was in view)" if seen else ""
+    raise TransferError(
+        f"{device.label} saw no share sheet's QR code in {seconds:.0f} s{more}: hold one sheet "
+        "flat and still, about 20 cm from the camera, and press Enter again, or type the words."
+    )
 
 
 def _pdf_qr_texts(path: Path, decode: Callable[[Path], list[str]]) -> list[str]:
@@ -286,6 +359,8 @@ class ShareWordsScreen(CeremonyScreen[str]):
         self.view = view
         self.custodian = custodian
         self.what = what
+        self.said = spoken(what)
+        """``what`` as the custodian reads it on this screen."""
         self.attempt = attempt
         self.attempts_left = attempts_left
         self.refused = refused
@@ -309,7 +384,7 @@ class ShareWordsScreen(CeremonyScreen[str]):
         yield Label(Content(view.step.title), classes="title")
         yield Static(
             Content(
-                f"{self.custodian.label} types the words of their share of the {self.what}. "
+                f"{self.custodian.label} types the words of their share of the {self.said}. "
                 f"Only {self.custodian.name} reads the sheet; everyone else looks away from it "
                 "and from the keyboard."
             ),
@@ -328,11 +403,12 @@ class ShareWordsScreen(CeremonyScreen[str]):
             )
         with Vertical(id="scan-row"):
             with Horizontal(id="scan-line"):
-                yield Label("Image or PDF of the sheet:", classes="fact-label")
+                yield Label("Camera, image or PDF:", classes="fact-label")
                 yield TypedInput(id="scan-path", compact=True, max_length=500)
             yield Static(
-                "Type the path and press Enter; the QR code's words go into the share field "
-                "unseen and are checked as if typed. Esc goes back to typing.",
+                "Type camera:0 and hold the sheet up to the camera, or type the path of an image "
+                "or PDF, then Enter; the QR code's words go into the share field unseen and are "
+                "checked as if typed. Esc goes back to typing.",
                 classes="muted hint",
             )
         status = entry_status("", self.words)
