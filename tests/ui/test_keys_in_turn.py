@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Input
 
@@ -41,6 +42,21 @@ class TurnApp(KeysInTurn[None]):
         self.push_screen(Form())
 
 
+async def settled(pilot: Pilot[Any], app: App[Any], screen: Screen[Any]) -> None:
+    """Wait until every key is handled: no key waiting or in flight, and every queue empty twice
+    in a row (a loaded machine takes its time; a fixed pause lost keys to the app's shutdown)."""
+    quiet = 0
+    for _ in range(1000):
+        pumps = [app, screen, *screen.walk_children()]
+        pending = app.keys_pending if isinstance(app, KeysInTurn) else 0
+        idle = pending == 0 and all(p._message_queue.empty() for p in pumps)
+        quiet = quiet + 1 if idle else 0
+        if quiet >= 2:
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the keys were not all handled within 20 s")
+
+
 async def burst(
     app: App[Any], first: str, keys: list[tuple[str, str | None]]
 ) -> tuple[list[set[str]], list[str]]:
@@ -53,7 +69,7 @@ async def burst(
         await pilot.pause()
         for key, char in keys:
             app.post_message(events.Key(key, char))
-        await pilot.pause(0.3)
+        await settled(pilot, app, screen)
         return [c.picked for c in screen.query(InlineChoice)], [
             i.value for i in screen.query(Input)
         ]
