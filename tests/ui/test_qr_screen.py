@@ -22,6 +22,7 @@ from tests.fakes import ROOT_SCRIPT
 from tests.ui.helpers import qr_image, screen_text, until
 
 SHOTS = Path(os.environ.get("SEALROOM_SHOTS", "/tmp/sealroom-shots"))
+SHOTS.mkdir(parents=True, exist_ok=True)  # screenshots to look at; a fresh machine has no folder
 SCRIPT = load_script(ROOT_SCRIPT).script
 
 

@@ -31,6 +31,7 @@ CSR = "issuing-ca-csr"
 ROOT = "root-certificate"
 SIZE = (80, 24)
 SHOTS = Path(os.environ.get("SEALROOM_SHOTS", "/tmp/sealroom-shots"))
+SHOTS.mkdir(parents=True, exist_ok=True)  # screenshots to look at; a fresh machine has no folder
 
 
 def progress(payload: bytes, received: tuple[int, ...], total: int = 12, **kw: Any) -> QrProgress:
