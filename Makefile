@@ -5,9 +5,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := python3 python3-venv python3-dev gcc softhsm2 libzbar0 poppler-utils openssl opensc tmux cups cups-client printer-driver-cups-pdf
+APT_PACKAGES := python3 python3-venv python3-dev gcc softhsm2 libzbar0 poppler-utils openssl opensc tmux cups cups-client printer-driver-cups-pdf \
+  mtools dosfstools
 # Commands (or libraries) whose presence tells us the apt packages are installed.
-NEEDED := softhsm2-util pdftotext pdftoppm openssl pkcs11-tool tmux gcc lp lpstat
+NEEDED := softhsm2-util pdftotext pdftoppm openssl pkcs11-tool tmux gcc lp lpstat mformat mcopy
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .demo
 SCRIPT ?= ceremony_scripts/root-key-generation.yaml
@@ -26,6 +27,7 @@ system-deps:
 	[ -e /usr/lib/softhsm/libsofthsm2.so ] || missing="$$missing libsofthsm2"; \
 	[ -x /usr/sbin/cupsd ] || missing="$$missing cupsd"; \
 	[ -e /usr/lib/cups/backend/cups-pdf ] || missing="$$missing cups-pdf"; \
+	[ -x /usr/sbin/mkfs.vfat ] || missing="$$missing dosfstools"; \
 	ldconfig -p 2>/dev/null | grep -q libzbar.so.0 || missing="$$missing libzbar0"; \
 	$(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \

@@ -204,7 +204,7 @@ def test_read_console_notices_the_process_ending(tmp_path):
 
 
 @pytest.mark.skipif(
-    shutil.which("mformat") is None, reason="mtools is installed by make image-test"
+    shutil.which("mformat") is None, reason="mtools is installed by make test and make image-test"
 )
 def test_the_marker_disk_is_a_fat_image_labelled_srselftest(tmp_path):
     args = bt.marker_disk(tmp_path / "marker.img")
@@ -231,7 +231,7 @@ def test_qemu_never_uses_kvm_and_isolates_both_nics():
 
 needs_fat_tools = pytest.mark.skipif(
     shutil.which("mkfs.vfat") is None or shutil.which("mcopy") is None,
-    reason="dosfstools and mtools are installed by make image-test",
+    reason="dosfstools and mtools are installed by make test and make image-test",
 )
 
 
