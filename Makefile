@@ -6,9 +6,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := python3 python3-venv python3-dev gcc softhsm2 libzbar0 poppler-utils openssl opensc tmux cups cups-client printer-driver-cups-pdf \
-  mtools dosfstools
+  mtools dosfstools iproute2
 # Commands (or libraries) whose presence tells us the apt packages are installed.
-NEEDED := softhsm2-util pdftotext pdftoppm openssl pkcs11-tool tmux gcc lp lpstat mformat mcopy
+NEEDED := softhsm2-util pdftotext pdftoppm openssl pkcs11-tool tmux gcc lp lpstat mformat mcopy ip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEMO_DIR := .demo
 SCRIPT ?= ceremony_scripts/root-key-generation.yaml
