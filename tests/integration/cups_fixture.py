@@ -117,8 +117,13 @@ class PrivateCups:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}" for p in logs)
 
     def _job_active(self, job: str) -> bool:
+        """Whether ``job`` is still queued or printing, on whichever queue it was sent to.
+
+        Every queue is listed: asking only this fixture's default printer never saw a job sent
+        to a test's own queue, so its PDF was read while cups-pdf was still writing it.
+        """
         result = subprocess.run(
-            ["lpstat", "-o", self.printer],
+            ["lpstat", "-o"],
             env=self.env(),
             capture_output=True,
             text=True,

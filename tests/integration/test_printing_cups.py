@@ -7,6 +7,7 @@ import re
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from reportlab.lib.pagesizes import A4
@@ -166,6 +167,23 @@ def test_a_printer_enabled_again_prints(private_cups: PrivateCups, queue: str) -
     job = CupsPrinter(queue).print_document("Retry", _pdf("printed on retry"))
 
     assert "printed on retry" in _pdftotext(str(private_cups.wait_for_pdf(job.job)))
+
+
+def test_a_job_held_on_a_tests_own_queue_is_waited_for(
+    private_cups: PrivateCups, queue: str, tmp_path: Path
+) -> None:
+    """wait_for_pdf sees jobs on every queue, not only the fixture's default printer (a PDF was
+    once read while cups-pdf was still writing it)."""
+    document = tmp_path / "held.pdf"
+    document.write_bytes(_pdf("held until enabled"))
+    private_cups.run("cupsdisable", queue)
+    said = private_cups.run("lp", "-d", queue, "-t", "Held", str(document)).stdout
+    job = said.split("request id is ", 1)[1].split()[0]
+    assert job.startswith(f"{queue}-")
+    assert private_cups._job_active(job)
+    private_cups.run("cupsenable", queue)
+    assert "held until enabled" in _pdftotext(str(private_cups.wait_for_pdf(job)))
+    assert not private_cups._job_active(job)
 
 
 def test_an_unknown_printer_is_refused(private_cups: PrivateCups) -> None:
