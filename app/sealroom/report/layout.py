@@ -31,12 +31,6 @@ HEADER_HEIGHT: Final = 20 * mm
 FIRST_HEADER_HEIGHT: Final = 30 * mm
 CONTENT_WIDTH: Final = PAGE_WIDTH - 2 * MARGIN_X
 
-MIN_QR_MODULE: Final = 0.5 * mm
-"""Smallest printed QR module: a whole page captured at about 100 dpi still decodes."""
-MAX_QR_MODULE: Final = 0.8 * mm
-QR_QUIET_ZONE: Final = 4
-"""Light modules around each symbol, as ISO/IEC 18004 requires."""
-
 INK: Final = colors.HexColor("#111111")
 MUTED: Final = colors.HexColor("#555555")
 RULE: Final = colors.HexColor("#8a8a8a")
@@ -201,46 +195,6 @@ def fields(rows: Sequence[tuple[str, Flowable | str]], label_width: float = 48 *
         [label_width, CONTENT_WIDTH - label_width],
         shade_first_column=True,
     )
-
-
-class QrCode(Flowable):  # type: ignore[misc]  # reportlab is untyped
-    """A QR symbol drawn as vector rectangles, with its quiet zone painted white."""
-
-    def __init__(self, matrix: Sequence[Sequence[bool]], module: float) -> None:
-        super().__init__()
-        if module < MIN_QR_MODULE:
-            raise ValueError("QR modules must be at least 0.5 mm to scan from paper")
-        self.matrix = matrix
-        self.module = module
-        self.side = (len(matrix) + 2 * QR_QUIET_ZONE) * module
-
-    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
-        return self.side, self.side
-
-    def draw(self) -> None:
-        canvas = self.canv
-        canvas.saveState()
-        canvas.setFillColor(colors.white)
-        canvas.rect(0, 0, self.side, self.side, stroke=0, fill=1)
-        canvas.setFillColor(colors.black)
-        size = len(self.matrix)
-        origin = QR_QUIET_ZONE * self.module
-        path = canvas.beginPath()
-        for row_index, row in enumerate(self.matrix):
-            y = origin + (size - 1 - row_index) * self.module
-            column = 0
-            while column < size:
-                if not row[column]:
-                    column += 1
-                    continue
-                start = column
-                while column < size and row[column]:
-                    column += 1
-                path.rect(
-                    origin + start * self.module, y, (column - start) * self.module, self.module
-                )
-        canvas.drawPath(path, stroke=0, fill=1)
-        canvas.restoreState()
 
 
 class CheckBox(Flowable):  # type: ignore[misc]  # reportlab is untyped

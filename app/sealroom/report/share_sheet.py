@@ -31,24 +31,22 @@ from sealroom.report.layout import (
     CONTENT_WIDTH,
     INK,
     MARGIN_X,
-    MIN_QR_MODULE,
     MONO,
     MONO_BOLD,
     MUTED,
     PAGE_HEIGHT,
     PAGE_WIDTH,
-    QR_QUIET_ZONE,
     RULE,
     SANS,
     SANS_BOLD,
     STYLES,
     WATERMARK,
-    QrCode,
     esc,
     grid,
     para,
     printable,
 )
+from sealroom.transfer.paper import MIN_MODULE_MM, QUIET_ZONE, QrSymbol
 
 WORD_COUNTS: Final = (20, 33)
 """Words in a SLIP-39 share of a 128-bit secret (a PIN) and of a 256-bit one (a KEK)."""
@@ -561,10 +559,10 @@ def _qr_matrix(text: str) -> list[list[bool]]:
 
 def _qr(canvas: Any, words: tuple[str, ...]) -> None:
     matrix = _qr_matrix(" ".join(words))
-    module = QR_SIDE / (len(matrix) + 2 * QR_QUIET_ZONE)
-    if module < MIN_QR_MODULE:  # pragma: no cover - 33 words of 8 letters still fit
+    module = QR_SIDE / (len(matrix) + 2 * QUIET_ZONE)
+    if module < MIN_MODULE_MM * mm:  # pragma: no cover - 33 words of 8 letters still fit
         raise ReportError("The share's QR code would be too dense to scan; nothing was printed.")
-    symbol = QrCode(matrix, module)
+    symbol = QrSymbol(matrix, module)
     symbol.wrapOn(canvas, QR_SIDE, QR_SIDE)
     symbol.drawOn(canvas, MARGIN_X, _y(LOWER_TOP) - symbol.side)
     note = para(
