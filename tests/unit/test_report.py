@@ -25,8 +25,16 @@ from sealroom.ceremony.script import Script
 from sealroom.errors import ReportError
 from sealroom.journal.reader import read_entries
 from sealroom.journal.verify import verify_journal
+from sealroom.paper_style import (
+    printable,
+)
 from sealroom.report.ceremony_report import JournalReportRenderer, render_ceremony_report
-from sealroom.report.layout import CONTENT_WIDTH, MARGIN_X, PAGE_WIDTH, esc, printable
+from sealroom.report.layout import (
+    CONTENT_WIDTH,
+    MARGIN_X,
+    PAGE_WIDTH,
+    esc,
+)
 from sealroom.report.record import ceremony_record
 from sealroom.transfer.frames import decode_frames
 from sealroom.transfer.scan import decode_image

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EVERY_EVENT = ROOT / "tests" / "data" / "sample-journal-every-event.jsonl"
 """A journal written before preflight existed: its report must not grow a preflight part."""
 RED = (0xB0, 0x00, 0x20)
-"""The report's alert colour (layout.ALERT)."""
+"""The report's alert colour (paper_style.ALERT)."""
 
 needs_poppler = pytest.mark.skipif(
     shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,

@@ -25,8 +25,10 @@ from sealroom.ceremony.script import (
 from sealroom.errors import JournalError, ReportError, SealroomError, TransferError
 from sealroom.journal.entry import JournalEntry
 from sealroom.journal.verify import read_verified_entries
-from sealroom.report.layout import (
+from sealroom.paper_style import (
     ALERT,
+)
+from sealroom.report.layout import (
     CONTENT_WIDTH,
     CheckBox,
     PageFrame,

@@ -1,4 +1,4 @@
-"""Page layout for printed records: A4 pages, styles, tables, header and footer, vector QR codes."""
+"""Page layout for printed records: A4 pages, styles, tables, header and footer."""
 
 from __future__ import annotations
 
@@ -24,29 +24,26 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from sealroom.paper_style import (
+    ALERT,
+    BAND_FILL,
+    HEAD_FILL,
+    INK,
+    MONO_BOLD,
+    MUTED,
+    RULE,
+    SANS,
+    SANS_BOLD,
+    WATERMARK,
+    printable,
+)
+
 PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN_X: Final = 18 * mm
 MARGIN_BOTTOM: Final = 18 * mm
 HEADER_HEIGHT: Final = 20 * mm
 FIRST_HEADER_HEIGHT: Final = 30 * mm
 CONTENT_WIDTH: Final = PAGE_WIDTH - 2 * MARGIN_X
-
-INK: Final = colors.HexColor("#111111")
-MUTED: Final = colors.HexColor("#555555")
-RULE: Final = colors.HexColor("#8a8a8a")
-HEAD_FILL: Final = colors.HexColor("#e6e6e6")
-BAND_FILL: Final = colors.HexColor("#f2f2f2")
-ALERT: Final = colors.HexColor("#b00020")
-WATERMARK: Final = colors.Color(0.75, 0.05, 0.05, alpha=0.11)
-
-SANS: Final = "Helvetica"
-SANS_BOLD: Final = "Helvetica-Bold"
-MONO: Final = "Courier"
-MONO_BOLD: Final = "Courier-Bold"
-
-# The 14 standard PDF fonts are used, so nothing depends on font files on the machine. They
-# cover Windows-1252; any other character is printed as its code point, never dropped silently.
-_PRINTABLE: Final = "cp1252"
 
 
 def _style(name: str, **kw: Any) -> ParagraphStyle:
@@ -95,19 +92,6 @@ STYLES: Final[dict[str, ParagraphStyle]] = {
     ),
     "sheet_mono": _style("sheet_mono", fontName=MONO_BOLD, fontSize=10, leading=12.8),
 }
-
-
-def printable(text: str) -> str:
-    """``text`` with every character the standard fonts cannot show written as ``[U+XXXX]``."""
-    out = []
-    for char in text:
-        try:
-            char.encode(_PRINTABLE)
-        except UnicodeEncodeError:
-            out.append(f"[U+{ord(char):04X}]")
-        else:
-            out.append(char)
-    return "".join(out)
 
 
 def esc(text: str) -> str:

@@ -25,26 +25,28 @@ from reportlab.platypus import Paragraph
 
 from sealroom.ceremony.ports import Printer, PrintJob, ShareSheet, SheetPrinter
 from sealroom.errors import OutputExistsError, PrinterError, ReportError
-from sealroom.report.layout import (
+from sealroom.paper_style import (
     ALERT,
     BAND_FILL,
-    CONTENT_WIDTH,
     INK,
-    MARGIN_X,
     MONO,
     MONO_BOLD,
     MUTED,
-    PAGE_HEIGHT,
-    PAGE_WIDTH,
     RULE,
     SANS,
     SANS_BOLD,
-    STYLES,
     WATERMARK,
+    printable,
+)
+from sealroom.report.layout import (
+    CONTENT_WIDTH,
+    MARGIN_X,
+    PAGE_HEIGHT,
+    PAGE_WIDTH,
+    STYLES,
     esc,
     grid,
     para,
-    printable,
 )
 from sealroom.transfer.paper import MIN_MODULE_MM, QUIET_ZONE, QrSymbol
 

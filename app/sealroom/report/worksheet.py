@@ -25,16 +25,18 @@ from sealroom.ceremony.script import (
     utc_text,
 )
 from sealroom.errors import ReportError, SealroomError
-from sealroom.report.layout import (
-    CONTENT_WIDTH,
+from sealroom.paper_style import (
     MUTED,
     RULE,
     SANS,
+    printable,
+)
+from sealroom.report.layout import (
+    CONTENT_WIDTH,
     PageFrame,
     esc,
     grid,
     para,
-    printable,
     render_pdf,
 )
 

@@ -41,6 +41,18 @@ from reportlab.platypus.flowables import BalancedColumns
 
 from sealroom.ceremony.fingerprint import Fingerprint, sha256_fingerprint
 from sealroom.errors import SealroomError, TransferError
+from sealroom.paper_style import (
+    ALERT,
+    HEAD_FILL,
+    INK,
+    MONO_BOLD,
+    MUTED,
+    RULE,
+    SANS,
+    SANS_BOLD,
+    WATERMARK,
+    printable,
+)
 from sealroom.transfer.frames import b32_decode, b32_encode, encode_frames, frame_crc
 from sealroom.transfer.qr import Ecc, qr_matrix
 
@@ -64,15 +76,7 @@ LISTING_CHECK_CHARS: Final = 4
 LISTING_BLOCK: Final = 10
 """Lines printed together before a small gap, so a typist keeps their place."""
 
-_INK: Final = colors.HexColor("#111111")
-_MUTED: Final = colors.HexColor("#555555")
-_RULE: Final = colors.HexColor("#8a8a8a")
-_ALERT: Final = colors.HexColor("#b00020")
-_BAND: Final = colors.HexColor("#e6e6e6")
-_WATERMARK: Final = colors.Color(0.75, 0.05, 0.05, alpha=0.11)
-_SANS: Final = "Helvetica"
-_SANS_BOLD: Final = "Helvetica-Bold"
-_MONO: Final = "Courier-Bold"  # plain Courier is hair-thin on paper; the bold has the same widths
+_MONO: Final = MONO_BOLD  # plain Courier is hair-thin on paper; the bold has the same widths
 
 
 @dataclass(frozen=True)
@@ -152,39 +156,26 @@ def _alphanumeric_capacity(version: int, ecc: Ecc) -> int:
 
 
 def _style(name: str, **kw: Any) -> ParagraphStyle:
-    base: dict[str, Any] = {"fontName": _SANS, "fontSize": 9, "leading": 11.5, "textColor": _INK}
+    base: dict[str, Any] = {"fontName": SANS, "fontSize": 9, "leading": 11.5, "textColor": INK}
     base.update(kw)
     return ParagraphStyle(name, **base)
 
 
 _STYLES: Final[dict[str, ParagraphStyle]] = {
-    "title": _style("paper_title", fontName=_SANS_BOLD, fontSize=17, leading=21, spaceAfter=4),
-    "h2": _style("paper_h2", fontName=_SANS_BOLD, fontSize=10, leading=12.5, spaceBefore=6),
+    "title": _style("paper_title", fontName=SANS_BOLD, fontSize=17, leading=21, spaceAfter=4),
+    "h2": _style("paper_h2", fontName=SANS_BOLD, fontSize=10, leading=12.5, spaceBefore=6),
     "body": _style("paper_body", spaceBefore=2, spaceAfter=3),
-    "small": _style("paper_small", fontSize=7.5, leading=9.5, textColor=_MUTED),
+    "small": _style("paper_small", fontSize=7.5, leading=9.5, textColor=MUTED),
     "cell": _style("paper_cell", fontSize=8, leading=10),
-    "cell_bold": _style("paper_cell_bold", fontName=_SANS_BOLD, fontSize=8, leading=10),
+    "cell_bold": _style("paper_cell_bold", fontName=SANS_BOLD, fontSize=8, leading=10),
     "hex": _style("paper_hex", fontName=_MONO, fontSize=8.5, leading=11),
     "label": _style("paper_label", fontName=_MONO, fontSize=8, leading=9.5, alignment=TA_CENTER),
     "band": _style("paper_band", fontName=_MONO, fontSize=7, leading=9),
 }
 
 
-def _printable(text: str) -> str:
-    """``text`` with every character the standard fonts cannot show written as ``[U+XXXX]``."""
-    out = []
-    for char in text:
-        try:
-            char.encode("cp1252")
-        except UnicodeEncodeError:
-            out.append(f"[U+{ord(char):04X}]")
-        else:
-            out.append(char)
-    return "".join(out)
-
-
 def _para(text: str, style: str, *, markup: bool = False) -> Paragraph:
-    return Paragraph(text if markup else escape(_printable(text)), _STYLES[style])
+    return Paragraph(text if markup else escape(printable(text)), _STYLES[style])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -251,8 +242,8 @@ def _fingerprint_block(fpr: Fingerprint) -> Table:
     table.setStyle(
         TableStyle(
             [
-                ("BOX", (0, 0), (-1, -1), 0.6, _RULE),
-                ("BACKGROUND", (0, 0), (0, -1), _BAND),
+                ("BOX", (0, 0), (-1, -1), 0.6, RULE),
+                ("BACKGROUND", (0, 0), (0, -1), HEAD_FILL),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 2.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
@@ -301,7 +292,7 @@ def _code_grid(
         TableStyle(
             [
                 ("SPAN", (0, 0), (-1, 0)),
-                ("BACKGROUND", (0, 0), (-1, 0), _BAND),
+                ("BACKGROUND", (0, 0), (-1, 0), HEAD_FILL),
                 ("ALIGN", (0, 1), (-1, -1), "CENTER"),
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -337,7 +328,7 @@ class _ListingBlock(Flowable):  # type: ignore[misc]  # reportlab is untyped
     def draw(self) -> None:
         canvas = self.canv
         canvas.saveState()
-        canvas.setFillColor(_INK)
+        canvas.setFillColor(INK)
         canvas.setFont(_MONO, self.FONT_SIZE)
         top = len(self.lines) * self.LEADING
         for number, line in enumerate(self.lines, start=1):
@@ -359,7 +350,7 @@ def transfer_grid_flowables(
     data = bytes(payload)
     frames = encode_frames(data, payload_type, paper.fragment_size)
     fpr = sha256_fingerprint(data)
-    name = _printable(title)
+    name = printable(title)
     intro = _para(
         f"{len(data)} bytes as {len(frames)} QR code{'s' if len(frames) != 1 else ''} "
         f"(Sealroom SR1 frames, error correction {paper.ecc}). Scan every code, in any order, "
@@ -560,7 +551,7 @@ def render_transfer_pdf(
     data = bytes(payload)
     layout = PaperLayout()
     sheet = _Sheet(
-        _printable(title), payload_type, len(data), sha256_fingerprint(data), rehearsal, layout
+        printable(title), payload_type, len(data), sha256_fingerprint(data), rehearsal, layout
     )
     frames = len(encode_frames(data, payload_type, layout.fragment_size))
 
@@ -583,8 +574,8 @@ def render_transfer_pdf(
         table.setStyle(
             TableStyle(
                 [
-                    ("GRID", (0, 0), (-1, -1), 0.4, _RULE),
-                    ("BACKGROUND", (0, 0), (0, -1), _BAND),
+                    ("GRID", (0, 0), (-1, -1), 0.4, RULE),
+                    ("BACKGROUND", (0, 0), (0, -1), HEAD_FILL),
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ]
             )
@@ -656,8 +647,8 @@ def _layout_sheet(story: Any, sheet: _Sheet, total: int | None) -> tuple[bytes, 
     def watermark(canvas: Any, document: Any) -> None:
         if sheet.rehearsal:
             canvas.saveState()
-            canvas.setFillColor(_WATERMARK)
-            canvas.setFont(_SANS_BOLD, 104)
+            canvas.setFillColor(WATERMARK)
+            canvas.setFont(SANS_BOLD, 104)
             canvas.translate(width / 2, height / 2)
             canvas.rotate(54.7)
             canvas.drawCentredString(0, -36, "REHEARSAL")
@@ -678,39 +669,39 @@ def _decorate(canvas: Any, number: int, total: int | None, sheet: _Sheet) -> Non
     top = height - 10 * mm
     canvas.saveState()
     flag = "REHEARSAL - NOT FOR USE" if sheet.rehearsal else ""
-    flag_width = canvas.stringWidth(flag, _SANS_BOLD, 9) + (6 * mm if flag else 0)
+    flag_width = canvas.stringWidth(flag, SANS_BOLD, 9) + (6 * mm if flag else 0)
     heading = f"Export sheet  |  {sheet.title}"
     size = 9.0
-    while size > 5.5 and canvas.stringWidth(heading, _SANS_BOLD, size) > right - left - flag_width:
+    while size > 5.5 and canvas.stringWidth(heading, SANS_BOLD, size) > right - left - flag_width:
         size -= 0.5
-    canvas.setFillColor(_INK)
-    canvas.setFont(_SANS_BOLD, size)
+    canvas.setFillColor(INK)
+    canvas.setFont(SANS_BOLD, size)
     canvas.drawString(left, top, heading)
     if flag:
-        canvas.setFillColor(_ALERT)
-        canvas.setFont(_SANS_BOLD, 9)
+        canvas.setFillColor(ALERT)
+        canvas.setFont(SANS_BOLD, 9)
         canvas.drawRightString(right, top, flag)
-        canvas.setFillColor(_INK)
+        canvas.setFillColor(INK)
     label = f"{sheet.payload_type} SHA-256 "
-    canvas.setFont(_SANS, 7.5)
+    canvas.setFont(SANS, 7.5)
     canvas.drawString(left, top - 10, label)
     canvas.setFont(_MONO, 8)
-    canvas.drawString(left + canvas.stringWidth(label, _SANS, 7.5), top - 10, sheet.fpr.grouped())
-    canvas.setStrokeColor(_RULE)
+    canvas.drawString(left + canvas.stringWidth(label, SANS, 7.5), top - 10, sheet.fpr.grouped())
+    canvas.setStrokeColor(RULE)
     canvas.setLineWidth(0.6)
     canvas.line(left, top - 14, right, top - 14)
     bottom = _MARGIN_BOTTOM - 8 * mm
     canvas.line(left, bottom + 9, right, bottom + 9)
-    canvas.setFont(_SANS, 7)
-    canvas.setFillColor(_MUTED)
+    canvas.setFont(SANS, 7)
+    canvas.setFillColor(MUTED)
     canvas.drawString(
         left,
         bottom,
         f"Sealroom export sheet: {sheet.payload_type}, {sheet.length} bytes, SR1 QR frames; "
         "docs/qr-frames.md describes the codes and the listing",
     )
-    canvas.setFillColor(_INK)
-    canvas.setFont(_SANS_BOLD, 8.5)
+    canvas.setFillColor(INK)
+    canvas.setFont(SANS_BOLD, 8.5)
     of = f" of {total}" if total is not None else ""
     canvas.drawRightString(right, bottom, f"Page {number}{of}")
     canvas.restoreState()
