@@ -801,6 +801,28 @@ def build_sample_journal(
             """A custodian acting in their first role, as the engine names them."""
             return Actor(participant, script.participant(participant).roles[0], "custodian")
 
+        def share_sealed(
+            step_id: str, backup: Any, member: Any, index: int, bag: str, what: str, kcv: str
+        ) -> None:
+            """``share.sealed`` for ``member`` of ``backup``, as backup-key journals it."""
+            journal.append(
+                "share.sealed",
+                {
+                    "what": what,
+                    "share": member.share,
+                    "custodian": member.custodian,
+                    "member_index": index,
+                    "member_count": len(backup.shares),
+                    "bag": bag,
+                    "printer": "file",
+                    "job": f"share-{backup.id}-{index}-of-{len(backup.shares)}.pdf",
+                    "backup_id": backup.id,
+                    "check_value": kcv,
+                },
+                step=step_id,
+                actors=[custodian_actor(member.custodian)],
+            )
+
         def completed(step_id: str, extra: dict[str, Any]) -> None:
             step = next(s for s in script.steps if s.id == step_id)
             add("step.completed", step_id, {"kind": step.kind, "title": step.title, **extra})
@@ -857,22 +879,14 @@ def build_sample_journal(
             printed = []
             for index, member in enumerate(backup.shares[:2], start=1):
                 bag = ABANDONED_BAGS.format(index)
-                journal.append(
-                    "share.sealed",
-                    {
-                        "what": f"Backup {backup.id} key-encryption key",
-                        "share": member.share,
-                        "custodian": member.custodian,
-                        "member_index": index,
-                        "member_count": len(backup.shares),
-                        "bag": bag,
-                        "printer": "file",
-                        "job": f"share-{backup.id}-{index}-of-{len(backup.shares)}.pdf",
-                        "backup_id": backup.id,
-                        "check_value": ABANDONED_KCV,
-                    },
-                    step=step_id,
-                    actors=[custodian_actor(member.custodian)],
+                share_sealed(
+                    step_id,
+                    backup,
+                    member,
+                    index,
+                    bag,
+                    f"Backup {backup.id} key-encryption key",
+                    ABANDONED_KCV,
                 )
                 printed.append({"custodian": member.custodian, "share": member.share, "bag": bag})
             stopped = journal.head.seq
@@ -1314,23 +1328,7 @@ def build_sample_journal(
                     (c.bag for c in script.custody if c.item == member.share and c.bag),
                     f"TEB-2213{index + 20:02d}",
                 )
-                journal.append(
-                    "share.sealed",
-                    {
-                        "what": what,
-                        "share": member.share,
-                        "custodian": member.custodian,
-                        "member_index": index,
-                        "member_count": len(backup.shares),
-                        "bag": bag,
-                        "printer": "file",
-                        "job": f"share-{backup.id}-{index}-of-{len(backup.shares)}.pdf",
-                        "backup_id": backup.id,
-                        "check_value": BACKUP_KCV,
-                    },
-                    step=step_id,
-                    actors=[custodian_actor(member.custodian)],
-                )
+                share_sealed(step_id, backup, member, index, bag, what, BACKUP_KCV)
                 sealed.append({"share": member.share, "custodian": member.custodian, "bag": bag})
             new_set = BACKUP_SET[0] + 1
             add(
