@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from reportlab.lib import colors
 
@@ -35,3 +35,14 @@ def printable(text: str) -> str:
         else:
             out.append(char)
     return "".join(out)
+
+
+def draw_rehearsal_watermark(canvas: Any, width: float, height: float) -> None:
+    """The diagonal REHEARSAL across a page of ``width`` by ``height``, faint enough to read."""
+    canvas.saveState()
+    canvas.setFillColor(WATERMARK)
+    canvas.setFont(SANS_BOLD, 104)
+    canvas.translate(width / 2, height / 2)
+    canvas.rotate(54.7)
+    canvas.drawCentredString(0, -36, "REHEARSAL")
+    canvas.restoreState()

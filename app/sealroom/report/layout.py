@@ -34,7 +34,7 @@ from sealroom.paper_style import (
     RULE,
     SANS,
     SANS_BOLD,
-    WATERMARK,
+    draw_rehearsal_watermark,
     printable,
 )
 
@@ -290,13 +290,7 @@ _NO_PAD: Final[dict[str, float]] = {
 def _decorate(canvas: Any, number: int, total: int | None, page: PageFrame) -> None:
     canvas.saveState()
     if page.rehearsal:
-        canvas.saveState()
-        canvas.setFillColor(WATERMARK)
-        canvas.setFont(SANS_BOLD, 104)
-        canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
-        canvas.rotate(54.7)
-        canvas.drawCentredString(0, -36, "REHEARSAL")
-        canvas.restoreState()
+        draw_rehearsal_watermark(canvas, PAGE_WIDTH, PAGE_HEIGHT)
     top = PAGE_HEIGHT - 10 * mm
     right_text = "REHEARSAL - NOT A CEREMONY RECORD" if page.rehearsal else ""
     right_width = canvas.stringWidth(right_text, SANS_BOLD, 9) + (6 * mm if right_text else 0)

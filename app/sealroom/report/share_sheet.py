@@ -35,7 +35,7 @@ from sealroom.paper_style import (
     RULE,
     SANS,
     SANS_BOLD,
-    WATERMARK,
+    draw_rehearsal_watermark,
     printable,
 )
 from sealroom.report.layout import (
@@ -385,7 +385,7 @@ def _draw(canvas: Any, sheet: ShareSheet, words: tuple[str, ...]) -> None:
     _signatures(canvas, sheet)
     _footer(canvas, sheet)
     if sheet.rehearsal:
-        _watermark(canvas)
+        draw_rehearsal_watermark(canvas, PAGE_WIDTH, PAGE_HEIGHT)
 
 
 def _fitted(canvas: Any, text: str, font: str, size: float, *, width: float, least: float) -> float:
@@ -655,16 +655,6 @@ def _footer(canvas: Any, sheet: ShareSheet) -> None:
     canvas.setFillColor(ALERT if sheet.rehearsal else MUTED)
     canvas.setFont(SANS, size)
     canvas.drawString(MARGIN_X, baseline, text)
-    canvas.restoreState()
-
-
-def _watermark(canvas: Any) -> None:
-    canvas.saveState()
-    canvas.setFillColor(WATERMARK)
-    canvas.setFont(SANS_BOLD, 104)
-    canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
-    canvas.rotate(54.7)
-    canvas.drawCentredString(0, -36, "REHEARSAL")
     canvas.restoreState()
 
 

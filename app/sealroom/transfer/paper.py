@@ -50,7 +50,7 @@ from sealroom.paper_style import (
     RULE,
     SANS,
     SANS_BOLD,
-    WATERMARK,
+    draw_rehearsal_watermark,
     printable,
 )
 from sealroom.transfer.frames import b32_decode, b32_encode, encode_frames, frame_crc
@@ -646,13 +646,7 @@ def _layout_sheet(story: Any, sheet: _Sheet, total: int | None) -> tuple[bytes, 
 
     def watermark(canvas: Any, document: Any) -> None:
         if sheet.rehearsal:
-            canvas.saveState()
-            canvas.setFillColor(WATERMARK)
-            canvas.setFont(SANS_BOLD, 104)
-            canvas.translate(width / 2, height / 2)
-            canvas.rotate(54.7)
-            canvas.drawCentredString(0, -36, "REHEARSAL")
-            canvas.restoreState()
+            draw_rehearsal_watermark(canvas, width, height)
 
     doc.addPageTemplates(
         [PageTemplate(id="sheet", frames=[body], onPage=decorate, onPageEnd=watermark)]
